@@ -1,0 +1,124 @@
+// Package testenv finds the real services integration tests run against: ClickHouse and
+// an Apache Kafka broker started by deploy/local/*.sh, and an embedded kfake broker.
+//
+// When a real service is missing, a test skips locally but fails under CI=true, with a
+// message that says how to start the service: CI must never pass by skipping.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+// Env overrides: UNITCOST_TEST_CLICKHOUSE (host:port), UNITCOST_TEST_KAFKA (host:port).
+const (
+	defaultClickHouse = "127.0.0.1:19000"
+	defaultKafka      = "127.0.0.1:19092"
+)
+
+func missing(t testing.TB, what, how string) {
+	t.Helper()
+	msg := fmt.Sprintf("%s is not reachable; start it with `%s` (or run `make test`, which starts it)", what, how)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + " [CI=true: integration tests never skip]")
+	}
+	t.Skip(msg)
+}
+
+func reachable(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// ClickHouseAddr returns the real ClickHouse address, or skips/fails the test.
+func ClickHouseAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("UNITCOST_TEST_CLICKHOUSE")
+	if addr == "" {
+		addr = defaultClickHouse
+	}
+	if !reachable(addr) {
+		missing(t, "ClickHouse at "+addr, "deploy/local/clickhouse.sh start")
+	}
+	return addr
+}
+
+var dbSeq atomic.Int64
+
+// ClickHouse opens a store on a fresh, migrated database that is dropped after the test.
+func ClickHouse(t testing.TB) *store.Store {
+	t.Helper()
+	addr := ClickHouseAddr(t)
+	db := fmt.Sprintf("unitcost_test_%d_%d", time.Now().UnixNano()%1e9, dbSeq.Add(1))
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Config{Addr: []string{addr}, Database: db, Username: "default"})
+	if err != nil {
+		t.Fatalf("open clickhouse: %v", err)
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		t.Fatalf("migrate: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		s.Close()
+	})
+	return s
+}
+
+// KafkaBrokers returns the real Kafka broker address, or skips/fails the test.
+func KafkaBrokers(t testing.TB) []string {
+	t.Helper()
+	addr := os.Getenv("UNITCOST_TEST_KAFKA")
+	if addr == "" {
+		addr = defaultKafka
+	}
+	if !reachable(addr) {
+		missing(t, "Apache Kafka at "+addr, "deploy/local/kafka.sh start")
+	}
+	return strings.Split(addr, ",")
+}
+
+// Kfake starts an embedded kfake cluster for the test and returns its seed brokers.
+func Kfake(t testing.TB, partitions int32) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(int(partitions)), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatalf("start kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// Brokers is one Kafka implementation a suite runs against.
+type Brokers struct {
+	Name  string
+	Addrs func(t testing.TB) []string
+}
+
+// AllKafka lists the implementations every Kafka suite runs on: kfake and real Kafka.
+func AllKafka(partitions int32) []Brokers {
+	return []Brokers{
+		{Name: "kfake", Addrs: func(t testing.TB) []string { return Kfake(t, partitions) }},
+		{Name: "kafka", Addrs: KafkaBrokers},
+	}
+}
+
+// Unique returns a name unique to this test run, for topics and groups.
+func Unique(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), dbSeq.Add(1))
+}

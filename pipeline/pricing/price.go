@@ -1,0 +1,158 @@
+package pricing
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/unitcost/unitcost/pipeline"
+)
+
+const perMillion = 1_000_000
+
+// Price appends the line items of one span to dst. A span of no billable kind yields
+// nothing. A billable span with no matching price yields an unpriced line (cost 0, with
+// the reason): never dropped, never guessed.
+func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID string) []pipeline.LineItem {
+	li := pipeline.LineItem{Span: sp, WorkflowID: workflowID, PriceVersion: b.Version}
+	u := &sp.Usage
+	switch {
+	case sp.Operation == pipeline.OpHumanReview:
+		li.Component = pipeline.ComponentReview
+		li.Quantity, li.Unit = float64(sp.ReviewActiveMs)/1000, "seconds"
+		b.hourly(&li, b.review, "review", sp.ReviewRole, sp.ReviewActiveMs)
+		dst = append(dst, li)
+	case sp.Model != "" && (u.InputTokens > 0 || u.OutputTokens > 0):
+		li.Component = pipeline.ComponentModel
+		li.Quantity, li.Unit = float64(u.InputTokens+u.OutputTokens), "tokens"
+		b.model(&li, sp)
+		dst = append(dst, li)
+	case sp.Operation == pipeline.OpTool:
+		li.Component = pipeline.ComponentTool
+		li.Quantity, li.Unit = 1, "calls"
+		b.unit(&li, b.tools, "tool", sp.ToolName, 1)
+		dst = append(dst, li)
+	case sp.Operation == pipeline.OpRetrieval:
+		units := sp.RetrievalUnits
+		if units == 0 {
+			units = 1
+		}
+		li.Component = pipeline.ComponentRetrieval
+		li.Quantity, li.Unit = float64(units), "queries"
+		b.unit(&li, b.retr, "retrieval", "default", units)
+		dst = append(dst, li)
+	}
+	if sp.ComputeClass != "" {
+		c := pipeline.LineItem{Span: sp, WorkflowID: workflowID, PriceVersion: b.Version, Component: pipeline.ComponentCompute}
+		ms := sp.DurationMs()
+		c.Quantity, c.Unit = float64(ms)/1000, "seconds"
+		b.hourly(&c, b.comp, "compute", sp.ComputeClass, ms)
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
+	m, ok := b.LookupModel(sp.Provider, sp.Model)
+	if !ok {
+		li.UnpricedReason = fmt.Sprintf("unknown model %q (provider %q): add it to the price book", sp.Model, sp.Provider)
+		return
+	}
+	in, out, cr, cw := m.Input.Money, m.Output.Money, m.CacheRead, m.CacheWrite
+	rule := "model:" + m.Model
+	u := &sp.Usage
+	for i := len(m.Tiers) - 1; i >= 0; i-- {
+		t := &m.Tiers[i]
+		if u.InputTokens > t.AboveInputTokens {
+			in, out, cr, cw = t.Input.Money, t.Output.Money, t.CacheRead, t.CacheWrite
+			rule = fmt.Sprintf("%s>%d", rule, t.AboveInputTokens)
+			break
+		}
+	}
+	read, write := in, in
+	if cr.Set {
+		read = cr.Money
+	}
+	if cw.Set {
+		write = cw.Money
+	}
+	reasoning := out
+	if m.Reasoning.Set {
+		reasoning = m.Reasoning.Money
+	}
+	cached := u.CacheReadTokens + u.CacheWriteTokens
+	uncached := uint64(0)
+	if u.InputTokens > cached {
+		uncached = u.InputTokens - cached
+	}
+	var acc acc128
+	acc.add(uncached, in)
+	acc.add(u.CacheReadTokens, read)
+	acc.add(u.CacheWriteTokens, write)
+	acc.add(u.OutputTokens-u.ReasoningTokens, out)
+	acc.add(u.ReasoningTokens, reasoning)
+	li.Cost, li.Priced = acc.div(perMillion)
+	li.PriceRule = rule
+	if !li.Priced {
+		li.UnpricedReason = "cost overflows int64 nano-dollars"
+	}
+}
+
+func (b *Book) unit(li *pipeline.LineItem, rates map[string]*UnitRate, what, name string, units uint64) {
+	r, ok := rates[strings.ToLower(name)]
+	if !ok {
+		r, ok = rates["default"]
+	}
+	if !ok {
+		li.UnpricedReason = fmt.Sprintf("no %s rate for %q and no default: add one to the price book", what, name)
+		return
+	}
+	var acc acc128
+	acc.add(1, r.PerCall.Money)
+	acc.add(units, r.PerUnit.Money)
+	li.Cost, li.Priced = acc.div(1)
+	li.PriceRule = what + ":" + r.Name
+}
+
+func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what, name string, ms uint64) {
+	r, ok := rates[strings.ToLower(name)]
+	if !ok {
+		r, ok = rates["default"]
+	}
+	if !ok {
+		li.UnpricedReason = fmt.Sprintf("no %s rate for %q and no default: add one to the price book", what, name)
+		return
+	}
+	li.Cost, li.Priced = pipeline.MulDiv(ms, r.PerHour.Money, 3_600_000)
+	li.PriceRule = what + ":" + r.Name
+}
+
+// acc128 sums quantity x rate products exactly before the single rounding division.
+type acc128 struct {
+	hi, lo uint64
+	neg    bool
+}
+
+func (a *acc128) add(q uint64, rate pipeline.Money) {
+	if q == 0 || rate <= 0 {
+		return
+	}
+	hi, lo := bits.Mul64(q, uint64(rate))
+	var c uint64
+	a.lo, c = bits.Add64(a.lo, lo, 0)
+	a.hi, _ = bits.Add64(a.hi, hi, c)
+}
+
+func (a *acc128) div(per uint64) (pipeline.Money, bool) {
+	if a.hi >= per {
+		return 0, false
+	}
+	q, r := bits.Div64(a.hi, a.lo, per)
+	if r >= per-r {
+		q++
+	}
+	if q > 1<<63-1 {
+		return 0, false
+	}
+	return pipeline.Money(q), true
+}

@@ -1,0 +1,100 @@
+// Package semconv names every span attribute unitcost reads, and the conventions it adds
+// on top of the OpenTelemetry GenAI semantic conventions. Services import the helpers in
+// mark.go to label workflows, outcomes, validated outputs and human reviews.
+//
+// The unitcost.* names are the contract with instrumented services: renaming one is a
+// breaking change. Python and JavaScript users set the same raw names (see README).
+package semconv
+
+// Attributes unitcost adds.
+const (
+	// WorkflowName marks a span as the root of a workflow and names its type
+	// (e.g. "invoice_extraction"). Set on the root span, or on the root of a sub-tree.
+	WorkflowName = "unitcost.workflow.name"
+	// WorkflowVersion is the deployed version of the workflow (prompt set, routing).
+	WorkflowVersion = "unitcost.workflow.version"
+	// WorkflowOutcome is the workflow's result: completed, failed, abandoned, escalated.
+	WorkflowOutcome = "unitcost.workflow.outcome"
+	// OutputsValidated counts outputs that passed validation (int).
+	OutputsValidated = "unitcost.outputs.validated"
+	// Tenant, Team and Feature label who the work was for.
+	Tenant  = "unitcost.tenant"
+	Team    = "unitcost.team"
+	Feature = "unitcost.feature"
+	// ReviewRole marks a span as human review and names the reviewer's role, which
+	// selects the hourly rate.
+	ReviewRole = "unitcost.review.role"
+	// ReviewActiveSeconds is hands-on review time (billed); ReviewQueueSeconds is time
+	// waiting for a reviewer (reported, not billed).
+	ReviewActiveSeconds = "unitcost.review.active_seconds"
+	ReviewQueueSeconds  = "unitcost.review.queue_seconds"
+	// ReviewOutcome is approved, corrected or rejected.
+	ReviewOutcome = "unitcost.review.outcome"
+	// ComputeClass names self-hosted compute priced by time (e.g. "gpu.a100").
+	ComputeClass = "unitcost.compute.class"
+	// RetrievalUnits counts vector queries or documents of a retrieval span.
+	RetrievalUnits = "unitcost.retrieval.units"
+	// OperationHumanReview is the gen_ai.operation.name value unitcost uses for review.
+	OperationHumanReview = "human_review"
+)
+
+// Outcomes.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeFailed    = "failed"
+	OutcomeAbandoned = "abandoned"
+	OutcomeEscalated = "escalated"
+)
+
+// OpenTelemetry GenAI semantic conventions (current names).
+const (
+	GenAIProviderName        = "gen_ai.provider.name"
+	GenAIOperationName       = "gen_ai.operation.name"
+	GenAIRequestModel        = "gen_ai.request.model"
+	GenAIResponseModel       = "gen_ai.response.model"
+	GenAIInputTokens         = "gen_ai.usage.input_tokens"
+	GenAIOutputTokens        = "gen_ai.usage.output_tokens"
+	GenAICacheReadTokens     = "gen_ai.usage.cache_read.input_tokens"
+	GenAICacheCreationTokens = "gen_ai.usage.cache_creation.input_tokens"
+	GenAIReasoningTokens     = "gen_ai.usage.reasoning.output_tokens"
+	GenAIWorkflowName        = "gen_ai.workflow.name"
+	GenAIAgentName           = "gen_ai.agent.name"
+	GenAIConversationID      = "gen_ai.conversation.id"
+	GenAIToolName            = "gen_ai.tool.name"
+	GenAIUsageCost           = "gen_ai.usage.cost"
+	SessionID                = "session.id"
+	UserID                   = "user.id"
+	EndUserID                = "enduser.id"
+)
+
+// Deprecated GenAI names and other attribute families.
+const (
+	GenAISystem                = "gen_ai.system"
+	GenAIPromptTokens          = "gen_ai.usage.prompt_tokens"
+	GenAICompletionTokens      = "gen_ai.usage.completion_tokens"
+	GenAICacheReadTokensOld    = "gen_ai.usage.cache_read_input_tokens"
+	GenAICacheCreationOld      = "gen_ai.usage.cache_creation_input_tokens"
+	GenAIReasoningTokensOld    = "gen_ai.usage.reasoning_tokens"
+	LLMProvider                = "llm.provider"
+	LLMSystem                  = "llm.system"
+	LLMModelName               = "llm.model_name"
+	LLMTokenCountPrompt        = "llm.token_count.prompt"
+	LLMTokenCountCompletion    = "llm.token_count.completion"
+	LLMTokenCountCacheRead     = "llm.token_count.prompt_details.cache_read"
+	LLMTokenCountCacheWrite    = "llm.token_count.prompt_details.cache_write"
+	LLMTokenCountReasoning     = "llm.token_count.completion_details.reasoning"
+	LLMRequestType             = "llm.request.type"
+	OpenInferenceSpanKind      = "openinference.span.kind"
+	TraceloopSpanKind          = "traceloop.span.kind"
+	TraceloopWorkflowName      = "traceloop.workflow.name"
+	TraceloopEntityName        = "traceloop.entity.name"
+	TraceloopAssociationPrefix = "traceloop.association.properties."
+	AIModelProvider            = "ai.model.provider"
+	AIModelID                  = "ai.model.id"
+	AIUsagePromptTokens        = "ai.usage.promptTokens"
+	AIUsageInputTokens         = "ai.usage.inputTokens"
+	AIUsageCompletionTokens    = "ai.usage.completionTokens"
+	AIUsageOutputTokens        = "ai.usage.outputTokens"
+	AIUsageCachedInputTokens   = "ai.usage.cachedInputTokens"
+	AgentName                  = "agent.name"
+)

@@ -1,0 +1,275 @@
+// Package stitch assembles normalised spans into workflow traces, per Kafka partition,
+// and decides when a trace is closed. It is pure: no I/O, no clock of its own (callers
+// pass now), no goroutines.
+//
+// Invariants:
+//   - A trace is open from its first span until it closes: root seen and no span for
+//     QuietPeriod, or MaxOpen since its first span, or evicted at the memory bound.
+//   - Every figure downstream is a function of the set of spans, not of how they were
+//     grouped into incarnations: a span arriving after its trace closed opens a new
+//     incarnation whose line items simply add to the workflow (a correction, never a
+//     second copy). The same is true after a restart or a rebalance.
+//   - Watermark(p) never passes the offset of a span held in memory, so committing it
+//     cannot lose a span that is not yet written.
+package stitch
+
+import (
+	"container/list"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline"
+)
+
+// Config bounds and times the stitcher. Zero fields take the defaults documented here.
+type Config struct {
+	// QuietPeriod after the root span and the last span before a trace closes. Default 1s.
+	QuietPeriod time.Duration `yaml:"quiet_period"`
+	// MaxOpen is the longest a trace stays open, root or not. Default 5m.
+	MaxOpen time.Duration `yaml:"max_open"`
+	// MaxTraces caps open traces; at the cap the oldest is closed early (evicted,
+	// counted). Default 100,000.
+	MaxTraces int `yaml:"max_traces"`
+	// MaxSpans caps spans held across open traces, with the same eviction. Default 1,000,000.
+	MaxSpans int `yaml:"max_spans"`
+	// ClosedMemory is how many closed traces keep their span->workflow map, so a late span
+	// of a sub-tree workflow joins the right workflow. Default 100,000.
+	ClosedMemory int `yaml:"closed_memory"`
+}
+
+// WithDefaults fills zero fields.
+func (c Config) WithDefaults() Config {
+	if c.QuietPeriod <= 0 {
+		c.QuietPeriod = time.Second
+	}
+	if c.MaxOpen <= 0 {
+		c.MaxOpen = 5 * time.Minute
+	}
+	if c.MaxTraces <= 0 {
+		c.MaxTraces = 100_000
+	}
+	if c.MaxSpans <= 0 {
+		c.MaxSpans = 1_000_000
+	}
+	if c.ClosedMemory <= 0 {
+		c.ClosedMemory = 100_000
+	}
+	return c
+}
+
+// Partition identifies a Kafka topic partition (the unit of ordering and ownership).
+type Partition struct {
+	Topic     string
+	Partition int32
+}
+
+// Reason says why a trace closed.
+type Reason uint8
+
+// Close reasons.
+const (
+	ClosedQuiet   Reason = iota // root ended and the quiet period passed
+	ClosedMaxOpen               // open for MaxOpen
+	ClosedEvicted               // memory bound reached
+	ClosedForced                // Flush(force) at shutdown or in tests
+)
+
+// Trace is one incarnation of a trace: the spans that arrived while it was open.
+type Trace struct {
+	Partition Partition
+	TraceID   pipeline.TraceID
+	Spans     []*pipeline.Span
+	// Offsets of the records the spans came from, parallel to Spans.
+	Offsets []int64
+	// Late is true when an earlier incarnation of this trace had already closed.
+	Late   bool
+	Reason Reason
+
+	first, last time.Time
+	hasRoot     bool
+	elem        *list.Element
+	known       map[pipeline.SpanID]string // workflow of spans of earlier incarnations
+}
+
+// Stats are the gauges and counters the process stage exports.
+type Stats struct {
+	OpenTraces  int
+	OpenSpans   int
+	LateSpans   uint64 // spans that arrived after their trace had closed
+	Corrections uint64 // late incarnations closed (each corrects a workflow)
+	Evictions   uint64 // traces closed early at the memory bound
+	MaxOpened   uint64 // traces closed by MaxOpen without their root
+}
+
+// Stitcher holds the open traces of the partitions one process instance owns.
+type Stitcher struct {
+	cfg    Config
+	open   map[pipeline.TraceID]*Trace
+	order  *list.List // open traces by first arrival, oldest at front
+	spans  int
+	closed *closedLRU
+	stats  Stats
+}
+
+// New returns an empty stitcher.
+func New(cfg Config) *Stitcher {
+	cfg = cfg.WithDefaults()
+	return &Stitcher{
+		cfg:    cfg,
+		open:   make(map[pipeline.TraceID]*Trace),
+		order:  list.New(),
+		closed: newClosedLRU(cfg.ClosedMemory),
+	}
+}
+
+// Add holds a span of the record at offset in partition p. Spans of one trace always come
+// from one partition (records are keyed by trace id). It returns traces evicted to stay
+// within the memory bound; they must be written like any closed trace.
+func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Time) []*Trace {
+	t := s.open[sp.TraceID]
+	if t == nil {
+		t = &Trace{Partition: p, TraceID: sp.TraceID, first: now}
+		if known, ok := s.closed.get(sp.TraceID); ok {
+			t.Late, t.known = true, known
+		}
+		t.elem = s.order.PushBack(t)
+		s.open[sp.TraceID] = t
+	}
+	if t.Late {
+		s.stats.LateSpans++
+	}
+	t.Spans = append(t.Spans, sp)
+	t.Offsets = append(t.Offsets, offset)
+	t.last = now
+	if sp.ParentSpanID.IsZero() {
+		t.hasRoot = true
+	}
+	s.spans++
+	var evicted []*Trace
+	for (len(s.open) > s.cfg.MaxTraces || s.spans > s.cfg.MaxSpans) && s.order.Len() > 0 {
+		old := s.order.Front().Value.(*Trace)
+		s.close(old, ClosedEvicted)
+		s.stats.Evictions++
+		evicted = append(evicted, old)
+	}
+	return evicted
+}
+
+// Due closes and returns every trace whose close rule holds at now; with force, every
+// open trace. Returned traces leave the stitcher; their spans must be written before
+// Watermark moves past them (Watermark already excludes them, so write before commit).
+func (s *Stitcher) Due(now time.Time, force bool) []*Trace {
+	var out []*Trace
+	for e := s.order.Front(); e != nil; {
+		t := e.Value.(*Trace)
+		e = e.Next()
+		switch {
+		case force:
+			s.close(t, ClosedForced)
+		case (t.hasRoot || t.Late) && now.Sub(t.last) >= s.cfg.QuietPeriod:
+			s.close(t, ClosedQuiet)
+		case now.Sub(t.first) >= s.cfg.MaxOpen:
+			s.close(t, ClosedMaxOpen)
+			if !t.hasRoot {
+				s.stats.MaxOpened++
+			}
+		default:
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (s *Stitcher) close(t *Trace, r Reason) {
+	t.Reason = r
+	s.order.Remove(t.elem)
+	t.elem = nil
+	delete(s.open, t.TraceID)
+	s.spans -= len(t.Spans)
+	if t.Late {
+		s.stats.Corrections++
+	}
+}
+
+// Remember records a closed trace's span->workflow assignment so that late spans of the
+// same trace join the same workflows. Call it with the result of Trace.Assign.
+func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string) {
+	s.closed.put(t.TraceID, assign)
+}
+
+// Watermarks returns, for each partition with open traces, the lowest offset still held:
+// a consumer may commit up to (excluding) it. Partitions absent from the map hold nothing.
+func (s *Stitcher) Watermarks() map[Partition]int64 {
+	w := make(map[Partition]int64)
+	for _, t := range s.open {
+		for _, o := range t.Offsets {
+			if cur, ok := w[t.Partition]; !ok || o < cur {
+				w[t.Partition] = o
+			}
+		}
+	}
+	return w
+}
+
+// DropPartitions forgets the open traces of partitions this instance no longer owns;
+// their new owner re-reads them from the committed offset.
+func (s *Stitcher) DropPartitions(drop map[Partition]bool) {
+	for e := s.order.Front(); e != nil; {
+		t := e.Value.(*Trace)
+		e = e.Next()
+		if drop[t.Partition] {
+			s.order.Remove(t.elem)
+			delete(s.open, t.TraceID)
+			s.spans -= len(t.Spans)
+		}
+	}
+}
+
+// Stats returns the current gauges and counters.
+func (s *Stitcher) Stats() Stats {
+	st := s.stats
+	st.OpenTraces = len(s.open)
+	st.OpenSpans = s.spans
+	return st
+}
+
+// closedLRU remembers span->workflow assignments of recently closed traces.
+type closedLRU struct {
+	cap   int
+	items map[pipeline.TraceID]*list.Element
+	order *list.List
+}
+
+type closedEntry struct {
+	id     pipeline.TraceID
+	assign map[pipeline.SpanID]string
+}
+
+func newClosedLRU(n int) *closedLRU {
+	return &closedLRU{cap: n, items: make(map[pipeline.TraceID]*list.Element), order: list.New()}
+}
+
+func (c *closedLRU) get(id pipeline.TraceID) (map[pipeline.SpanID]string, bool) {
+	e, ok := c.items[id]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToBack(e)
+	return e.Value.(*closedEntry).assign, true
+}
+
+func (c *closedLRU) put(id pipeline.TraceID, assign map[pipeline.SpanID]string) {
+	if e, ok := c.items[id]; ok {
+		ce := e.Value.(*closedEntry)
+		for k, v := range assign {
+			ce.assign[k] = v
+		}
+		c.order.MoveToBack(e)
+		return
+	}
+	c.items[id] = c.order.PushBack(&closedEntry{id: id, assign: assign})
+	for c.order.Len() > c.cap {
+		old := c.order.Remove(c.order.Front()).(*closedEntry)
+		delete(c.items, old.id)
+	}
+}

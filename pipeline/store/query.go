@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline"
+	unitsql "github.com/unitcost/unitcost/sql"
+)
+
+// Query returns a shipped query (sql/queries/NAME.sql) with {db} replaced.
+func Query(name, db string) (string, error) {
+	b, err := unitsql.Queries.ReadFile("queries/" + name + ".sql")
+	if err != nil {
+		return "", fmt.Errorf("no shipped query %q: %w", name, err)
+	}
+	return strings.ReplaceAll(string(b), "{db}", db), nil
+}
+
+// UnitEconomics is one workflow type's figures over a window.
+type UnitEconomics struct {
+	Workflow         string
+	Workflows        uint64
+	Completed        uint64
+	ValidatedOutputs uint64
+	Exceptions       uint64
+	Cost             pipeline.Money
+	ExceptionCost    pipeline.Money
+	ReviewCost       pipeline.Money
+	UnpricedLines    uint64
+}
+
+// PerCompleted is cost / completed workflows (0 when none completed), rounded half up.
+func (u UnitEconomics) PerCompleted() (pipeline.Money, bool) { return ratio(u.Cost, u.Completed) }
+
+// PerValidated is cost / validated outputs.
+func (u UnitEconomics) PerValidated() (pipeline.Money, bool) {
+	return ratio(u.Cost, u.ValidatedOutputs)
+}
+
+// PerException is the cost of workflows that needed review / their count.
+func (u UnitEconomics) PerException() (pipeline.Money, bool) {
+	return ratio(u.ExceptionCost, u.Exceptions)
+}
+
+func ratio(m pipeline.Money, n uint64) (pipeline.Money, bool) {
+	if n == 0 || m < 0 {
+		return 0, false
+	}
+	return pipeline.MulDiv(1, m, n)
+}
+
+// UnitEconomics runs sql/queries/unit_economics.sql over [from, to) for tenant ("" = all).
+func (s *Store) UnitEconomics(ctx context.Context, from, to time.Time, tenant string) ([]UnitEconomics, error) {
+	q, err := Query("unit_economics", s.cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, tenant, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("unit economics query: %w", err)
+	}
+	defer rows.Close()
+	var out []UnitEconomics
+	for rows.Next() {
+		var u UnitEconomics
+		var cost, exc, rev int64
+		if err := rows.Scan(&u.Workflow, &u.Workflows, &u.Completed, &u.ValidatedOutputs, &u.Exceptions,
+			&cost, &exc, &rev, &u.UnpricedLines); err != nil {
+			return nil, fmt.Errorf("unit economics row: %w", err)
+		}
+		u.Cost, u.ExceptionCost, u.ReviewCost = pipeline.Money(cost), pipeline.Money(exc), pipeline.Money(rev)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// WorkflowCost is the total cost of one workflow and its line count.
+func (s *Store) WorkflowCost(ctx context.Context, tenant, workflowID string) (pipeline.Money, uint64, error) {
+	q, err := Query("workflow_cost", s.cfg.Database)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := s.conn.Query(ctx, q, tenant, workflowID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("workflow cost query: %w", err)
+	}
+	defer rows.Close()
+	var total pipeline.Money
+	var lines uint64
+	for rows.Next() {
+		var comp string
+		var n, unpriced uint64
+		var cost int64
+		if err := rows.Scan(&comp, &n, &cost, &unpriced); err != nil {
+			return 0, 0, fmt.Errorf("workflow cost row: %w", err)
+		}
+		total += pipeline.Money(cost)
+		lines += n
+	}
+	return total, lines, rows.Err()
+}

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/internal/testenv"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+func TestSplitStatements(t *testing.T) {
+	t.Parallel()
+	got := store.SplitStatements("-- c\nCREATE TABLE a (x UInt8);\n\n-- only a comment;\nSELECT 1;\n")
+	if len(got) != 2 || got[0] != "-- c\nCREATE TABLE a (x UInt8)" || got[1] != "-- only a comment;\nSELECT 1" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	s := testenv.ClickHouse(t)
+	ctx := context.Background()
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, want nothing", applied)
+	}
+	b, err := s.Conn().PrepareBatch(ctx, "INSERT INTO "+s.Database()+".schema_migrations (version, name, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(uint32(9999), "future", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err == nil {
+		t.Fatal("migrate against a newer schema must refuse")
+	}
+}
+
+func span(trace byte, id byte, parent byte) *pipeline.Span {
+	sp := &pipeline.Span{Tenant: "acme", StartUnixNano: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC).UnixNano()}
+	sp.TraceID[15] = trace
+	sp.SpanID[7] = id
+	sp.ParentSpanID[7] = parent
+	sp.EndUnixNano = sp.StartUnixNano + 2e9
+	return sp
+}
+
+// Writing the same rows twice (a replay) and then a late review must give exact figures.
+func TestWriteReplayAndLateReviewNeverDoubleCount(t *testing.T) {
+	s := testenv.ClickHouse(t)
+	ctx := context.Background()
+	root := span(1, 1, 0)
+	call := span(1, 2, 1)
+	wid := root.TraceID.String()
+	items := []pipeline.LineItem{
+		{Span: call, WorkflowID: wid, Component: pipeline.ComponentModel, Cost: 1234567, Priced: true},
+	}
+	wf := []pipeline.Workflow{{ID: wid, Tenant: "acme", TraceID: root.TraceID, RootSpanID: root.SpanID, Name: "qa",
+		Outcome: "completed", ValidatedOutputs: 2, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano}}
+	for i := 0; i < 2; i++ {
+		if err := s.Write(ctx, items, wf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	review := span(1, 3, 1)
+	review.Operation = pipeline.OpHumanReview
+	if err := s.Write(ctx, []pipeline.LineItem{{Span: review, WorkflowID: wid, Component: pipeline.ComponentReview, Cost: 20_000_000_000, Priced: true}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UnitEconomics(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.UnitEconomics{Workflow: "qa", Workflows: 1, Completed: 1, ValidatedOutputs: 2, Exceptions: 1,
+		Cost: 20_001_234_567, ExceptionCost: 20_001_234_567, ReviewCost: 20_000_000_000}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if per, _ := got[0].PerValidated(); per != 10_000_617_284 { // 20001234567/2 = 10000617283.5 -> rounds half up
+		t.Fatalf("per validated = %d", per)
+	}
+	cost, lines, err := s.WorkflowCost(ctx, "acme", wid)
+	if err != nil || cost != 20_001_234_567 || lines != 2 {
+		t.Fatalf("workflow cost = %d over %d lines, err %v", cost, lines, err)
+	}
+}

@@ -1,0 +1,173 @@
+package pipeline
+
+// TraceID and SpanID are the raw OTLP identifiers.
+type (
+	TraceID [16]byte
+	SpanID  [8]byte
+)
+
+// IsZero reports whether the id is all zero bytes (invalid in OTLP).
+func (t TraceID) IsZero() bool { return t == TraceID{} }
+
+// IsZero reports whether the id is all zero bytes (invalid in OTLP).
+func (s SpanID) IsZero() bool { return s == SpanID{} }
+
+const hexdigits = "0123456789abcdef"
+
+// String is the lower-case hex form used as Kafka key and ClickHouse column.
+func (t TraceID) String() string {
+	var b [32]byte
+	for i, c := range t {
+		b[2*i], b[2*i+1] = hexdigits[c>>4], hexdigits[c&0xf]
+	}
+	return string(b[:])
+}
+
+// String is the lower-case hex form; the zero id renders as "".
+func (s SpanID) String() string {
+	if s.IsZero() {
+		return ""
+	}
+	var b [16]byte
+	for i, c := range s {
+		b[2*i], b[2*i+1] = hexdigits[c>>4], hexdigits[c&0xf]
+	}
+	return string(b[:])
+}
+
+// Operation is the normalised kind of work a span did.
+type Operation string
+
+// The operations unitcost distinguishes. GenAI semconv names are kept where they exist.
+const (
+	OpChat        Operation = "chat"
+	OpCompletion  Operation = "text_completion"
+	OpGenerate    Operation = "generate_content"
+	OpEmbeddings  Operation = "embeddings"
+	OpRetrieval   Operation = "retrieval"
+	OpTool        Operation = "execute_tool"
+	OpAgent       Operation = "invoke_agent"
+	OpWorkflow    Operation = "invoke_workflow"
+	OpHumanReview Operation = "human_review"
+	OpOther       Operation = ""
+)
+
+// Usage is a model call's token mix. InputTokens always includes cached tokens (read and
+// write) and OutputTokens always includes reasoning tokens, whatever convention the
+// instrumentation used; normalisation converts.
+type Usage struct {
+	InputTokens      uint64
+	OutputTokens     uint64
+	CacheReadTokens  uint64
+	CacheWriteTokens uint64
+	ReasoningTokens  uint64
+	// Estimated is true when the counts were computed by unitcost's tokenizer from
+	// captured content rather than reported by the provider.
+	Estimated bool
+}
+
+// Span is one OTLP span normalised from any supported attribute family. It is the only
+// span shape the stitcher, pricing and store see.
+type Span struct {
+	TraceID       TraceID
+	SpanID        SpanID
+	ParentSpanID  SpanID
+	Tenant        string
+	Name          string
+	StartUnixNano int64
+	EndUnixNano   int64
+	Error         bool
+
+	Operation Operation
+	Provider  string
+	Model     string
+	Usage     Usage
+
+	// ProviderCost is a cost the instrumentation reported (e.g. gen_ai.usage.cost); it is
+	// recorded beside the computed one, never instead of it.
+	ProviderCost    Money
+	HasProviderCost bool
+
+	// Workflow facts; set on the span that roots a workflow.
+	WorkflowRoot     bool
+	WorkflowName     string
+	WorkflowVersion  string
+	Outcome          string
+	ValidatedOutputs uint64
+
+	Agent   string
+	Team    string
+	Feature string
+	Session string
+	User    string
+
+	// Non-LLM steps.
+	ToolName       string
+	RetrievalUnits uint64 // vector queries or documents fetched; 0 means one call
+	ComputeClass   string // self-hosted compute class, priced by time
+	ReviewRole     string // set on human review spans
+	ReviewActiveMs uint64
+	ReviewQueueMs  uint64
+	ReviewOutcome  string
+
+	// Issues lists what normalisation clamped or rejected on this span (counted and
+	// stored, never silent).
+	Issues []string
+}
+
+// DurationMs is the span's wall time in milliseconds (0 when the clock ran backwards).
+func (s *Span) DurationMs() uint64 {
+	if s.EndUnixNano <= s.StartUnixNano {
+		return 0
+	}
+	return uint64(s.EndUnixNano-s.StartUnixNano) / 1e6
+}
+
+// Component is what a line item's cost is for.
+type Component string
+
+// The cost components reports break down by.
+const (
+	ComponentModel     Component = "model_tokens"
+	ComponentCompute   Component = "compute"
+	ComponentRetrieval Component = "retrieval"
+	ComponentTool      Component = "tool"
+	ComponentReview    Component = "human_review"
+)
+
+// LineItem is one priced component of one span.
+type LineItem struct {
+	Span       *Span
+	WorkflowID string
+	Component  Component
+	// Quantity and Unit describe what was billed: tokens, seconds, calls, hours.
+	Quantity float64
+	Unit     string
+	Cost     Money
+	Priced   bool
+	// UnpricedReason says why Priced is false (unknown model, no rate for a tool...).
+	UnpricedReason string
+	PriceVersion   string
+	PriceRule      string
+}
+
+// Workflow is the fact row of one workflow: the attributes of the span that roots it.
+// Its cost is the sum of its line items, which may arrive later than the workflow.
+type Workflow struct {
+	ID               string
+	Tenant           string
+	TraceID          TraceID
+	RootSpanID       SpanID
+	Name             string
+	Version          string
+	Outcome          string
+	ValidatedOutputs uint64
+	Team             string
+	Feature          string
+	StartUnixNano    int64
+	EndUnixNano      int64
+	SpanCount        int
+}
+
+// OutcomeCompleted is the outcome that counts a workflow as completed.
+const OutcomeCompleted = "completed"

@@ -1,0 +1,36 @@
+-- Unit economics per workflow type over [from, to) of workflow start time.
+-- Parameters: from, to (DateTime), tenant ('' = all) twice for each subquery.
+-- Cost per completed workflow = cost_nano / completed; per validated output =
+-- cost_nano / validated_outputs; per exception = exception_cost_nano / exceptions.
+-- Divisions are done by the caller in exact integer arithmetic.
+SELECT
+    w.name AS workflow,
+    count() AS workflows,
+    countIf(w.outcome = 'completed') AS completed,
+    sum(w.validated_outputs) AS validated_outputs,
+    countIf(c.reviewed = 1) AS exceptions,
+    sum(c.cost) AS cost_nano,
+    sumIf(c.cost, c.reviewed = 1) AS exception_cost_nano,
+    sum(c.review_cost) AS review_cost_nano,
+    sum(c.unpriced) AS unpriced_lines
+FROM
+(
+    SELECT tenant, workflow_id, name, outcome, validated_outputs
+    FROM {db}.workflows FINAL
+    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+) AS w
+ANY LEFT JOIN
+(
+    SELECT
+        tenant,
+        workflow_id,
+        sum(cost_nano) AS cost,
+        max(component = 'human_review') AS reviewed,
+        sumIf(cost_nano, component = 'human_review') AS review_cost,
+        sum(priced = 0) AS unpriced
+    FROM {db}.line_items FINAL
+    WHERE (? = '' OR tenant = ?)
+    GROUP BY tenant, workflow_id
+) AS c USING (tenant, workflow_id)
+GROUP BY workflow
+ORDER BY workflow
