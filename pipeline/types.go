@@ -169,5 +169,8 @@ type Workflow struct {
 	SpanCount        int
 }
 
+// DefaultTenant owns spans and workflows that name no tenant anywhere.
+const DefaultTenant = "default"
+
 // OutcomeCompleted is the outcome that counts a workflow as completed.
 const OutcomeCompleted = "completed"

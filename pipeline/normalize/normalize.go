@@ -136,10 +136,8 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	if tenant != "" {
 		out.Tenant = tenant
 	}
+	// An empty tenant is resolved later from the span's workflow root (see process).
 	out.Tenant = f.str(out.Tenant, "tenant", lim)
-	if out.Tenant == "" {
-		out.Tenant = "default"
-	}
 	out.Team = f.str(f.team.v, "team", lim)
 	out.Feature = f.str(f.feature.v, "feature", lim)
 	out.Session = f.str(f.session.v, "session", lim)

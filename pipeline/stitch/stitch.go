@@ -88,6 +88,14 @@ type Trace struct {
 	hasRoot     bool
 	elem        *list.Element
 	known       map[pipeline.SpanID]string // workflow of spans of earlier incarnations
+	// KnownLabels are the labels of workflows rooted in earlier incarnations, so late
+	// spans that carry no tenant/team/feature of their own inherit their workflow's.
+	KnownLabels map[string]Labels
+}
+
+// Labels are the who-was-it-for attributes a workflow's spans inherit from its root.
+type Labels struct {
+	Tenant, Team, Feature string
 }
 
 // Stats are the gauges and counters the process stage exports.
@@ -128,8 +136,8 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 	t := s.open[sp.TraceID]
 	if t == nil {
 		t = &Trace{Partition: p, TraceID: sp.TraceID, first: now}
-		if known, ok := s.closed.get(sp.TraceID); ok {
-			t.Late, t.known = true, known
+		if e, ok := s.closed.get(sp.TraceID); ok {
+			t.Late, t.known, t.KnownLabels = true, e.assign, e.labels
 		}
 		t.elem = s.order.PushBack(t)
 		s.open[sp.TraceID] = t
@@ -191,10 +199,10 @@ func (s *Stitcher) close(t *Trace, r Reason) {
 	}
 }
 
-// Remember records a closed trace's span->workflow assignment so that late spans of the
-// same trace join the same workflows. Call it with the result of Trace.Assign.
-func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string) {
-	s.closed.put(t.TraceID, assign)
+// Remember records a closed trace's span->workflow assignment and its workflows' labels
+// so that late spans of the same trace join the same workflows with the same labels.
+func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string, labels map[string]Labels) {
+	s.closed.put(t.TraceID, assign, labels)
 }
 
 // Watermarks returns, for each partition with open traces, the lowest offset still held:
@@ -243,31 +251,38 @@ type closedLRU struct {
 type closedEntry struct {
 	id     pipeline.TraceID
 	assign map[pipeline.SpanID]string
+	labels map[string]Labels
 }
 
 func newClosedLRU(n int) *closedLRU {
 	return &closedLRU{cap: n, items: make(map[pipeline.TraceID]*list.Element), order: list.New()}
 }
 
-func (c *closedLRU) get(id pipeline.TraceID) (map[pipeline.SpanID]string, bool) {
+func (c *closedLRU) get(id pipeline.TraceID) (*closedEntry, bool) {
 	e, ok := c.items[id]
 	if !ok {
 		return nil, false
 	}
 	c.order.MoveToBack(e)
-	return e.Value.(*closedEntry).assign, true
+	return e.Value.(*closedEntry), true
 }
 
-func (c *closedLRU) put(id pipeline.TraceID, assign map[pipeline.SpanID]string) {
+func (c *closedLRU) put(id pipeline.TraceID, assign map[pipeline.SpanID]string, labels map[string]Labels) {
 	if e, ok := c.items[id]; ok {
 		ce := e.Value.(*closedEntry)
 		for k, v := range assign {
 			ce.assign[k] = v
 		}
+		for k, v := range labels {
+			ce.labels[k] = v
+		}
 		c.order.MoveToBack(e)
 		return
 	}
-	c.items[id] = c.order.PushBack(&closedEntry{id: id, assign: assign})
+	if labels == nil {
+		labels = map[string]Labels{}
+	}
+	c.items[id] = c.order.PushBack(&closedEntry{id: id, assign: assign, labels: labels})
 	for c.order.Len() > c.cap {
 		old := c.order.Remove(c.order.Front()).(*closedEntry)
 		delete(c.items, old.id)

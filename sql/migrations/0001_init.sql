@@ -1,7 +1,9 @@
 -- Priced line items: one row per span and cost component. The source of truth for cost.
--- ReplacingMergeTree on (tenant, trace_id, span_id, component): a replayed, re-priced or
+-- ReplacingMergeTree on (trace_id, span_id, component): a replayed, re-priced or
 -- duplicated span replaces its row instead of adding one; readers use FINAL (or argMax),
 -- so figures never double count. `version` is the write time in ns: the newest wins.
+-- tenant/team/feature are not in the key: a span that names none inherits its workflow
+-- root's, which a rewrite may resolve differently; it must still replace, not add.
 CREATE TABLE IF NOT EXISTS {db}.line_items
 (
     tenant String,
@@ -44,9 +46,9 @@ CREATE TABLE IF NOT EXISTS {db}.line_items
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
-ORDER BY (tenant, trace_id, span_id, component);
+ORDER BY (trace_id, span_id, component);
 
--- Workflow facts: one row per workflow, from the span that roots it (name, version,
+-- Workflow facts: one row per workflow (key: workflow_id), from the span that roots it (name, version,
 -- outcome, validated outputs, labels). Cost is not stored here: it is the sum of the
 -- workflow's line items, which may arrive later (a human review days after the calls).
 CREATE TABLE IF NOT EXISTS {db}.workflows
@@ -69,4 +71,4 @@ CREATE TABLE IF NOT EXISTS {db}.workflows
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(day)
-ORDER BY (tenant, workflow_id);
+ORDER BY workflow_id;

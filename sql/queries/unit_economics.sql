@@ -1,5 +1,7 @@
 -- Unit economics per workflow type over [from, to) of workflow start time.
--- Parameters: from, to (DateTime), tenant ('' = all) twice for each subquery.
+-- Parameters: from, to (DateTime), tenant ('' = all), tenant; then the same four again.
+-- A workflow's cost is every line item assigned to it, whenever it arrived; the tenant
+-- that owns the workflow owns its cost.
 -- Cost per completed workflow = cost_nano / completed; per validated output =
 -- cost_nano / validated_outputs; per exception = exception_cost_nano / exceptions.
 -- Divisions are done by the caller in exact integer arithmetic.
@@ -15,22 +17,25 @@ SELECT
     sum(c.unpriced) AS unpriced_lines
 FROM
 (
-    SELECT tenant, workflow_id, name, outcome, validated_outputs
+    SELECT workflow_id, name, outcome, validated_outputs
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
 ) AS w
 ANY LEFT JOIN
 (
     SELECT
-        tenant,
         workflow_id,
         sum(cost_nano) AS cost,
         max(component = 'human_review') AS reviewed,
         sumIf(cost_nano, component = 'human_review') AS review_cost,
         sum(priced = 0) AS unpriced
     FROM {db}.line_items FINAL
-    WHERE (? = '' OR tenant = ?)
-    GROUP BY tenant, workflow_id
-) AS c USING (tenant, workflow_id)
+    WHERE workflow_id IN
+    (
+        SELECT workflow_id FROM {db}.workflows FINAL
+        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+    )
+    GROUP BY workflow_id
+) AS c USING (workflow_id)
 GROUP BY workflow
 ORDER BY workflow

@@ -1,0 +1,76 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline/config"
+)
+
+func TestLayering(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unitcost.yaml")
+	os.WriteFile(path, []byte(`
+kafka:
+  brokers: [file:9092]
+  group: from-file
+clickhouse:
+  password: ${CH_PASS}
+process:
+  stitch:
+    quiet_period: 3s
+`), 0o600)
+	env := []string{"CH_PASS=s3cret", "UNITCOST_KAFKA_GROUP=from-env", "UNITCOST_INGEST_TOKENS=t1=acme,t2=globex"}
+	c, err := config.Load(path, env, map[string]string{"kafka.brokers": "flag:9092,flag2:9092"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Kafka.Brokers, ","); got != "flag:9092,flag2:9092" {
+		t.Errorf("brokers = %s (flag must win)", got)
+	}
+	if c.Kafka.Group != "from-env" {
+		t.Errorf("group = %s (env must beat file)", c.Kafka.Group)
+	}
+	if c.ClickHouse.Password != "s3cret" {
+		t.Errorf("password = %q (${ENV} expansion)", c.ClickHouse.Password)
+	}
+	if c.Process.Stitch.QuietPeriod != 3*time.Second {
+		t.Errorf("quiet period = %v", c.Process.Stitch.QuietPeriod)
+	}
+	if c.Ingest.Tokens["t2"] != "globex" || len(c.Ingest.Tokens) != 2 {
+		t.Errorf("tokens = %v", c.Ingest.Tokens)
+	}
+	if c.Kafka.SpansTopic != "unitcost.spans" {
+		t.Errorf("default spans topic lost: %q", c.Kafka.SpansTopic)
+	}
+	if strings.Contains(c.YAML(), "s3cret") {
+		t.Error("config show leaks the password")
+	}
+}
+
+func TestValidateNamesEveryBadField(t *testing.T) {
+	t.Parallel()
+	env := []string{"UNITCOST_KAFKA_BROKERS=", "UNITCOST_CLICKHOUSE_DATABASE=bad-name", "UNITCOST_LOG_LEVEL=loud",
+		"UNITCOST_KAFKA_SASL_MECHANISM=GSSAPI", "UNITCOST_PROCESS_FLUSH_INTERVAL=-1s"}
+	_, err := config.Load("", env, nil)
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"kafka.brokers", "clickhouse.database", "log_level", "kafka.sasl.mechanism", "process.flush_interval"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestBadValuesAndUnknownFlags(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load("", []string{"UNITCOST_KAFKA_PARTITIONS=many"}, map[string]string{"kafka.nope": "1"})
+	if err == nil || !strings.Contains(err.Error(), "UNITCOST_KAFKA_PARTITIONS") || !strings.Contains(err.Error(), "--kafka.nope") {
+		t.Fatalf("got %v", err)
+	}
+}

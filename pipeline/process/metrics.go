@@ -1,0 +1,66 @@
+package process
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unitcost/unitcost/pipeline/stitch"
+)
+
+// Metrics are the process stage's Prometheus series (prefix unitcost_process_).
+type Metrics struct {
+	Records, Spans, RejectedSpans, SpanIssues, DeadLetters, Rekeyed prometheus.Counter
+	DuplicateSpans, Unpriced, LineItems, Workflows                  prometheus.Counter
+	WriteErrors, CommitErrors, FetchErrors, Rebalances              prometheus.Counter
+	WriteSeconds                                                    prometheus.Histogram
+
+	openTraces, openSpans                              prometheus.Gauge
+	lateSpans, corrections, evictions, maxOpenedNoRoot prometheus.Gauge
+}
+
+// NewMetrics creates the series and registers them with reg (nil: not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "process", Name: name, Help: help})
+	}
+	g := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "process", Name: name, Help: help})
+	}
+	m := &Metrics{
+		Records:         c("records_total", "Kafka records consumed."),
+		Spans:           c("spans_total", "Spans normalised and held for stitching."),
+		RejectedSpans:   c("rejected_spans_total", "Spans rejected (e.g. zero ids) and sent to the dead-letter topic."),
+		SpanIssues:      c("span_issues_total", "Attribute values clamped or ignored during normalisation (stored on the line item)."),
+		DeadLetters:     c("dead_letters_total", "Records written to the dead-letter topic."),
+		Rekeyed:         c("rekeyed_records_total", "Records from Collector topics re-keyed by trace id into the spans topic."),
+		DuplicateSpans:  c("duplicate_spans_total", "Spans delivered twice into one workflow incarnation (priced once)."),
+		Unpriced:        c("unpriced_line_items_total", "Line items with no matching price (kept at cost 0, flagged)."),
+		LineItems:       c("line_items_written_total", "Line items written to ClickHouse."),
+		Workflows:       c("workflows_written_total", "Workflow fact rows written to ClickHouse."),
+		WriteErrors:     c("write_errors_total", "Failed ClickHouse writes (retried)."),
+		CommitErrors:    c("commit_errors_total", "Failed offset commits (retried at the next flush)."),
+		FetchErrors:     c("fetch_errors_total", "Kafka fetch errors."),
+		Rebalances:      c("partition_revocations_total", "Partition sets revoked or lost."),
+		WriteSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "unitcost", Subsystem: "process", Name: "write_seconds", Help: "ClickHouse write latency."}),
+		openTraces:      g("open_traces", "Traces held open in memory."),
+		openSpans:       g("open_spans", "Spans held in memory."),
+		lateSpans:       g("late_spans", "Spans that arrived after their trace had closed (since start)."),
+		corrections:     g("corrections", "Late incarnations written, each correcting a workflow (since start)."),
+		evictions:       g("evictions", "Traces closed early at the memory bound (since start)."),
+		maxOpenedNoRoot: g("max_open_closes_without_root", "Traces closed by max_open before their root span arrived (since start)."),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
+			m.Unpriced, m.LineItems, m.Workflows, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
+			m.openTraces, m.openSpans, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot)
+	}
+	return m
+}
+
+func (m *Metrics) observe(s stitch.Stats) {
+	m.openTraces.Set(float64(s.OpenTraces))
+	m.openSpans.Set(float64(s.OpenSpans))
+	m.lateSpans.Set(float64(s.LateSpans))
+	m.corrections.Set(float64(s.Corrections))
+	m.evictions.Set(float64(s.Evictions))
+	m.maxOpenedNoRoot.Set(float64(s.MaxOpened))
+}

@@ -1,0 +1,501 @@
+// Package process is the `unitcost process` stage: a Kafka consumer-group member that
+// decodes OTLP records, normalises spans, stitches them into workflows per partition,
+// prices closed workflows and writes them to ClickHouse, then commits offsets.
+//
+// Delivery: at-least-once from Kafka, idempotent into ClickHouse. The order in flush is
+// the guarantee: (1) produce dead letters and re-keyed records, (2) write closed
+// workflows and wait for ClickHouse's acknowledgement, (3) commit, per partition, the
+// lowest offset still held in memory (or the next offset when nothing is held). A crash
+// anywhere re-reads from the last commit and rewrites identical rows, which replace
+// themselves (ReplacingMergeTree keys), so no figure double counts and no span is lost.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/normalize"
+	"github.com/unitcost/unitcost/pipeline/otlp"
+	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/stitch"
+)
+
+// Writer stores priced line items and workflow facts; it returns once they are durable.
+type Writer interface {
+	Write(ctx context.Context, items []pipeline.LineItem, wfs []pipeline.Workflow) error
+}
+
+// Config tunes the stage.
+type Config struct {
+	Stitch stitch.Config `yaml:"stitch"`
+	// FlushInterval is how often closed workflows are written and offsets committed.
+	// Default 250ms (the freshness target is 2s from a workflow's close).
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// PollRecords caps records taken per poll. Default 10,000.
+	PollRecords int `yaml:"poll_records"`
+	// PriceBook is a price-book YAML file; "" uses the built-in book.
+	PriceBook string `yaml:"price_book"`
+	// Limits bound absurd attribute values (see normalize.Limits).
+	Limits normalize.Limits `yaml:"limits"`
+}
+
+// Validate reports every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.FlushInterval < 0 {
+		errs = append(errs, errors.New("process.flush_interval: must not be negative"))
+	}
+	if c.PollRecords < 0 {
+		errs = append(errs, errors.New("process.poll_records: must not be negative"))
+	}
+	s := c.Stitch
+	if s.QuietPeriod < 0 || s.MaxOpen < 0 || s.MaxTraces < 0 || s.MaxSpans < 0 || s.ClosedMemory < 0 {
+		errs = append(errs, errors.New("process.stitch: durations and bounds must not be negative"))
+	}
+	if s.MaxOpen > 0 && s.QuietPeriod > s.MaxOpen {
+		errs = append(errs, errors.New("process.stitch.quiet_period: must not exceed max_open"))
+	}
+	return errors.Join(errs...)
+}
+
+// Processor is one member of the process consumer group.
+type Processor struct {
+	cfg  Config
+	kcfg kafka.Config
+	cl   *kgo.Client
+	w    Writer
+	book *pricing.Book
+	norm normalize.Normalizer
+	log  *slog.Logger
+	m    *Metrics
+
+	mu      sync.Mutex
+	st      *stitch.Stitcher
+	handled map[stitch.Partition]int64 // next offset after the last record fully taken in
+	commits map[stitch.Partition]int64 // last committed offset
+	evicted []*stitch.Trace            // closed early at the memory bound, to write
+	produce []*kgo.Record              // dead letters and re-keyed records, to produce
+
+	ready     atomic.Bool
+	closeOnce sync.Once
+}
+
+// New creates a processor and its consumer-group client. Call Run to start consuming.
+func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Book, log *slog.Logger, m *Metrics) (*Processor, error) {
+	if err := errors.Join(cfg.Validate(), kcfg.Validate()); err != nil {
+		return nil, err
+	}
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = 250 * time.Millisecond
+	}
+	if cfg.PollRecords == 0 {
+		cfg.PollRecords = 10_000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	p := &Processor{
+		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
+		norm:    normalize.Normalizer{Limits: cfg.Limits},
+		st:      stitch.New(cfg.Stitch),
+		handled: map[stitch.Partition]int64{},
+		commits: map[stitch.Partition]int64{},
+	}
+	opts, err := kcfg.ClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
+		kgo.ConsumerGroup(kcfg.Group),
+		kgo.ConsumeTopics(append([]string{kcfg.SpansTopic}, kcfg.CollectorTopics...)...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(p.onRevoked),
+		kgo.OnPartitionsLost(p.onLost),
+	)
+	if p.cl, err = kgo.NewClient(opts...); err != nil {
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
+	return p, nil
+}
+
+// Ready reports whether the processor is consuming.
+func (p *Processor) Ready() bool { return p.ready.Load() }
+
+// Client is the underlying Kafka client (for producing to topics it owns in tests).
+func (p *Processor) Client() *kgo.Client { return p.cl }
+
+// Run consumes until ctx is cancelled, then writes what is due, commits and leaves the
+// group. Open traces are not forced closed at shutdown: their spans are after the
+// committed offset, so the next owner of the partition re-reads them.
+func (p *Processor) Run(ctx context.Context) error {
+	defer p.Close()
+	if err := kafka.EnsureTopics(ctx, p.cl, p.kcfg); err != nil {
+		return err
+	}
+	p.ready.Store(true)
+	defer p.ready.Store(false)
+	lastFlush := time.Now()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.FlushInterval)
+		fs := p.cl.PollRecords(pctx, p.cfg.PollRecords)
+		cancel()
+		if ctx.Err() != nil {
+			p.mu.Lock()
+			err := p.flushLocked(context.Background(), time.Now(), false)
+			p.mu.Unlock()
+			p.cl.AllowRebalance()
+			return err
+		}
+		var fatal error
+		fs.EachError(func(topic string, part int32, err error) {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return
+			}
+			if errors.Is(err, kgo.ErrClientClosed) {
+				fatal = err
+				return
+			}
+			p.m.FetchErrors.Inc()
+			p.log.Warn("fetch error", "topic", topic, "partition", part, "err", err)
+		})
+		if fatal != nil {
+			return fatal
+		}
+		now := time.Now()
+		p.mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
+		var err error
+		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.evicted) > 0 {
+			err = p.flushLocked(ctx, now, false)
+			lastFlush = now
+		}
+		p.mu.Unlock()
+		p.cl.AllowRebalance()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// Close leaves the group and closes the client. Idempotent.
+func (p *Processor) Close() {
+	p.closeOnce.Do(func() { p.cl.Close() })
+}
+
+// FlushAll force-closes every open trace, writes it and commits (tests, and `dev` on
+// demand). It must not run concurrently with Run's flushes beyond the lock it takes.
+func (p *Processor) FlushAll(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flushLocked(ctx, time.Now(), true)
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// add takes one record in: its spans go to the stitcher, or the whole record to the dead
+// letters (undecodable) or back to the spans topic re-keyed (Collector topics).
+func (p *Processor) add(r *kgo.Record, now time.Time) {
+	part := stitch.Partition{Topic: r.Topic, Partition: r.Partition}
+	p.handled[part] = r.Offset + 1
+	p.m.Records.Inc()
+	tenant := header(r, kafka.HeaderTenant)
+	td, err := otlp.Decode(r.Value, otlp.EncodingFor(header(r, kafka.HeaderContentType), r.Value))
+	if err != nil {
+		p.deadLetter(r, r.Value, r.Headers, err.Error())
+		return
+	}
+	if r.Topic != p.kcfg.SpansTopic {
+		recs, err := kafka.TraceRecords(td, tenant, p.kcfg.SpansTopic, p.kcfg.MaxRecordBytes)
+		if err != nil {
+			p.deadLetter(r, r.Value, r.Headers, "re-key: "+err.Error())
+			return
+		}
+		p.m.Rekeyed.Add(float64(len(recs)))
+		p.produce = append(p.produce, recs...)
+		return
+	}
+	var rejected ptrace.Traces
+	var reasons []string
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			for k := 0; k < ss.Spans().Len(); k++ {
+				sp := new(pipeline.Span)
+				if err := p.norm.Span(rs.Resource().Attributes(), ss.Spans().At(k), tenant, sp); err != nil {
+					if reasons == nil {
+						rejected = ptrace.NewTraces()
+					}
+					nrs := rejected.ResourceSpans().AppendEmpty()
+					rs.Resource().CopyTo(nrs.Resource())
+					nss := nrs.ScopeSpans().AppendEmpty()
+					ss.Scope().CopyTo(nss.Scope())
+					ss.Spans().At(k).CopyTo(nss.Spans().AppendEmpty())
+					reasons = append(reasons, err.Error())
+					p.m.RejectedSpans.Inc()
+					continue
+				}
+				p.m.Spans.Inc()
+				if len(sp.Issues) > 0 {
+					p.m.SpanIssues.Add(float64(len(sp.Issues)))
+				}
+				p.evicted = append(p.evicted, p.st.Add(part, r.Offset, sp, now)...)
+			}
+		}
+	}
+	if reasons != nil {
+		b, err := otlp.Encode(rejected)
+		if err != nil {
+			b = r.Value
+		}
+		p.deadLetter(r, b, []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
+			{Key: kafka.HeaderTenant, Value: []byte(tenant)}}, strings.Join(reasons, "; "))
+	}
+}
+
+func (p *Processor) deadLetter(src *kgo.Record, value []byte, headers []kgo.RecordHeader, reason string) {
+	p.m.DeadLetters.Inc()
+	if len(reason) > 4096 {
+		reason = reason[:4096]
+	}
+	h := append(append([]kgo.RecordHeader(nil), headers...),
+		kgo.RecordHeader{Key: kafka.HeaderReason, Value: []byte(reason)},
+		kgo.RecordHeader{Key: kafka.HeaderSource, Value: []byte(fmt.Sprintf("%s/%d@%d", src.Topic, src.Partition, src.Offset))})
+	p.produce = append(p.produce, &kgo.Record{Topic: p.kcfg.DeadLetterTopic, Key: src.Key, Value: value, Headers: h})
+	p.log.Warn("dead letter", "topic", src.Topic, "partition", src.Partition, "offset", src.Offset, "reason", reason)
+}
+
+// flushLocked is the delivery guarantee; see the package doc for the order.
+func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) error {
+	// (1) dead letters and re-keyed records first: their source offsets are "handled".
+	if len(p.produce) > 0 {
+		if err := p.cl.ProduceSync(ctx, p.produce...).FirstErr(); err != nil {
+			return fmt.Errorf("produce %d dead-letter/re-keyed records: %w", len(p.produce), err)
+		}
+		p.produce = p.produce[:0]
+	}
+	// (2) write closed workflows.
+	closed := append(p.evicted, p.st.Due(now, force)...)
+	p.evicted = nil
+	if len(closed) > 0 {
+		items, wfs, assigns, labels := p.price(closed)
+		start := time.Now()
+		for attempt := 1; ; attempt++ {
+			err := p.w.Write(ctx, items, wfs)
+			if err == nil {
+				break
+			}
+			p.m.WriteErrors.Inc()
+			if ctx.Err() != nil {
+				// Not written and not committed: the next owner re-reads these spans.
+				return fmt.Errorf("write %d line items: %w", len(items), err)
+			}
+			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
+			p.log.Warn("clickhouse write failed; retrying (consumption waits)", "attempt", attempt, "in", wait, "err", err)
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("write %d line items: %w", len(items), err)
+			case <-time.After(wait):
+			}
+		}
+		p.m.WriteSeconds.Observe(time.Since(start).Seconds())
+		p.m.LineItems.Add(float64(len(items)))
+		p.m.Workflows.Add(float64(len(wfs)))
+		for i, t := range closed {
+			p.st.Remember(t, assigns[i], labels[i])
+		}
+	}
+	p.m.observe(p.st.Stats())
+	// (3) commit what is safe.
+	return p.commitLocked(ctx, nil)
+}
+
+// commitLocked commits, for each owned partition (or only those in only), the lowest
+// offset still held, or the next offset when nothing of the partition is held.
+func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]bool) error {
+	marks := p.st.Watermarks()
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for part, next := range p.handled {
+		if only != nil && !only[part] {
+			continue
+		}
+		off := next
+		if w, ok := marks[part]; ok && w < off {
+			off = w
+		}
+		if off <= p.commits[part] {
+			continue
+		}
+		if offsets[part.Topic] == nil {
+			offsets[part.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[part.Topic][part.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var cerr error
+	p.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgOffsetCommitRequest, resp *kmsgOffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, pt := range t.Partitions {
+				part := stitch.Partition{Topic: t.Topic, Partition: pt.Partition}
+				if e := kerrErr(pt.ErrorCode); e != nil {
+					cerr = errors.Join(cerr, fmt.Errorf("commit %s/%d: %w", t.Topic, pt.Partition, e))
+					continue
+				}
+				p.commits[part] = offsets[t.Topic][pt.Partition].Offset
+			}
+		}
+	})
+	if cerr != nil {
+		// A failed commit loses nothing: the records are re-read and rewritten idempotently.
+		p.m.CommitErrors.Inc()
+		p.log.Warn("offset commit failed; will retry", "err", cerr)
+	}
+	return nil
+}
+
+func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	drop := toSet(revoked)
+	if err := p.flushLocked(ctx, time.Now(), false); err != nil {
+		p.log.Warn("flush on revoke failed; the next owner re-reads", "err", err)
+	}
+	p.dropLocked(drop)
+}
+
+func (p *Processor) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dropLocked(toSet(lost))
+}
+
+func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
+	p.st.DropPartitions(drop)
+	for part := range drop {
+		delete(p.handled, part)
+		delete(p.commits, part)
+	}
+	kept := p.evicted[:0]
+	for _, t := range p.evicted {
+		if !drop[t.Partition] {
+			kept = append(kept, t)
+		}
+	}
+	p.evicted = kept
+	p.m.Rebalances.Inc()
+}
+
+func toSet(m map[string][]int32) map[stitch.Partition]bool {
+	s := map[stitch.Partition]bool{}
+	for t, ps := range m {
+		for _, pt := range ps {
+			s[stitch.Partition{Topic: t, Partition: pt}] = true
+		}
+	}
+	return s
+}
+
+// price turns closed traces into line items and workflow facts. A span delivered twice
+// into one incarnation is priced once. Spans without a tenant, team or feature of their
+// own inherit their workflow root's (from this incarnation or a remembered earlier one).
+func (p *Processor) price(closed []*stitch.Trace) ([]pipeline.LineItem, []pipeline.Workflow, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
+	var items []pipeline.LineItem
+	var wfs []pipeline.Workflow
+	assigns := make([]map[pipeline.SpanID]string, len(closed))
+	labelsOut := make([]map[string]stitch.Labels, len(closed))
+	for i, t := range closed {
+		assign, roots := t.Assign()
+		assigns[i] = assign
+		labels := make(map[string]stitch.Labels, len(roots))
+		for _, r := range roots {
+			labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
+		}
+		labelsOut[i] = labels
+		seen := make(map[pipeline.SpanID]bool, len(t.Spans))
+		for _, sp := range t.Spans {
+			if seen[sp.SpanID] {
+				p.m.DuplicateSpans.Inc()
+				continue
+			}
+			seen[sp.SpanID] = true
+			wid := assign[sp.SpanID]
+			l, ok := labels[wid]
+			if !ok {
+				l = t.KnownLabels[wid]
+			}
+			inherit(sp, l)
+			n := len(items)
+			items = p.book.Price(items, sp, wid)
+			for _, li := range items[n:] {
+				if !li.Priced {
+					p.m.Unpriced.Inc()
+				}
+			}
+		}
+		done := map[pipeline.SpanID]bool{}
+		for _, r := range roots {
+			if done[r.SpanID] {
+				continue
+			}
+			done[r.SpanID] = true
+			tenant := r.Tenant
+			if tenant == "" {
+				tenant = pipeline.DefaultTenant
+			}
+			wfs = append(wfs, pipeline.Workflow{
+				ID: stitch.WorkflowID(t.TraceID, r), Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+				Name: r.WorkflowName, Version: r.WorkflowVersion, Outcome: r.Outcome, ValidatedOutputs: r.ValidatedOutputs,
+				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
+			})
+		}
+	}
+	return items, wfs, assigns, labelsOut
+}
+
+func inherit(sp *pipeline.Span, l stitch.Labels) {
+	if sp.Tenant == "" {
+		sp.Tenant = l.Tenant
+	}
+	if sp.Tenant == "" {
+		sp.Tenant = pipeline.DefaultTenant
+	}
+	if sp.Team == "" {
+		sp.Team = l.Team
+	}
+	if sp.Feature == "" {
+		sp.Feature = l.Feature
+	}
+}

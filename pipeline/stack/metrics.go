@@ -1,0 +1,31 @@
+package stack
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type ingestMetrics struct {
+	requests *prometheus.CounterVec
+	spans    *prometheus.CounterVec
+}
+
+func newIngestMetrics(reg *prometheus.Registry) *ingestMetrics {
+	m := &ingestMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "requests_total", Help: "OTLP export requests by transport and HTTP status."}, []string{"transport", "status"}),
+		spans: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "spans_total", Help: "Spans in OTLP export requests by transport and HTTP status."}, []string{"transport", "status"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.spans)
+	}
+	return m
+}
+
+func (m *ingestMetrics) Request(transport string, spans, status int) {
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(transport, code).Inc()
+	m.spans.WithLabelValues(transport, code).Add(float64(spans))
+}
