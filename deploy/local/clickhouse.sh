@@ -79,7 +79,8 @@ start() {
   install
   write_config
   echo "clickhouse: starting on 127.0.0.1:$tcp (logs: $dir/log)"
-  nohup clickhouse-server --config-file="$dir/config.xml" --pid-file="$pidfile" >"$dir/log/stdout.log" 2>&1 &
+  nohup clickhouse-server --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     if port_open; then echo "clickhouse: ready"; return; fi
     if ! kill -0 $! 2>/dev/null; then echo "clickhouse: server exited; see $dir/log/clickhouse-server.err.log and $dir/log/stdout.log" >&2; tail -20 "$dir/log/stdout.log" >&2; exit 1; fi

@@ -102,3 +102,15 @@ func (s *Store) WorkflowCost(ctx context.Context, tenant, workflowID string) (pi
 	}
 	return total, lines, rows.Err()
 }
+
+// Counts returns the number of current workflow facts and line items (after dedup).
+func (s *Store) Counts(ctx context.Context) (workflows, lineItems uint64, err error) {
+	db := s.cfg.Database
+	if err = s.conn.QueryRow(ctx, "SELECT count() FROM "+db+".workflows FINAL").Scan(&workflows); err != nil {
+		return 0, 0, fmt.Errorf("count workflows: %w", err)
+	}
+	if err = s.conn.QueryRow(ctx, "SELECT count() FROM "+db+".line_items FINAL").Scan(&lineItems); err != nil {
+		return 0, 0, fmt.Errorf("count line items: %w", err)
+	}
+	return workflows, lineItems, nil
+}

@@ -1,0 +1,44 @@
+# unitcost - make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+# Packages with goroutines of their own run under the race detector in `make test`.
+RACE_PKGS := ./pipeline/process/... ./pipeline/stack/... ./pipeline/otlp/... ./pipeline/kafka/... ./cmd/...
+
+.PHONY: help build demo test test-unit bench vet fmt services-up services-down clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+build: ## build the unitcost binary into ./unitcost
+	$(GO) build -o unitcost ./cmd/unitcost
+
+demo: ## README command 1: a realistic workload end to end on embedded Kafka + local ClickHouse, then the unit economics
+	deploy/local/with-services.sh "clickhouse" -- $(GO) run ./cmd/unitcost demo
+
+test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse, real Kafka and kfake, race detector
+	deploy/local/with-services.sh "clickhouse kafka" -- $(MAKE) --no-print-directory test-all
+
+test-all: vet
+	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+test-unit: ## tests that need no service (integration tests skip unless CI=true)
+	$(GO) test -count=1 ./...
+
+bench: ## benchmarks of the hot paths (decode+normalise, stitch, price); see BENCHMARKS.md
+	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/...
+
+vet: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+services-up: ## start local ClickHouse and Kafka (data and logs under .unitcost/)
+	deploy/local/clickhouse.sh start
+	deploy/local/kafka.sh start
+
+services-down: ## stop local ClickHouse and Kafka
+	-deploy/local/kafka.sh stop
+	-deploy/local/clickhouse.sh stop
+
+clean: ## remove the binary (keeps downloaded jars and service data in .unitcost/)
+	rm -f unitcost

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline/report"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+func runReport(args []string) error {
+	fs, s := newFlags("report", "Print unit economics per workflow type: cost per completed workflow, per validated output\nand per exception (workflows that needed human review), and the review share of cost.",
+		"The window selects workflows by start time. Costs include every line item of those\nworkflows, including reviews that arrived later.")
+	since := fs.Duration("since", 24*time.Hour, "window length, ending at --until")
+	until := fs.String("until", "", "window end, RFC 3339 (default: now)")
+	tenant := fs.String("tenant", "", "only this tenant's workflows (default: all)")
+	format := fs.String("format", "table", "table, json or csv")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	to := time.Now()
+	if *until != "" {
+		if to, err = time.Parse(time.RFC3339, *until); err != nil {
+			return fmt.Errorf("--until: %w", err)
+		}
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	st, err := store.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ue, err := st.UnitEconomics(ctx, to.Add(-*since), to, *tenant)
+	if err != nil {
+		return err
+	}
+	if len(ue) == 0 && *format == "table" {
+		fmt.Fprintf(os.Stderr, "no workflows started between %s and %s in database %s\n", to.Add(-*since).Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
+		return nil
+	}
+	return report.Write(os.Stdout, report.Rows(ue), *format)
+}

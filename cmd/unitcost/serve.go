@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/unitcost/unitcost/pipeline/admin"
+	"github.com/unitcost/unitcost/pipeline/stack"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+func runIngest(args []string) error {
+	_, s := newFlags("ingest", "Serve OTLP over gRPC and HTTP and produce every span to Kafka, one record per trace keyed\nby trace id. A request is acknowledged only once its spans are in Kafka.",
+		"Serves /healthz, /readyz and /metrics on admin.addr. SIGTERM drains in-flight requests.")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.LogLevel)
+	ctx, stop := signalContext()
+	defer stop()
+	st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true}, admin.NewRegistry(), log)
+	if err != nil {
+		return err
+	}
+	log.Info("ingest listening", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(), "kafka", cfg.Kafka.Brokers, "topic", cfg.Kafka.SpansTopic)
+	return st.Run(ctx)
+}
+
+func runProcess(args []string) error {
+	_, s := newFlags("process", "Consume spans from Kafka as a member of the process consumer group, stitch them into\nworkflows, price them and write line items and workflow facts to ClickHouse.",
+		"Offsets are committed only up to the oldest span not yet written. Run several instances\nwith the same kafka.group to scale out. SIGTERM writes what is due, commits and leaves.")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.LogLevel)
+	ctx, stop := signalContext()
+	defer stop()
+	if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
+		return err
+	}
+	st, err := stack.New(ctx, cfg, stack.Roles{Process: true}, admin.NewRegistry(), log)
+	if err != nil {
+		return err
+	}
+	log.Info("process consuming", "kafka", cfg.Kafka.Brokers, "group", cfg.Kafka.Group, "clickhouse", cfg.ClickHouse.Addr)
+	return st.Run(ctx)
+}
+
+func runMigrate(args []string) error {
+	_, s := newFlags("migrate", "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.", "")
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	return migrate(ctx, cfg.ClickHouse, logger(cfg.LogLevel))
+}
+
+func migrate(ctx context.Context, cfg store.Config, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	v, _ := st.ServerVersion(ctx)
+	log.Info("schema up to date", "database", cfg.Database, "applied", applied, "server", v)
+	return nil
+}

@@ -1,0 +1,366 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/unitcost/unitcost/pipeline"
+	sc "github.com/unitcost/unitcost/pipeline/semconv"
+)
+
+// Config shapes a run. Zero fields take the documented defaults.
+type Config struct {
+	// Seed makes the run deterministic (ids, mix, token counts). Default 1.
+	Seed uint64
+	// Workflows is how many workflows to generate. Default 200.
+	Workflows int
+	// Start is the first workflow's start time; workflows are spread Spacing apart.
+	// Default: one hour before now, truncated to the minute.
+	Start   time.Time
+	Spacing time.Duration // default 2s
+	// LateReviews holds human review spans back until every other span was emitted, as
+	// a review that happens hours later would arrive. Default true (set NoLateReviews).
+	NoLateReviews bool
+	// Tenants the workflows are spread over. Default ["acme", "globex"].
+	Tenants []string
+}
+
+func (c Config) withDefaults() Config {
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Workflows <= 0 {
+		c.Workflows = 200
+	}
+	if c.Start.IsZero() {
+		c.Start = time.Now().Add(-time.Hour).Truncate(time.Minute)
+	}
+	if c.Spacing <= 0 {
+		c.Spacing = 2 * time.Second
+	}
+	if len(c.Tenants) == 0 {
+		c.Tenants = []string{"acme", "globex"}
+	}
+	return c
+}
+
+// IDs is a deterministic trace/span id source for the SDK.
+type IDs struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// NewIDs returns an id generator seeded with seed.
+func NewIDs(seed uint64) *IDs { return &IDs{rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))} }
+
+// NewIDs implements sdktrace.IDGenerator.
+func (g *IDs) NewIDs(context.Context) (trace.TraceID, trace.SpanID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var t trace.TraceID
+	binary.BigEndian.PutUint64(t[:8], g.rng.Uint64())
+	binary.BigEndian.PutUint64(t[8:], g.rng.Uint64()|1)
+	var s trace.SpanID
+	binary.BigEndian.PutUint64(s[:], g.rng.Uint64()|1)
+	return t, s
+}
+
+// NewSpanID implements sdktrace.IDGenerator.
+func (g *IDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var s trace.SpanID
+	binary.BigEndian.PutUint64(s[:], g.rng.Uint64()|1)
+	return s
+}
+
+// Run emits the workload through tracer (whose provider should use NewIDs for
+// deterministic ids) and returns the ground truth. progress, if not nil, is called after
+// each workflow with the number done.
+func Run(ctx context.Context, cfg Config, tp trace.TracerProvider, progress func(done, total int)) (*Truth, error) {
+	cfg = cfg.withDefaults()
+	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 42)), tr: tp.Tracer("unitcost-loadgen"), truth: &Truth{}}
+	for i := 0; i < cfg.Workflows; i++ {
+		if err := ctx.Err(); err != nil {
+			return g.truth, err
+		}
+		g.workflow(i)
+		if progress != nil {
+			progress(i+1, cfg.Workflows)
+		}
+	}
+	for _, r := range g.late {
+		r()
+	}
+	return g.truth, nil
+}
+
+type gen struct {
+	cfg   Config
+	rng   *rand.Rand
+	tr    trace.Tracer
+	truth *Truth
+	late  []func()
+	w     *WorkflowTruth
+}
+
+func (g *gen) between(lo, hi int) int { return lo + g.rng.IntN(hi-lo+1) }
+func (g *gen) chance(p float64) bool  { return g.rng.Float64() < p }
+
+// span starts and ends a child span at [start, start+d) and returns its end.
+func (g *gen) span(ctx context.Context, name string, start time.Time, d time.Duration, err bool, attrs ...attribute.KeyValue) time.Time {
+	_, sp := g.tr.Start(ctx, name, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	if err {
+		sp.SetStatus(codes.Error, "upstream error")
+	}
+	sp.End(trace.WithTimestamp(start.Add(d)))
+	g.truth.Spans++
+	return start.Add(d)
+}
+
+func (g *gen) addCost(m pipeline.Money) {
+	g.w.Cost += m
+	g.w.LineItems++
+	g.truth.LineItems++
+}
+
+var workflowTypes = []struct {
+	name   string
+	weight int
+}{{"rag_qa", 40}, {"support_agent", 25}, {"invoice_extraction", 15}, {"ticket_classification", 20}}
+
+func (g *gen) workflow(i int) {
+	n := g.rng.IntN(100)
+	kind := workflowTypes[len(workflowTypes)-1].name
+	for _, wt := range workflowTypes {
+		if n < wt.weight {
+			kind = wt.name
+			break
+		}
+		n -= wt.weight
+	}
+	tenant := g.cfg.Tenants[g.rng.IntN(len(g.cfg.Tenants))]
+	start := g.cfg.Start.Add(time.Duration(i) * g.cfg.Spacing)
+	g.w = &WorkflowTruth{Type: kind, Tenant: tenant}
+	version := map[string]string{"rag_qa": "v3", "support_agent": "v2", "invoice_extraction": "v5", "ticket_classification": "v1"}[kind]
+	attrs := append(sc.Workflow(kind, version), sc.Labels(tenant, teamOf(kind), kind)...)
+	ctx, root := g.tr.Start(context.Background(), kind, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	g.w.ID = root.SpanContext().TraceID().String()
+	g.truth.Spans++
+	var end time.Time
+	var reviewRole string
+	switch kind {
+	case "rag_qa":
+		end, reviewRole = g.ragQA(ctx, start)
+	case "support_agent":
+		end, reviewRole = g.supportAgent(ctx, start)
+	case "invoice_extraction":
+		end, reviewRole = g.invoice(ctx, start)
+	default:
+		end, reviewRole = g.classify(ctx, start)
+	}
+	if g.w.Outcome == sc.OutcomeFailed {
+		root.SetStatus(codes.Error, "workflow failed")
+	}
+	sc.SetOutcome(root, g.w.Outcome, int(g.w.ValidatedOutputs))
+	root.End(trace.WithTimestamp(end.Add(5 * time.Millisecond)))
+	if reviewRole != "" {
+		g.review(ctx, end, reviewRole)
+	}
+	g.truth.Workflows = append(g.truth.Workflows, *g.w)
+}
+
+func teamOf(kind string) string {
+	switch kind {
+	case "invoice_extraction":
+		return "finance"
+	case "rag_qa":
+		return "search"
+	}
+	return "support"
+}
+
+// review adds a human review span, now or (by default) after everything else.
+func (g *gen) review(ctx context.Context, after time.Time, role string) {
+	queue := time.Duration(g.between(600, 4*3600)) * time.Second
+	activeMs := uint64(g.between(30_000, 600_000))
+	outcome := []string{"approved", "corrected", "rejected"}[g.rng.IntN(3)]
+	cost := hourlyCost(reviewRates[role], activeMs)
+	g.w.Reviewed = true
+	g.w.ReviewCost += cost
+	g.addCost(cost)
+	start := after.Add(queue)
+	emit := func() {
+		g.span(ctx, "human review", start, time.Duration(activeMs)*time.Millisecond, false,
+			sc.Review(role, float64(activeMs)/1000, queue.Seconds(), outcome)...)
+	}
+	if g.cfg.NoLateReviews {
+		emit()
+		return
+	}
+	g.late = append(g.late, emit)
+}
+
+func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
+	q := uint64(g.between(12, 60))
+	t = g.span(ctx, "embeddings text-embedding-3-small", t, 40*time.Millisecond, false,
+		attribute.String(sc.GenAIOperationName, "embeddings"), attribute.String(sc.GenAIProviderName, "openai"),
+		attribute.String(sc.GenAIRequestModel, "text-embedding-3-small"), attribute.Int64(sc.GenAIInputTokens, int64(q)))
+	g.addCost(modelCost("text-embedding-3-small", q, 0, 0, 0))
+	t = g.span(ctx, "retrieval vector-search", t, 25*time.Millisecond, false,
+		attribute.String(sc.GenAIOperationName, "retrieval"), attribute.Int(sc.RetrievalUnits, 5))
+	g.addCost(roundNano(rat(retrievalRate)))
+	in := uint64(g.between(1500, 4000))
+	cached := uint64(0)
+	if g.chance(0.5) {
+		cached = 1024
+	}
+	out := uint64(g.between(150, 400))
+	failed := g.chance(0.08)
+	t = g.span(ctx, "chat gpt-4.1-mini", t, time.Duration(g.between(600, 2500))*time.Millisecond, failed,
+		attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, "openai"),
+		attribute.String(sc.GenAIRequestModel, "gpt-4.1-mini"), attribute.String(sc.GenAIResponseModel, "gpt-4.1-mini-2025-04-14"),
+		attribute.Int64(sc.GenAIInputTokens, int64(in)), attribute.Int64(sc.GenAICacheReadTokens, int64(cached)),
+		attribute.Int64(sc.GenAIOutputTokens, int64(out)))
+	g.addCost(modelCost("gpt-4.1-mini", in, cached, 0, out))
+	if failed {
+		g.w.Outcome = sc.OutcomeFailed
+		return t, ""
+	}
+	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
+	if g.chance(0.06) {
+		return t, "support_agent"
+	}
+	return t, ""
+}
+
+// supportAgent uses OpenLLMetry (Traceloop) attribute names with the deprecated
+// gen_ai.usage.prompt/completion token names; a failed model call is retried.
+func (g *gen) supportAgent(ctx context.Context, t time.Time) (time.Time, string) {
+	turns := g.between(2, 4)
+	const prefix = 2000
+	for i := 0; i < turns; i++ {
+		in := uint64(prefix + g.between(300, 1500)*(i+1))
+		var cr, cw uint64
+		if i == 0 {
+			cw = prefix
+		} else {
+			cr = prefix
+		}
+		out := uint64(g.between(80, 300))
+		attempts := 1
+		if g.chance(0.1) {
+			attempts = 2 // the first attempt fails after consuming tokens and is billed
+		}
+		for a := 0; a < attempts; a++ {
+			failed := a < attempts-1
+			t = g.span(ctx, "anthropic.chat", t, time.Duration(g.between(900, 3000))*time.Millisecond, failed,
+				attribute.String(sc.TraceloopSpanKind, "task"), attribute.String(sc.LLMRequestType, "chat"),
+				attribute.String(sc.GenAISystem, "Anthropic"), attribute.String(sc.GenAIRequestModel, "claude-sonnet-4-5"),
+				attribute.String(sc.GenAIResponseModel, "claude-sonnet-4-5-20250929"),
+				attribute.Int64(sc.GenAIPromptTokens, int64(in)), attribute.Int64(sc.GenAICompletionTokens, int64(out)),
+				attribute.Int64(sc.GenAICacheReadTokensOld, int64(cr)), attribute.Int64(sc.GenAICacheCreationOld, int64(cw)))
+			g.addCost(modelCost("claude-sonnet-4-5", in, cr, cw, out))
+		}
+		tool := "lookup_order"
+		if g.chance(0.3) {
+			tool = "web_search"
+		}
+		t = g.span(ctx, tool+".tool", t, 120*time.Millisecond, false,
+			attribute.String(sc.TraceloopSpanKind, "tool"), attribute.String(sc.TraceloopEntityName, tool),
+			attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, tool))
+		g.addCost(roundNano(rat(toolRates[tool])))
+	}
+	if g.chance(0.2) {
+		g.w.Outcome = sc.OutcomeEscalated
+		return t, "domain_expert"
+	}
+	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
+	return t, ""
+}
+
+// invoice uses OpenInference attribute names and a self-hosted layout model on a GPU.
+func (g *gen) invoice(ctx context.Context, t time.Time) (time.Time, string) {
+	docs := uint64(g.between(1, 3))
+	gpuMs := uint64(g.between(2000, 6000))
+	t = g.span(ctx, "layout-model", t, time.Duration(gpuMs)*time.Millisecond, false,
+		attribute.String(sc.ComputeClass, "gpu.l4"))
+	g.addCost(hourlyCost(computeRates["gpu.l4"], gpuMs))
+	for i := 0; i < 2; i++ {
+		in := uint64(g.between(3000, 8000))
+		out := uint64(g.between(500, 1500))
+		t = g.span(ctx, "extract fields", t, time.Duration(g.between(1500, 5000))*time.Millisecond, false,
+			attribute.String(sc.OpenInferenceSpanKind, "LLM"), attribute.String(sc.LLMProvider, "google"),
+			attribute.String(sc.LLMModelName, "gemini-2.5-flash"),
+			attribute.Int64(sc.LLMTokenCountPrompt, int64(in)), attribute.Int64(sc.LLMTokenCountCompletion, int64(out)))
+		g.addCost(modelCost("gemini-2.5-flash", in, 0, 0, out))
+	}
+	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, docs
+	if g.chance(0.3) {
+		return t, "analyst"
+	}
+	return t, ""
+}
+
+// classify routes easy tickets to a cheap model (Vercel AI SDK attributes, which report
+// input tokens without cached ones) and hard ones to a frontier reasoning model (current
+// GenAI names with reasoning tokens).
+func (g *gen) classify(ctx context.Context, t time.Time) (time.Time, string) {
+	in := uint64(g.between(400, 1200))
+	out := uint64(g.between(5, 40))
+	if g.chance(0.85) {
+		cached := uint64(0)
+		if g.chance(0.6) {
+			cached = 256
+		}
+		t = g.span(ctx, "ai.generateText.doGenerate", t, time.Duration(g.between(200, 600))*time.Millisecond, false,
+			attribute.String("ai.operationId", "ai.generateText.doGenerate"), attribute.String(sc.AIModelProvider, "openai.chat"),
+			attribute.String(sc.AIModelID, "gpt-5-nano"), attribute.Int64(sc.AIUsagePromptTokens, int64(in-cached)),
+			attribute.Int64(sc.AIUsageCachedInputTokens, int64(cached)), attribute.Int64(sc.AIUsageCompletionTokens, int64(out)))
+		g.addCost(modelCost("gpt-5-nano", in, cached, 0, out))
+	} else {
+		reasoning := uint64(g.between(200, 2000))
+		t = g.span(ctx, "chat gpt-5", t, time.Duration(g.between(2000, 9000))*time.Millisecond, false,
+			attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, "openai"),
+			attribute.String(sc.GenAIRequestModel, "gpt-5"), attribute.Int64(sc.GenAIInputTokens, int64(in)),
+			attribute.Int64(sc.GenAIOutputTokens, int64(out+reasoning)), attribute.Int64(sc.GenAIReasoningTokens, int64(reasoning)))
+		g.addCost(modelCost("gpt-5", in, 0, 0, out+reasoning))
+	}
+	t = g.span(ctx, "create_ticket", t, 50*time.Millisecond, false,
+		attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, "create_ticket"))
+	g.addCost(roundNano(rat(toolRates["create_ticket"])))
+	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
+	if g.chance(0.1) {
+		return t, "support_agent"
+	}
+	return t, ""
+}
+
+// NewTracerProvider returns an SDK provider with deterministic ids that exports through
+// exp in batches.
+func NewTracerProvider(exp sdktrace.SpanExporter, seed uint64) *sdktrace.TracerProvider {
+	return sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(512), sdktrace.WithBatchTimeout(200*time.Millisecond),
+			sdktrace.WithMaxQueueSize(1<<16), sdktrace.WithBlocking()),
+		sdktrace.WithIDGenerator(NewIDs(seed)),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+	)
+}
+
+// Summary is a one-line description of the truth for progress output.
+func (t *Truth) Summary() string {
+	var cost pipeline.Money
+	for _, w := range t.Workflows {
+		cost += w.Cost
+	}
+	return fmt.Sprintf("%d workflows, %d spans, %d line items, total cost %s", len(t.Workflows), t.Spans, t.LineItems, cost)
+}

@@ -1,0 +1,127 @@
+// Package report renders unit economics for people (aligned tables) and machines (JSON,
+// CSV). Figures arrive as exact nano-dollar integers; ratios are divided exactly here.
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+// Row is one workflow type's unit economics with the derived ratios.
+type Row struct {
+	Workflow         string `json:"workflow"`
+	Workflows        uint64 `json:"workflows"`
+	Completed        uint64 `json:"completed"`
+	ValidatedOutputs uint64 `json:"validated_outputs"`
+	Exceptions       uint64 `json:"exceptions"`
+	CostNano         int64  `json:"cost_nano"`
+	PerCompletedNano *int64 `json:"cost_per_completed_nano"`
+	PerValidatedNano *int64 `json:"cost_per_validated_output_nano"`
+	PerExceptionNano *int64 `json:"cost_per_exception_nano"`
+	ReviewCostNano   int64  `json:"review_cost_nano"`
+	// ReviewShareBP is the review share of cost in basis points (1/100 of a percent).
+	ReviewShareBP int64  `json:"review_share_bp"`
+	UnpricedLines uint64 `json:"unpriced_lines"`
+}
+
+// Rows derives the ratios for each unit-economics row, plus a total row when there is
+// more than one workflow type.
+func Rows(ue []store.UnitEconomics) []Row {
+	out := make([]Row, 0, len(ue)+1)
+	var total store.UnitEconomics
+	total.Workflow = "TOTAL"
+	for _, u := range ue {
+		out = append(out, row(u))
+		total.Workflows += u.Workflows
+		total.Completed += u.Completed
+		total.ValidatedOutputs += u.ValidatedOutputs
+		total.Exceptions += u.Exceptions
+		total.Cost += u.Cost
+		total.ExceptionCost += u.ExceptionCost
+		total.ReviewCost += u.ReviewCost
+		total.UnpricedLines += u.UnpricedLines
+	}
+	if len(ue) > 1 {
+		out = append(out, row(total))
+	}
+	return out
+}
+
+func row(u store.UnitEconomics) Row {
+	r := Row{Workflow: u.Workflow, Workflows: u.Workflows, Completed: u.Completed, ValidatedOutputs: u.ValidatedOutputs,
+		Exceptions: u.Exceptions, CostNano: int64(u.Cost), ReviewCostNano: int64(u.ReviewCost), UnpricedLines: u.UnpricedLines}
+	opt := func(m pipeline.Money, ok bool) *int64 {
+		if !ok {
+			return nil
+		}
+		v := int64(m)
+		return &v
+	}
+	r.PerCompletedNano = opt(u.PerCompleted())
+	r.PerValidatedNano = opt(u.PerValidated())
+	r.PerExceptionNano = opt(u.PerException())
+	if u.Cost > 0 {
+		bp, _ := pipeline.MulDiv(10_000, u.ReviewCost, uint64(u.Cost))
+		r.ReviewShareBP = int64(bp)
+	}
+	return r
+}
+
+func dollars(p *int64, decimals int) string {
+	if p == nil {
+		return "-"
+	}
+	return "$" + pipeline.Money(*p).Dollars(decimals)
+}
+
+// Write renders rows as "table", "json" or "csv".
+func Write(w io.Writer, rows []Row, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"workflow", "workflows", "completed", "validated_outputs", "exceptions", "cost_usd",
+			"cost_per_completed_usd", "cost_per_validated_output_usd", "cost_per_exception_usd", "review_cost_usd", "review_share_pct", "unpriced_lines"})
+		for _, r := range rows {
+			cost, rev := r.CostNano, r.ReviewCostNano
+			cw.Write([]string{r.Workflow, u(r.Workflows), u(r.Completed), u(r.ValidatedOutputs), u(r.Exceptions),
+				pipeline.Money(cost).Dollars(9), plain(r.PerCompletedNano), plain(r.PerValidatedNano), plain(r.PerExceptionNano),
+				pipeline.Money(rev).Dollars(9), pct(r.ReviewShareBP), u(r.UnpricedLines)})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "table", "":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "workflow\tworkflows\tcompleted\tvalidated\texceptions\ttotal cost\tper completed\tper validated output\tper exception\treview share\t")
+		for _, r := range rows {
+			c := r.CostNano
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s%%\t\n", r.Workflow, r.Workflows, r.Completed, r.ValidatedOutputs,
+				r.Exceptions, dollars(&c, 4), dollars(r.PerCompletedNano, 6), dollars(r.PerValidatedNano, 6),
+				dollars(r.PerExceptionNano, 6), pct(r.ReviewShareBP))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown format %q: use table, json or csv", format)
+}
+
+func u(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func plain(p *int64) string {
+	if p == nil {
+		return ""
+	}
+	return pipeline.Money(*p).Dollars(9)
+}
+
+func pct(bp int64) string { return fmt.Sprintf("%d.%02d", bp/100, bp%100) }
