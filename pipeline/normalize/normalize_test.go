@@ -1,0 +1,223 @@
+package normalize_test
+
+import (
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/normalize"
+)
+
+// span builds a pdata span with ids and the given attributes (values may be int, float64,
+// string).
+func span(parent bool, attrs map[string]any) (pcommon.Map, ptrace.Span) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{1, 2, 3})
+	sp.SetSpanID(pcommon.SpanID{4, 5, 6})
+	if parent {
+		sp.SetParentSpanID(pcommon.SpanID{9})
+	}
+	sp.SetName("op")
+	sp.SetStartTimestamp(1_000_000_000)
+	sp.SetEndTimestamp(3_500_000_000)
+	for k, v := range attrs {
+		switch x := v.(type) {
+		case int:
+			sp.Attributes().PutInt(k, int64(x))
+		case float64:
+			sp.Attributes().PutDouble(k, x)
+		case string:
+			sp.Attributes().PutStr(k, x)
+		case bool:
+			sp.Attributes().PutBool(k, x)
+		}
+	}
+	return rs.Resource().Attributes(), sp
+}
+
+func norm(t *testing.T, parent bool, attrs map[string]any) pipeline.Span {
+	t.Helper()
+	res, sp := span(parent, attrs)
+	var n normalize.Normalizer
+	var out pipeline.Span
+	if err := n.Span(res, sp, "", &out); err != nil {
+		t.Fatalf("normalise: %v", err)
+	}
+	return out
+}
+
+func TestFamilies(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		attrs    map[string]any
+		provider string
+		model    string
+		op       pipeline.Operation
+		usage    pipeline.Usage
+	}{
+		{"otel genai current", map[string]any{
+			"gen_ai.operation.name": "chat", "gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-sonnet-4-5",
+			"gen_ai.response.model": "claude-sonnet-4-5-20250929", "gen_ai.usage.input_tokens": 12000, "gen_ai.usage.output_tokens": 700,
+			"gen_ai.usage.cache_read.input_tokens": 8000, "gen_ai.usage.cache_creation.input_tokens": 1000, "gen_ai.usage.reasoning.output_tokens": 200,
+		}, "anthropic", "claude-sonnet-4-5-20250929", pipeline.OpChat,
+			pipeline.Usage{InputTokens: 12000, OutputTokens: 700, CacheReadTokens: 8000, CacheWriteTokens: 1000, ReasoningTokens: 200}},
+		{"otel genai deprecated names, string and double values", map[string]any{
+			"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.prompt_tokens": "1200",
+			"gen_ai.usage.completion_tokens": 300.0, "gen_ai.usage.cache_read_input_tokens": " 200 ", "gen_ai.usage.reasoning_tokens": 10,
+		}, "openai", "gpt-4o", pipeline.OpChat, pipeline.Usage{InputTokens: 1200, OutputTokens: 300, CacheReadTokens: 200, ReasoningTokens: 10}},
+		{"openllmetry", map[string]any{
+			"traceloop.span.kind": "task", "llm.request.type": "chat", "gen_ai.system": "Anthropic", "gen_ai.request.model": "claude-3-5-haiku",
+			"gen_ai.usage.prompt_tokens": 4000, "gen_ai.usage.completion_tokens": 100, "gen_ai.usage.cache_creation_input_tokens": 3000,
+		}, "anthropic", "claude-3-5-haiku", pipeline.OpChat, pipeline.Usage{InputTokens: 4000, OutputTokens: 100, CacheWriteTokens: 3000}},
+		{"openinference", map[string]any{
+			"openinference.span.kind": "LLM", "llm.provider": "google", "llm.model_name": "gemini-2.5-flash",
+			"llm.token_count.prompt": 5000, "llm.token_count.completion": 900, "llm.token_count.prompt_details.cache_read": 1000,
+			"llm.token_count.completion_details.reasoning": 300,
+		}, "gcp.gemini", "gemini-2.5-flash", pipeline.OpChat, pipeline.Usage{InputTokens: 5000, OutputTokens: 900, CacheReadTokens: 1000, ReasoningTokens: 300}},
+		{"openinference embedding", map[string]any{
+			"openinference.span.kind": "EMBEDDING", "llm.provider": "openai", "llm.model_name": "text-embedding-3-small", "llm.token_count.prompt": 42,
+		}, "openai", "text-embedding-3-small", pipeline.OpEmbeddings, pipeline.Usage{InputTokens: 42}},
+		// Vercel AI SDK <= v5 reports input without cached tokens: 900 + 300 cached = 1200.
+		{"vercel ai sdk", map[string]any{
+			"ai.model.provider": "openai.chat", "ai.model.id": "gpt-5-nano", "ai.usage.promptTokens": 900,
+			"ai.usage.cachedInputTokens": 300, "ai.usage.completionTokens": 20,
+		}, "openai", "gpt-5-nano", pipeline.OpChat, pipeline.Usage{InputTokens: 1200, OutputTokens: 20, CacheReadTokens: 300}},
+		{"vercel ai sdk v5 names", map[string]any{
+			"ai.model.provider": "anthropic.messages", "ai.model.id": "claude-haiku-4-5", "ai.usage.inputTokens": 100, "ai.usage.outputTokens": 7,
+		}, "anthropic", "claude-haiku-4-5", pipeline.OpChat, pipeline.Usage{InputTokens: 100, OutputTokens: 7}},
+		{"langfuse model name", map[string]any{
+			"langfuse.observation.model.name": "gpt-4.1", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2,
+		}, "", "gpt-4.1", pipeline.OpChat, pipeline.Usage{InputTokens: 10, OutputTokens: 2}},
+		// An instrumentation that reports input excluding the cache (read > input) is made
+		// inclusive rather than under-billed.
+		{"exclusive input detected", map[string]any{
+			"gen_ai.provider.name": "anthropic", "gen_ai.request.model": "claude-x", "gen_ai.usage.input_tokens": 50,
+			"gen_ai.usage.cache_read.input_tokens": 4000, "gen_ai.usage.output_tokens": 5,
+		}, "anthropic", "claude-x", pipeline.OpChat, pipeline.Usage{InputTokens: 4050, OutputTokens: 5, CacheReadTokens: 4000}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got := norm(t, true, c.attrs)
+			if got.Provider != c.provider || got.Model != c.model || got.Operation != c.op || got.Usage != c.usage {
+				t.Errorf("got provider %q model %q op %q usage %+v\nwant %q %q %q %+v", got.Provider, got.Model, got.Operation, got.Usage,
+					c.provider, c.model, c.op, c.usage)
+			}
+		})
+	}
+}
+
+// The current name wins over the deprecated one whatever their order.
+func TestCurrentNameWinsInAnyOrder(t *testing.T) {
+	t.Parallel()
+	got := norm(t, true, map[string]any{"gen_ai.usage.prompt_tokens": 1, "gen_ai.usage.input_tokens": 2,
+		"gen_ai.system": "old", "gen_ai.provider.name": "new", "llm.model_name": "other", "gen_ai.request.model": "m"})
+	if got.Usage.InputTokens != 2 || got.Provider != "new" || got.Model != "m" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestWorkflowMarkers(t *testing.T) {
+	t.Parallel()
+	root := norm(t, false, map[string]any{"unitcost.workflow.name": "qa", "unitcost.workflow.version": "v2",
+		"unitcost.workflow.outcome": "Completed", "unitcost.outputs.validated": 3, "unitcost.tenant": "acme", "unitcost.team": "search"})
+	if !root.WorkflowRoot || root.WorkflowName != "qa" || root.WorkflowVersion != "v2" || root.Outcome != "completed" ||
+		root.ValidatedOutputs != 3 || root.Tenant != "acme" || root.Team != "search" {
+		t.Fatalf("root: %+v", root)
+	}
+	sub := norm(t, true, map[string]any{"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "triage"})
+	if !sub.WorkflowRoot || sub.WorkflowName != "triage" {
+		t.Fatalf("invoke_workflow sub-tree: %+v", sub)
+	}
+	tl := norm(t, true, map[string]any{"traceloop.span.kind": "workflow", "traceloop.workflow.name": "summarise"})
+	if !tl.WorkflowRoot || tl.WorkflowName != "summarise" {
+		t.Fatalf("traceloop workflow: %+v", tl)
+	}
+	unnamed := norm(t, false, nil)
+	if !unnamed.WorkflowRoot || unnamed.WorkflowName != "op" || unnamed.Outcome != "" {
+		t.Fatalf("a trace root is a workflow named after its span: %+v", unnamed)
+	}
+	child := norm(t, true, map[string]any{"unitcost.outputs.validated": 3})
+	if child.WorkflowRoot || child.ValidatedOutputs != 0 {
+		t.Fatalf("a plain child is no workflow: %+v", child)
+	}
+	assoc := norm(t, true, map[string]any{"traceloop.association.properties.tenant_id": "globex", "traceloop.association.properties.user_id": "u1"})
+	if assoc.Tenant != "globex" || assoc.User != "u1" {
+		t.Fatalf("traceloop association properties: %+v", assoc)
+	}
+}
+
+func TestReviewSpan(t *testing.T) {
+	t.Parallel()
+	r := norm(t, true, map[string]any{"unitcost.review.role": "analyst", "unitcost.review.active_seconds": 151.25,
+		"unitcost.review.queue_seconds": "3600", "unitcost.review.outcome": "corrected"})
+	if r.Operation != pipeline.OpHumanReview || r.ReviewRole != "analyst" || r.ReviewActiveMs != 151_250 || r.ReviewQueueMs != 3_600_000 || r.ReviewOutcome != "corrected" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestAbsurdValuesAreClampedWithAReason(t *testing.T) {
+	t.Parallel()
+	got := norm(t, true, map[string]any{
+		"gen_ai.request.model":                 "m\xff\xfe",
+		"gen_ai.usage.input_tokens":            -5,
+		"gen_ai.usage.output_tokens":           9.3e18, // ~2^63
+		"unitcost.team":                        strings.Repeat("t", 10_000),
+		"gen_ai.usage.cost":                    "NaN",
+		"unitcost.review.role":                 "analyst",
+		"unitcost.review.active_seconds":       1e12,
+		"gen_ai.usage.reasoning.output_tokens": true,
+	})
+	if got.Usage.InputTokens != 0 || got.Usage.OutputTokens != normalize.DefaultLimits.MaxTokens {
+		t.Errorf("usage %+v", got.Usage)
+	}
+	if got.Model != "m\uFFFD" || len(got.Team) != 256 || got.HasProviderCost {
+		t.Errorf("model %q team len %d provider cost %v", got.Model, len(got.Team), got.HasProviderCost)
+	}
+	if got.ReviewActiveMs != uint64(normalize.DefaultLimits.MaxReviewSeconds*1000) {
+		t.Errorf("review ms %d", got.ReviewActiveMs)
+	}
+	joined := strings.Join(got.Issues, "\n")
+	for _, want := range []string{"input tokens -5 negative", "output tokens 9300000000000000000 above limit", "model: invalid UTF-8",
+		"team: 10000 bytes truncated to 256", "gen_ai.usage.cost", "review active seconds", "gen_ai.usage.reasoning.output_tokens: Bool value is not a number"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("issues lack %q:\n%s", want, joined)
+		}
+	}
+}
+
+func TestInvalidIdsAreRejected(t *testing.T) {
+	t.Parallel()
+	var n normalize.Normalizer
+	var out pipeline.Span
+	res, sp := span(true, nil)
+	sp.SetTraceID(pcommon.TraceID{})
+	if err := n.Span(res, sp, "", &out); err == nil || !strings.Contains(err.Error(), "all-zero trace id") {
+		t.Errorf("zero trace id: %v", err)
+	}
+	res, sp = span(true, nil)
+	sp.SetSpanID(pcommon.SpanID{})
+	if err := n.Span(res, sp, "", &out); err == nil || !strings.Contains(err.Error(), "all-zero span id") {
+		t.Errorf("zero span id: %v", err)
+	}
+}
+
+func TestTransportTenantOverridesAttributes(t *testing.T) {
+	t.Parallel()
+	res, sp := span(false, map[string]any{"unitcost.tenant": "claimed"})
+	res.PutStr("unitcost.team", "from-resource")
+	var n normalize.Normalizer
+	var out pipeline.Span
+	if err := n.Span(res, sp, "authenticated", &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Tenant != "authenticated" || out.Team != "from-resource" {
+		t.Fatalf("tenant %q team %q", out.Tenant, out.Team)
+	}
+}
