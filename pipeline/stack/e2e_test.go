@@ -1,0 +1,276 @@
+package stack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/config"
+	"github.com/unitcost/unitcost/pipeline/internal/testenv"
+	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/loadgen"
+	"github.com/unitcost/unitcost/pipeline/otlp"
+	"github.com/unitcost/unitcost/pipeline/stack"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+// builtinConfig is testConfig with the built-in price book (what loadgen's truth mirrors).
+func builtinConfig(t *testing.T, brokers []string, st *store.Store) config.Config {
+	cfg := testConfig(t, brokers, st)
+	cfg.Process.PriceBook = ""
+	return cfg
+}
+
+func waitCounts(t *testing.T, st *store.Store, workflows, lines uint64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var w, l uint64
+	var err error
+	for time.Now().Before(deadline) {
+		if w, l, err = st.Counts(context.Background()); err == nil && w == workflows && l == lines {
+			return
+		}
+		if w > workflows || l > lines {
+			t.Fatalf("double counting: %d workflows, %d line items; want %d, %d", w, l, workflows, lines)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("have %d workflows, %d line items (err %v); want %d, %d", w, l, err, workflows, lines)
+}
+
+// checkTruth compares every workflow's cost and every unit-economics figure exactly.
+func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	for _, tenant := range []string{"", "acme", "globex"} {
+		got, err := st.UnitEconomics(ctx, from, to, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := truth.ByType(tenant)
+		if len(got) != len(want) {
+			t.Fatalf("tenant %q: %d types, want %d", tenant, len(got), len(want))
+		}
+		for i, w := range want {
+			exp := store.UnitEconomics{Workflow: w.Workflow, Workflows: w.Workflows, Completed: w.Completed, ValidatedOutputs: w.ValidatedOutputs,
+				Exceptions: w.Exceptions, Cost: w.Cost, ExceptionCost: w.ExceptionCost, ReviewCost: w.ReviewCost}
+			if got[i] != exp {
+				t.Errorf("tenant %q %s:\n got %+v\nwant %+v", tenant, w.Workflow, got[i], exp)
+			}
+		}
+	}
+	for _, w := range truth.Workflows {
+		cost, lines, err := st.WorkflowCost(ctx, w.Tenant, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cost != w.Cost || lines != uint64(w.LineItems) {
+			t.Errorf("workflow %s (%s): %s over %d lines, want %s over %d", w.ID, w.Type, cost, lines, w.Cost, w.LineItems)
+		}
+	}
+}
+
+// The loadgen workload (four workflow types, four attribute families, retries, late human
+// reviews) through OTLP -> ingest -> Kafka -> process -> ClickHouse, compared exactly with
+// the ground truth; then a replay of the whole topic by a new consumer group changes no
+// figure. Runs on kfake and on real Kafka.
+func TestEndToEndGroundTruthAndReplay(t *testing.T) {
+	for _, k := range testenv.AllKafka(4) {
+		t.Run(k.Name, func(t *testing.T) {
+			st := testenv.ClickHouse(t)
+			cfg := builtinConfig(t, k.Addrs(t), st)
+			s := startStack(t, cfg)
+			ctx := context.Background()
+			exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
+			lc := loadgen.Config{Seed: 11, Workflows: 300, Start: start}
+			tp := loadgen.NewTracerProvider(exp, lc.Seed)
+			truth, err := loadgen.Run(ctx, lc, tp, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tp.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
+			from, to := start.Add(-time.Minute), time.Now().Add(time.Hour)
+			checkTruth(t, st, truth, from, to)
+
+			// Replay: a second group reads the topic from the beginning and rewrites
+			// everything. Rows replace themselves; the figures stay exact.
+			replay := cfg
+			replay.Kafka.Group = testenv.Unique("replay")
+			ctx2, cancel := context.WithCancel(ctx)
+			r, err := stack.New(ctx2, replay, stack.Roles{Process: true}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx2) }()
+			// Wait until the replaying group has committed to the end of the topic.
+			waitGroupCaughtUp(t, cfg.Kafka.Brokers, replay.Kafka.Group, cfg.Kafka.SpansTopic)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
+			checkTruth(t, st, truth, from, to)
+		})
+	}
+}
+
+// waitGroupCaughtUp waits until group's committed offsets reach the end of topic.
+func waitGroupCaughtUp(t *testing.T, brokers []string, group, topic string) {
+	t.Helper()
+	adm, cl := admin(t, brokers)
+	defer cl.Close()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ends, err1 := adm.ListEndOffsets(ctx, topic)
+		lag, err2 := adm.FetchOffsets(ctx, group)
+		cancel()
+		if err1 == nil && err2 == nil {
+			caught := true
+			ends.Each(func(o kadmListedOffset) {
+				c, ok := lag.Lookup(topic, o.Partition)
+				if o.Offset > 0 && (!ok || c.At < o.Offset) {
+					caught = false
+				}
+			})
+			if caught {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("group %s did not catch up with %s", group, topic)
+}
+
+// Malformed input never stops the pipeline and never disappears: an undecodable record
+// and a span with an all-zero trace id go to the dead-letter topic with the reason and
+// source; the good workflow produced after them is written exactly.
+func TestDeadLettersAndCollectorTopics(t *testing.T) {
+	for _, k := range testenv.AllKafka(4) {
+		t.Run(k.Name, func(t *testing.T) {
+			st := testenv.ClickHouse(t)
+			cfg := testConfig(t, k.Addrs(t), st)
+			startStack(t, cfg)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			ctx := context.Background()
+
+			bad := ptrace.NewTraces()
+			sp := bad.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			sp.SetSpanID(pcommon.SpanID{1})
+			sp.SetName("no trace id")
+			badPB, _ := otlp.Encode(bad)
+			if err := cl.ProduceSync(ctx,
+				&kgo.Record{Topic: cfg.Kafka.SpansTopic, Key: []byte("x"), Value: []byte("\x0a\xff\xff\xffnot otlp")},
+				&kgo.Record{Topic: cfg.Kafka.SpansTopic, Key: []byte("y"), Value: badPB},
+			).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+
+			// Collector records: three traces in one unkeyed otlp_json record, and one keyed
+			// otlp_proto record, on the Collector's topic.
+			multi := ptrace.NewTraces()
+			ids := []pcommon.TraceID{{0xa1}, {0xa2}, {0xa3}, {0xa4}}
+			for _, id := range ids[:3] {
+				workflowSpans(multi, id)
+			}
+			js, _ := (&ptrace.JSONMarshaler{}).MarshalTraces(multi)
+			single := ptrace.NewTraces()
+			workflowSpans(single, ids[3])
+			pb, _ := otlp.Encode(single)
+			topic := cfg.Kafka.CollectorTopics[0]
+			if err := cl.ProduceSync(ctx,
+				&kgo.Record{Topic: topic, Value: js},
+				&kgo.Record{Topic: topic, Key: []byte(pipeline.TraceID(ids[3]).String()), Value: pb},
+			).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			// chat: 1000*2.00 + 100*8.00 = 2800 $/M -> $0.0028 per workflow
+			for _, id := range ids {
+				waitCost(t, st, "globex", pipeline.TraceID(id).String(), 2_800_000, 1)
+			}
+			ue, err := st.UnitEconomics(ctx, time.Unix(1_700_000_000, 0).Add(-time.Hour), time.Unix(1_700_000_000, 0).Add(time.Hour), "globex")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ue) != 1 || ue[0].Workflows != 4 || ue[0].Completed != 4 || ue[0].Cost != 4*2_800_000 {
+				t.Fatalf("unit economics %+v", ue)
+			}
+
+			// Both bad records are in the dead-letter topic with a reason and their source.
+			dl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...), kgo.ConsumeTopics(cfg.Kafka.DeadLetterTopic),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dl.Close()
+			var reasons []string
+			deadline := time.Now().Add(30 * time.Second)
+			for len(reasons) < 2 && time.Now().Before(deadline) {
+				pctx, cancel := context.WithTimeout(ctx, time.Second)
+				dl.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+					var reason, source string
+					for _, h := range r.Headers {
+						switch h.Key {
+						case kafka.HeaderReason:
+							reason = string(h.Value)
+						case kafka.HeaderSource:
+							source = string(h.Value)
+						}
+					}
+					reasons = append(reasons, reason+" @ "+source)
+				})
+				cancel()
+			}
+			all := strings.Join(reasons, "\n")
+			if len(reasons) != 2 || !strings.Contains(all, "undecodable OTLP payload") || !strings.Contains(all, "all-zero trace id") ||
+				!strings.Contains(all, cfg.Kafka.SpansTopic+"/") {
+				t.Fatalf("dead letters:\n%s", all)
+			}
+		})
+	}
+}
+
+// workflowSpans appends a 2-span workflow (root + one priced chat call) of tenant globex.
+func workflowSpans(td ptrace.Traces, id pcommon.TraceID) {
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("unitcost.tenant", "globex")
+	ss := rs.ScopeSpans().AppendEmpty()
+	root := ss.Spans().AppendEmpty()
+	root.SetTraceID(id)
+	root.SetSpanID(pcommon.SpanID{1})
+	root.SetName("collector workflow")
+	root.SetStartTimestamp(pcommon.Timestamp(1_700_000_000 * 1e9))
+	root.SetEndTimestamp(pcommon.Timestamp(1_700_000_002 * 1e9))
+	root.Attributes().PutStr("unitcost.workflow.name", "via_collector")
+	root.Attributes().PutStr("unitcost.workflow.outcome", "completed")
+	call := ss.Spans().AppendEmpty()
+	call.SetTraceID(id)
+	call.SetSpanID(pcommon.SpanID{2})
+	call.SetParentSpanID(pcommon.SpanID{1})
+	call.SetStartTimestamp(pcommon.Timestamp(1_700_000_000 * 1e9))
+	call.SetEndTimestamp(pcommon.Timestamp(1_700_000_001 * 1e9))
+	call.Attributes().PutStr("gen_ai.request.model", "test-model")
+	call.Attributes().PutStr("gen_ai.provider.name", "openai")
+	call.Attributes().PutInt("gen_ai.usage.input_tokens", 1000)
+	call.Attributes().PutInt("gen_ai.usage.output_tokens", 100)
+}
+
