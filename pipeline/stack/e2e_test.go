@@ -273,4 +273,3 @@ func workflowSpans(td ptrace.Traces, id pcommon.TraceID) {
 	call.Attributes().PutInt("gen_ai.usage.input_tokens", 1000)
 	call.Attributes().PutInt("gen_ai.usage.output_tokens", 100)
 }
-
