@@ -50,7 +50,11 @@ type Config struct {
 	ClientID string `yaml:"client_id"`
 	// MaxRecordBytes caps one produced record; larger traces are split. Default 900 KiB
 	// (below the broker's default message.max.bytes of 1 MiB).
-	MaxRecordBytes int            `yaml:"max_record_bytes"`
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// SessionTimeout is how long the group waits for a silent member (a crashed
+	// process) before giving its partitions to others. Default 45s; the broker bounds it
+	// (group.min.session.timeout.ms, 6s by default).
+	SessionTimeout time.Duration  `yaml:"session_timeout"`
 	TLS            tlsconf.Config `yaml:"tls"`
 	SASL           SASL           `yaml:"sasl"`
 }
@@ -67,6 +71,7 @@ func Defaults() Config {
 		ReplicationFactor: 1,
 		ClientID:          "unitcost",
 		MaxRecordBytes:    900 << 10,
+		SessionTimeout:    45 * time.Second,
 	}
 }
 
@@ -100,6 +105,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, errors.New("kafka.replication_factor: must be at least 1"))
+	}
+	if c.SessionTimeout < 0 {
+		errs = append(errs, errors.New("kafka.session_timeout: must not be negative"))
 	}
 	if c.MaxRecordBytes < 1024 {
 		errs = append(errs, errors.New("kafka.max_record_bytes: must be at least 1024"))

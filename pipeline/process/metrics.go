@@ -13,8 +13,8 @@ type Metrics struct {
 	WriteErrors, CommitErrors, FetchErrors, Rebalances              prometheus.Counter
 	WriteSeconds                                                    prometheus.Histogram
 
-	openTraces, openSpans                              prometheus.Gauge
-	lateSpans, corrections, evictions, maxOpenedNoRoot prometheus.Gauge
+	openTraces, openSpans                                       prometheus.Gauge
+	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Gauge
 }
 
 // NewMetrics creates the series and registers them with reg (nil: not registered).
@@ -47,11 +47,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		corrections:     g("corrections", "Late incarnations written, each correcting a workflow (since start)."),
 		evictions:       g("evictions", "Traces closed early at the memory bound (since start)."),
 		maxOpenedNoRoot: g("max_open_closes_without_root", "Traces closed by max_open before their root span arrived (since start)."),
+		orphans:         g("orphan_closes", "Rootless traces closed after orphan_quiet, e.g. late spans after a restart (since start)."),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
 			m.Unpriced, m.LineItems, m.Workflows, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
-			m.openTraces, m.openSpans, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot)
+			m.openTraces, m.openSpans, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans)
 	}
 	return m
 }
@@ -63,4 +64,5 @@ func (m *Metrics) observe(s stitch.Stats) {
 	m.corrections.Set(float64(s.Corrections))
 	m.evictions.Set(float64(s.Evictions))
 	m.maxOpenedNoRoot.Set(float64(s.MaxOpened))
+	m.orphans.Set(float64(s.Orphans))
 }

@@ -128,6 +128,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Book, log *slog.
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onLost),
 	)
+	if kcfg.SessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(kcfg.SessionTimeout), kgo.HeartbeatInterval(kcfg.SessionTimeout/10))
+	}
 	if p.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}

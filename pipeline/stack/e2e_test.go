@@ -11,9 +11,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 
+	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/config"
-	"github.com/unitcost/unitcost/pipeline/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 	"github.com/unitcost/unitcost/pipeline/otlp"

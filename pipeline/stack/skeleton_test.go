@@ -14,9 +14,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/config"
-	"github.com/unitcost/unitcost/pipeline/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline/semconv"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"

@@ -3,8 +3,9 @@
 // pass now), no goroutines.
 //
 // Invariants:
-//   - A trace is open from its first span until it closes: root seen and no span for
-//     QuietPeriod, or MaxOpen since its first span, or evicted at the memory bound.
+//   - A trace is open from its first span until it closes: root seen (or known from an
+//     earlier incarnation) and no span for QuietPeriod; no root and no span for
+//     OrphanQuiet; MaxOpen since its first span; or evicted at the memory bound.
 //   - Every figure downstream is a function of the set of spans, not of how they were
 //     grouped into incarnations: a span arriving after its trace closed opens a new
 //     incarnation whose line items simply add to the workflow (a correction, never a
@@ -26,6 +27,11 @@ type Config struct {
 	QuietPeriod time.Duration `yaml:"quiet_period"`
 	// MaxOpen is the longest a trace stays open, root or not. Default 5m.
 	MaxOpen time.Duration `yaml:"max_open"`
+	// OrphanQuiet closes a trace whose root has not been seen after this long without a
+	// new span: typically a late span (a review days later) of a trace closed before a
+	// restart, or whose root was lost. Default 10s. Closing early changes no figure
+	// (see the package invariants); it only bounds how late such spans become visible.
+	OrphanQuiet time.Duration `yaml:"orphan_quiet"`
 	// MaxTraces caps open traces; at the cap the oldest is closed early (evicted,
 	// counted). Default 100,000.
 	MaxTraces int `yaml:"max_traces"`
@@ -43,6 +49,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxOpen <= 0 {
 		c.MaxOpen = 5 * time.Minute
+	}
+	if c.OrphanQuiet <= 0 {
+		c.OrphanQuiet = 10 * time.Second
+	}
+	if c.OrphanQuiet < c.QuietPeriod {
+		c.OrphanQuiet = c.QuietPeriod
 	}
 	if c.MaxTraces <= 0 {
 		c.MaxTraces = 100_000
@@ -71,6 +83,7 @@ const (
 	ClosedMaxOpen               // open for MaxOpen
 	ClosedEvicted               // memory bound reached
 	ClosedForced                // Flush(force) at shutdown or in tests
+	ClosedOrphan                // no root, quiet for OrphanQuiet
 )
 
 // Trace is one incarnation of a trace: the spans that arrived while it was open.
@@ -106,6 +119,7 @@ type Stats struct {
 	Corrections uint64 // late incarnations closed (each corrects a workflow)
 	Evictions   uint64 // traces closed early at the memory bound
 	MaxOpened   uint64 // traces closed by MaxOpen without their root
+	Orphans     uint64 // rootless traces closed after OrphanQuiet
 }
 
 // Stitcher holds the open traces of the partitions one process instance owns.
@@ -175,6 +189,9 @@ func (s *Stitcher) Due(now time.Time, force bool) []*Trace {
 			s.close(t, ClosedForced)
 		case (t.hasRoot || t.Late) && now.Sub(t.last) >= s.cfg.QuietPeriod:
 			s.close(t, ClosedQuiet)
+		case !t.hasRoot && now.Sub(t.last) >= s.cfg.OrphanQuiet:
+			s.close(t, ClosedOrphan)
+			s.stats.Orphans++
 		case now.Sub(t.first) >= s.cfg.MaxOpen:
 			s.close(t, ClosedMaxOpen)
 			if !t.hasRoot {

@@ -160,7 +160,7 @@ func TestPropertyShuffledDuplicatedLate(t *testing.T) {
 
 func TestCloseRules(t *testing.T) {
 	t.Parallel()
-	s := stitch.New(stitch.Config{QuietPeriod: time.Second, MaxOpen: time.Minute})
+	s := stitch.New(stitch.Config{QuietPeriod: time.Second, MaxOpen: time.Minute, OrphanQuiet: 40 * time.Second})
 	p := stitch.Partition{Topic: "t"}
 	t0 := time.Unix(100, 0)
 	child := &pipeline.Span{TraceID: pipeline.TraceID{1}, SpanID: pipeline.SpanID{2}, ParentSpanID: pipeline.SpanID{1}}
@@ -197,7 +197,17 @@ func TestCloseRules(t *testing.T) {
 	// Orphan without root: closed by max_open, counted.
 	orphan := &pipeline.Span{TraceID: pipeline.TraceID{7}, SpanID: pipeline.SpanID{1}, ParentSpanID: pipeline.SpanID{9}}
 	s.Add(p, 901, orphan, t0)
-	if got := s.Due(t0.Add(time.Minute), false); len(got) != 1 || got[0].Reason != stitch.ClosedMaxOpen || s.Stats().MaxOpened != 1 {
+	if got := s.Due(t0.Add(39*time.Second), false); len(got) != 0 {
+		t.Fatalf("orphan closed before orphan_quiet: %+v", got)
+	}
+	if got := s.Due(t0.Add(40*time.Second), false); len(got) != 1 || got[0].Reason != stitch.ClosedOrphan || s.Stats().Orphans != 1 {
+		t.Fatalf("orphan: %+v %+v", got, s.Stats())
+	}
+	// A rootless trace that keeps receiving spans still closes at max_open.
+	for i := 0; i <= 60; i += 20 {
+		s.Add(p, 902+int64(i), &pipeline.Span{TraceID: pipeline.TraceID{8}, SpanID: pipeline.SpanID{byte(i + 1)}, ParentSpanID: pipeline.SpanID{9}}, t0.Add(time.Duration(i)*time.Second))
+	}
+	if got := s.Due(t0.Add(60*time.Second), false); len(got) != 1 || got[0].Reason != stitch.ClosedMaxOpen || s.Stats().MaxOpened != 1 {
 		t.Fatalf("max open: %+v %+v", got, s.Stats())
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
-	"github.com/unitcost/unitcost/pipeline/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
