@@ -41,7 +41,7 @@ func startProcess(t *testing.T, bin string, cfg config.Config) *exec.Cmd {
 		"--kafka.collector_topics", cfg.Kafka.CollectorTopics[0],
 		"--kafka.group", cfg.Kafka.Group,
 		"--kafka.partitions", fmt.Sprint(cfg.Kafka.Partitions),
-		"--kafka.session_timeout", "6s",
+		"--kafka.session_timeout", cfg.Kafka.SessionTimeout.String(),
 		"--clickhouse.addr", cfg.ClickHouse.Addr[0],
 		"--clickhouse.database", cfg.ClickHouse.Database,
 		"--process.poll_records", "40",
@@ -66,16 +66,8 @@ func TestProcessKilledMidStreamAndRestarted(t *testing.T) {
 	for _, k := range testenv.AllKafka(4) {
 		t.Run(k.Name, func(t *testing.T) {
 			st := testenv.ClickHouse(t)
-			cfg := config.Defaults()
-			cfg.Kafka.Brokers = k.Addrs(t)
-			cfg.Kafka.SpansTopic = testenv.Unique("spans")
-			cfg.Kafka.DeadLetterTopic = testenv.Unique("dlq")
-			cfg.Kafka.CollectorTopics = []string{testenv.Unique("otlp")}
-			cfg.Kafka.Group = testenv.Unique("group")
-			cfg.Kafka.Partitions = 4
-			cfg.ClickHouse.Addr = []string{testenv.ClickHouseAddr(t)}
-			cfg.ClickHouse.Database = st.Database()
-			cfg.Ingest.GRPCAddr, cfg.Ingest.HTTPAddr, cfg.Admin.Addr = "127.0.0.1:0", "", ""
+			cfg := testenv.Config(t, k.Addrs(t), st)
+			cfg.Ingest.HTTPAddr = ""
 
 			// Ingest runs in the test; process runs as the real binary.
 			ctx, cancel := context.WithCancel(context.Background())

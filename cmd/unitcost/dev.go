@@ -17,16 +17,12 @@ import (
 func runDev(args []string) error {
 	fs, s := newFlags("dev", "Run everything in one process: an embedded Kafka broker (franz-go's kfake, real Kafka\nprotocol, in memory), OTLP ingest and process. ClickHouse must be reachable\n(deploy/local/clickhouse.sh start).", "")
 	kport := fs.Int("kafka-port", 29092, "port of the embedded Kafka broker (0 picks one)")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	cfg, err := s.load()
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
-	log := logger(cfg.LogLevel)
-	ctx, stop := signalContext()
-	defer stop()
+	defer ss.stop()
+	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
 	kf, err := stack.Embedded(*kport, cfg.Kafka.Partitions)
 	if err != nil {
 		return err

@@ -111,3 +111,26 @@ func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Disca
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
+
+// session is what every subcommand starts from: the loaded configuration, a logger at its
+// level, and a context cancelled by SIGINT/SIGTERM.
+type session struct {
+	cfg  config.Config
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+}
+
+// start parses args, loads the configuration and returns the session; the caller defers
+// sess.stop().
+func (s *settings) start(args []string) (*session, error) {
+	if err := s.parse(args); err != nil {
+		return nil, err
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := signalContext()
+	return &session{cfg: cfg, log: logger(cfg.LogLevel), ctx: ctx, stop: stop}, nil
+}

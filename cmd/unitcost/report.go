@@ -16,21 +16,18 @@ func runReport(args []string) error {
 	until := fs.String("until", "", "window end, RFC 3339 (default: now)")
 	tenant := fs.String("tenant", "", "only this tenant's workflows (default: all)")
 	format := fs.String("format", "table", "table, json or csv")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	cfg, err := s.load()
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
+	defer ss.stop()
+	cfg, ctx := ss.cfg, ss.ctx
 	to := time.Now()
 	if *until != "" {
 		if to, err = time.Parse(time.RFC3339, *until); err != nil {
 			return fmt.Errorf("--until: %w", err)
 		}
 	}
-	ctx, stop := signalContext()
-	defer stop()
 	st, err := store.Open(ctx, cfg.ClickHouse)
 	if err != nil {
 		return err

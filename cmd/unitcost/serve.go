@@ -12,16 +12,12 @@ import (
 func runIngest(args []string) error {
 	_, s := newFlags("ingest", "Serve OTLP over gRPC and HTTP and produce every span to Kafka, one record per trace keyed\nby trace id. A request is acknowledged only once its spans are in Kafka.",
 		"Serves /healthz, /readyz and /metrics on admin.addr. SIGTERM drains in-flight requests.")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	cfg, err := s.load()
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
-	log := logger(cfg.LogLevel)
-	ctx, stop := signalContext()
-	defer stop()
+	defer ss.stop()
+	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
 	st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true}, admin.NewRegistry(), log)
 	if err != nil {
 		return err
@@ -33,16 +29,12 @@ func runIngest(args []string) error {
 func runProcess(args []string) error {
 	_, s := newFlags("process", "Consume spans from Kafka as a member of the process consumer group, stitch them into\nworkflows, price them and write line items and workflow facts to ClickHouse.",
 		"Offsets are committed only up to the oldest span not yet written. Run several instances\nwith the same kafka.group to scale out. SIGTERM writes what is due, commits and leaves.")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	cfg, err := s.load()
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
-	log := logger(cfg.LogLevel)
-	ctx, stop := signalContext()
-	defer stop()
+	defer ss.stop()
+	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
 	if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
 		return err
 	}
@@ -56,16 +48,12 @@ func runProcess(args []string) error {
 
 func runMigrate(args []string) error {
 	_, s := newFlags("migrate", "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.", "")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	cfg, err := s.load()
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext()
-	defer stop()
-	return migrate(ctx, cfg.ClickHouse, logger(cfg.LogLevel))
+	defer ss.stop()
+	return migrate(ss.ctx, ss.cfg.ClickHouse, ss.log)
 }
 
 func migrate(ctx context.Context, cfg store.Config, log *slog.Logger) error {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -121,4 +122,24 @@ func AllKafka(partitions int32) []Brokers {
 // Unique returns a name unique to this test run, for topics and groups.
 func Unique(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), dbSeq.Add(1))
+}
+
+// Config returns the default configuration pointed at brokers and the store's database,
+// with topics and group unique to the test, ephemeral OTLP ports, no admin endpoint, and a
+// short group session timeout (a killed member is replaced within seconds).
+func Config(t testing.TB, brokers []string, st *store.Store) config.Config {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.SpansTopic = Unique("spans")
+	cfg.Kafka.DeadLetterTopic = Unique("dlq")
+	cfg.Kafka.CollectorTopics = []string{Unique("otlp_spans")}
+	cfg.Kafka.Group = Unique("group")
+	cfg.Kafka.Partitions = 4
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.ClickHouse.Addr = []string{ClickHouseAddr(t)}
+	cfg.ClickHouse.Database = st.Database()
+	cfg.Ingest.GRPCAddr, cfg.Ingest.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Admin.Addr = ""
+	return cfg
 }

@@ -34,17 +34,7 @@ tools:
 // group, ephemeral listen ports and a short quiet period.
 func testConfig(t *testing.T, brokers []string, st *store.Store) config.Config {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Kafka.Brokers = brokers
-	cfg.Kafka.SpansTopic = testenv.Unique("spans")
-	cfg.Kafka.DeadLetterTopic = testenv.Unique("dlq")
-	cfg.Kafka.CollectorTopics = []string{testenv.Unique("otlp_spans")}
-	cfg.Kafka.Group = testenv.Unique("group")
-	cfg.Kafka.Partitions = 4
-	cfg.ClickHouse.Addr = []string{testenv.ClickHouseAddr(t)}
-	cfg.ClickHouse.Database = st.Database()
-	cfg.Ingest.GRPCAddr, cfg.Ingest.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Admin.Addr = ""
+	cfg := testenv.Config(t, brokers, st)
 	cfg.Process.Stitch.QuietPeriod = 200 * time.Millisecond
 	cfg.Process.FlushInterval = 100 * time.Millisecond
 	book := filepath.Join(t.TempDir(), "book.yaml")

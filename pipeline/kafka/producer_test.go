@@ -1,0 +1,72 @@
+package kafka_test
+
+import (
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/otlp"
+)
+
+func TestTraceRecordsKeyAndSplitBySize(t *testing.T) {
+	t.Parallel()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "svc")
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i := 0; i < 50; i++ {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID{byte(1 + i%2)})
+		sp.SetSpanID(pcommon.SpanID{byte(i), 1})
+		sp.Attributes().PutStr("gen_ai.input.messages", strings.Repeat("x", 1000))
+	}
+	recs, err := kafka.TraceRecords(td, "acme", "spans", 8<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := map[string]int{}
+	for _, r := range recs {
+		if len(r.Value) > 8<<10 {
+			t.Errorf("record of %d bytes above the 8 KiB limit", len(r.Value))
+		}
+		got, err := otlp.Decode(r.Value, otlp.EncodingProto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spans[string(r.Key)] += got.SpanCount()
+		tenant := ""
+		for _, h := range r.Headers {
+			if h.Key == kafka.HeaderTenant {
+				tenant = string(h.Value)
+			}
+		}
+		if tenant != "acme" {
+			t.Errorf("tenant header %q", tenant)
+		}
+		first := got.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
+		if string(r.Key) != first.String() {
+			t.Errorf("key %s holds trace %s", r.Key, first)
+		}
+	}
+	if len(recs) < 6 || len(spans) != 2 || spans["01000000000000000000000000000000"] != 25 || spans["02000000000000000000000000000000"] != 25 {
+		t.Fatalf("%d records, spans per key %v", len(recs), spans)
+	}
+}
+
+func TestConfigValidateNamesEveryField(t *testing.T) {
+	t.Parallel()
+	c := kafka.Defaults()
+	c.Brokers = []string{"nohost"}
+	c.CollectorTopics = []string{c.SpansTopic}
+	c.SASL.Mechanism = "PLAIN"
+	c.Partitions = 0
+	err := c.Validate()
+	for _, want := range []string{"needs a port", "kafka.collector_topics", "kafka.sasl.username", "kafka.partitions"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
