@@ -3,6 +3,7 @@ package stitch_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -251,4 +252,34 @@ func BenchmarkStitch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/span")
+}
+
+// BenchmarkOpenSpanMemory reports the heap bytes held per open span: the normalised span
+// (as the process stage allocates it, with realistic label strings) plus the stitcher's
+// bookkeeping. This is the figure to size process.stitch.max_spans by.
+func BenchmarkOpenSpanMemory(b *testing.B) {
+	const n = 200_000
+	for b.Loop() {
+		rng := rand.New(rand.NewPCG(3, 4))
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := stitch.New(stitch.Config{MaxSpans: 2 * n, MaxTraces: n})
+		p := stitch.Partition{Topic: "t"}
+		now := time.Unix(0, 0)
+		for i := 0; i < n; {
+			spans, _ := genTrace(rng, 8)
+			for _, sp := range spans {
+				sp.Name = "chat claude-sonnet-4-5"
+				sp.Provider, sp.Model = "anthropic", "claude-sonnet-4-5-20250929"
+				sp.Tenant, sp.Team, sp.Feature = "acme", "support", "answers"
+				s.Add(p, int64(i), sp, now)
+				i++
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/open-span")
+		runtime.KeepAlive(s)
+	}
 }
