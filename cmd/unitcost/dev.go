@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"os"
 	"time"
 
@@ -83,7 +85,8 @@ func runDemo(args []string) error {
 	go func() { done <- st.Run(runCtx) }()
 	stopStack := func() error { cancel(); return <-done }
 
-	truth, err := sendWorkload(ctx, st.Receiver.GRPCAddr(), "", loadgen.Config{Seed: *seed, Workflows: *workflows})
+	client := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(st.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
+	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: *seed, Workflows: *workflows})
 	if err != nil {
 		stopStack()
 		return err

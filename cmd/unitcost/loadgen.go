@@ -4,31 +4,86 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/encoding/json"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 )
 
 func runLoadgen(args []string) error {
-	fs, s := newFlags("loadgen", "Send a realistic synthetic AI workload (RAG Q&A, a support agent with tools and retries,\ninvoice extraction with human validation, routed ticket classification) through the\nofficial OTel Go SDK's OTLP/gRPC exporter, and write its ground truth as JSON.", "")
+	fs, s := newFlags("loadgen", "Send a realistic synthetic AI workload (RAG Q&A, a support agent with tools and retries,\ninvoice extraction with human validation, routed ticket classification) through the\nofficial OTel Go SDK - over OTLP/gRPC, or straight into Kafka with shuffled and\nduplicated delivery - and write its ground truth as JSON.",
+		"Seeded and deterministic: the same flags produce the same spans and the same truth.")
 	endpoint := fs.String("endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint (unitcost ingest or a Collector)")
-	workflows := fs.Int("workflows", 200, "workflows to generate")
-	seed := fs.Uint64("seed", 1, "random seed (same seed, same workload)")
-	truthPath := fs.String("truth", "", "write the ground truth (every workflow's cost, unit economics per type) to this JSON file")
 	token := fs.String("token", "", "bearer token for an authenticated ingest")
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	truth, err := sendWorkload(ctx, *endpoint, *token, loadgen.Config{Seed: *seed, Workflows: *workflows})
+	toKafka := fs.Bool("kafka", false, "produce straight to kafka.spans_topic on kafka.brokers instead of OTLP")
+	window := fs.Int("shuffle-window", 0, "with --kafka: shuffle records in windows of this many (0: in order)")
+	dups := fs.Float64("duplicates", 0, "with --kafka: probability a record is delivered twice")
+	perSpan := fs.Bool("per-span", false, "with --kafka: one record per span, so shuffling reorders spans within traces")
+	workflows := fs.Int("workflows", 200, "workflows to generate (0 with --duration: no cap)")
+	rate := fs.Float64("rate", 0, "workflows per second (0: as fast as possible)")
+	duration := fs.Duration("duration", 0, "stop after this long (e.g. 10m)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	tenants := fs.String("tenants", "acme,globex", "comma-separated tenants the workflows are spread over")
+	mix := fs.String("mix", "", "workflow type weights, e.g. rag_qa=40,support_agent=25,invoice_extraction=15,ticket_classification=20")
+	truthPath := fs.String("truth", "", "write the ground truth (every workflow's cost, unit economics per type) to this JSON file")
+	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "loadgen: sent %s\n", truth.Summary())
+	defer ss.stop()
+	lc := loadgen.Config{Seed: *seed, Workflows: *workflows, Rate: *rate, Duration: *duration, Tenants: split(*tenants)}
+	if lc.Mix, err = parseMix(*mix); err != nil {
+		return err
+	}
+	if err := lc.Validate(); err != nil {
+		return err
+	}
+	var client otlptrace.Client
+	var delivery *loadgen.KafkaDelivery
+	if *toKafka {
+		opts, err := ss.cfg.Kafka.ClientOpts()
+		if err != nil {
+			return err
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			return fmt.Errorf("kafka client: %w", err)
+		}
+		defer cl.Close()
+		if err := kafka.EnsureTopics(ss.ctx, cl, ss.cfg.Kafka); err != nil {
+			return err
+		}
+		maxBytes := ss.cfg.Kafka.MaxRecordBytes
+		if *perSpan {
+			maxBytes = 1
+		}
+		delivery = loadgen.NewKafkaDelivery(cl, ss.cfg.Kafka.SpansTopic, maxBytes, *window, *dups, *seed)
+		client = delivery
+	} else {
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(*endpoint), otlptracegrpc.WithInsecure()}
+		if *token != "" {
+			opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + *token}))
+		}
+		client = otlptracegrpc.NewClient(opts...)
+	}
+	began := time.Now()
+	truth, err := sendWorkload(ss.ctx, client, lc)
+	if err != nil {
+		return err
+	}
+	wall := time.Since(began)
+	fmt.Fprintf(os.Stderr, "loadgen: sent %s in %.1fs (%.0f spans/s)\n", truth.Summary(), wall.Seconds(), float64(truth.Spans)/wall.Seconds())
+	if delivery != nil {
+		fmt.Fprintf(os.Stderr, "loadgen: %d Kafka records to %s, %d of them duplicates\n", delivery.Sent, ss.cfg.Kafka.SpansTopic, delivery.Dups)
+	}
 	if *truthPath != "" {
 		b, err := json.MarshalIndent(map[string]any{"workflows": truth.Workflows, "by_type": truth.ByType(""),
 			"spans": truth.Spans, "line_items": truth.LineItems}, "", "  ")
@@ -42,13 +97,36 @@ func runLoadgen(args []string) error {
 	return nil
 }
 
-// sendWorkload exports a generated workload over OTLP/gRPC with a progress line.
-func sendWorkload(ctx context.Context, endpoint, token string, cfg loadgen.Config) (*loadgen.Truth, error) {
-	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure()}
-	if token != "" {
-		opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + token}))
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
 	}
-	exp, err := otlptracegrpc.New(ctx, opts...)
+	return out
+}
+
+func parseMix(s string) (map[string]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[string]int{}
+	for _, p := range split(s) {
+		k, v, ok := strings.Cut(p, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("--mix %q: want type=weight pairs, e.g. rag_qa=40,support_agent=60", p)
+		}
+		m[k] = n
+	}
+	return m, nil
+}
+
+// sendWorkload runs the generator through an OTLP exporter on client, with a progress
+// line, and flushes it.
+func sendWorkload(ctx context.Context, client otlptrace.Client, cfg loadgen.Config) (*loadgen.Truth, error) {
+	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
@@ -56,15 +134,25 @@ func sendWorkload(ctx context.Context, endpoint, token string, cfg loadgen.Confi
 	start := time.Now()
 	pr := newProgress()
 	truth, err := loadgen.Run(ctx, cfg, tp, func(done, total int) {
-		pr.update(done == total, "loadgen: %d/%d workflows generated (%.1fs)", done, total, time.Since(start).Seconds())
+		pr.update(done == total, "loadgen: %d/%s workflows generated (%.1fs)", done, totalString(total), time.Since(start).Seconds())
 	})
 	if err != nil {
+		tp.Shutdown(context.Background())
 		return nil, err
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := tp.Shutdown(sctx); err != nil {
-		return nil, fmt.Errorf("flush spans to %s: %w (is `unitcost ingest` running there?)", endpoint, err)
+		return nil, fmt.Errorf("flush spans: %w (is `unitcost ingest` running at the endpoint?)", err)
 	}
 	return truth, nil
 }
+
+func totalString(n int) string {
+	if n == 0 {
+		return "?"
+	}
+	return strconv.Itoa(n)
+}
+
+var _ sdktrace.SpanExporter = (*otlptrace.Exporter)(nil)

@@ -30,16 +30,49 @@ type Config struct {
 	// LateReviews holds human review spans back until every other span was emitted, as
 	// a review that happens hours later would arrive. Default true (set NoLateReviews).
 	NoLateReviews bool
-	// Tenants the workflows are spread over. Default ["acme", "globex"].
+	// Tenants the workflows are spread over (the tenant cardinality). Default
+	// ["acme", "globex"].
 	Tenants []string
+	// Mix weights the workflow types (rag_qa, support_agent, invoice_extraction,
+	// ticket_classification). Default 40/25/15/20.
+	Mix map[string]int
+	// Rate paces generation in workflows per second of wall time; 0 is as fast as the
+	// exporter takes them.
+	Rate float64
+	// Duration stops generation after this much wall time (with Workflows as a cap when
+	// set). With Duration set and Workflows 0, there is no cap.
+	Duration time.Duration
+}
+
+// WorkflowTypes are the workload's workflow types, for Mix.
+var WorkflowTypes = []string{"rag_qa", "support_agent", "invoice_extraction", "ticket_classification"}
+
+// Validate reports bad fields.
+func (c Config) Validate() error {
+	for name, w := range c.Mix {
+		known := false
+		for _, t := range WorkflowTypes {
+			known = known || t == name
+		}
+		if !known || w < 0 {
+			return fmt.Errorf("loadgen mix: %q=%d: want one of %v with a non-negative weight", name, w, WorkflowTypes)
+		}
+	}
+	if c.Rate < 0 || c.Duration < 0 || c.Workflows < 0 {
+		return fmt.Errorf("loadgen: rate, duration and workflows must not be negative")
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
-	if c.Workflows <= 0 {
+	if c.Workflows <= 0 && c.Duration == 0 {
 		c.Workflows = 200
+	}
+	if len(c.Mix) == 0 {
+		c.Mix = map[string]int{"rag_qa": 40, "support_agent": 25, "invoice_extraction": 15, "ticket_classification": 20}
 	}
 	if c.Start.IsZero() {
 		c.Start = time.Now().Add(-time.Hour).Truncate(time.Minute)
@@ -86,12 +119,37 @@ func (g *IDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
 // Run emits the workload through tracer (whose provider should use NewIDs for
 // deterministic ids) and returns the ground truth. progress, if not nil, is called after
 // each workflow with the number done.
+//
+// total passed to progress is cfg.Workflows (0 when only a Duration bounds the run).
 func Run(ctx context.Context, cfg Config, tp trace.TracerProvider, progress func(done, total int)) (*Truth, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 42)), tr: tp.Tracer("unitcost-loadgen"), truth: &Truth{}}
-	for i := 0; i < cfg.Workflows; i++ {
+	for _, t := range WorkflowTypes {
+		g.weights = append(g.weights, cfg.Mix[t])
+		g.totalWeight += cfg.Mix[t]
+	}
+	if g.totalWeight == 0 {
+		return nil, fmt.Errorf("loadgen mix: all weights are zero")
+	}
+	began := time.Now()
+	for i := 0; cfg.Workflows == 0 || i < cfg.Workflows; i++ {
 		if err := ctx.Err(); err != nil {
 			return g.truth, err
+		}
+		if cfg.Duration > 0 && time.Since(began) >= cfg.Duration {
+			break
+		}
+		if cfg.Rate > 0 {
+			if wait := time.Until(began.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return g.truth, ctx.Err()
+				case <-time.After(wait):
+				}
+			}
 		}
 		g.workflow(i)
 		if progress != nil {
@@ -105,12 +163,14 @@ func Run(ctx context.Context, cfg Config, tp trace.TracerProvider, progress func
 }
 
 type gen struct {
-	cfg   Config
-	rng   *rand.Rand
-	tr    trace.Tracer
-	truth *Truth
-	late  []func()
-	w     *WorkflowTruth
+	weights     []int
+	totalWeight int
+	cfg         Config
+	rng         *rand.Rand
+	tr          trace.Tracer
+	truth       *Truth
+	late        []func()
+	w           *WorkflowTruth
 }
 
 func (g *gen) between(lo, hi int) int { return lo + g.rng.IntN(hi-lo+1) }
@@ -133,20 +193,15 @@ func (g *gen) addCost(m pipeline.Money) {
 	g.truth.LineItems++
 }
 
-var workflowTypes = []struct {
-	name   string
-	weight int
-}{{"rag_qa", 40}, {"support_agent", 25}, {"invoice_extraction", 15}, {"ticket_classification", 20}}
-
 func (g *gen) workflow(i int) {
-	n := g.rng.IntN(100)
-	kind := workflowTypes[len(workflowTypes)-1].name
-	for _, wt := range workflowTypes {
-		if n < wt.weight {
-			kind = wt.name
+	n := g.rng.IntN(g.totalWeight)
+	kind := WorkflowTypes[len(WorkflowTypes)-1]
+	for k, w := range g.weights {
+		if n < w {
+			kind = WorkflowTypes[k]
 			break
 		}
-		n -= wt.weight
+		n -= w
 	}
 	tenant := g.cfg.Tenants[g.rng.IntN(len(g.cfg.Tenants))]
 	start := g.cfg.Start.Add(time.Duration(i) * g.cfg.Spacing)

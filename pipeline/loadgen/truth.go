@@ -89,27 +89,27 @@ func hourlyCost(rate string, ms uint64) pipeline.Money {
 
 // WorkflowTruth is what one generated workflow must cost and count as.
 type WorkflowTruth struct {
-	ID               string // trace id in hex: the workflow id
-	Type             string
-	Tenant           string
-	Outcome          string
-	ValidatedOutputs uint64
-	Reviewed         bool
-	Cost             pipeline.Money
-	ReviewCost       pipeline.Money
-	LineItems        int
+	ID               string         `json:"id"` // trace id in hex: the workflow id
+	Type             string         `json:"type"`
+	Tenant           string         `json:"tenant"`
+	Outcome          string         `json:"outcome"`
+	ValidatedOutputs uint64         `json:"validated_outputs"`
+	Reviewed         bool           `json:"reviewed"`
+	Cost             pipeline.Money `json:"cost"`
+	ReviewCost       pipeline.Money `json:"review_cost"`
+	LineItems        int            `json:"line_items"`
 }
 
 // TypeTruth is the expected unit economics of one workflow type.
 type TypeTruth struct {
-	Workflow         string
-	Workflows        uint64
-	Completed        uint64
-	ValidatedOutputs uint64
-	Exceptions       uint64
-	Cost             pipeline.Money
-	ExceptionCost    pipeline.Money
-	ReviewCost       pipeline.Money
+	Workflow         string         `json:"workflow"`
+	Workflows        uint64         `json:"workflows"`
+	Completed        uint64         `json:"completed"`
+	ValidatedOutputs uint64         `json:"validated_outputs"`
+	Exceptions       uint64         `json:"exceptions"`
+	Cost             pipeline.Money `json:"cost"`
+	ExceptionCost    pipeline.Money `json:"exception_cost"`
+	ReviewCost       pipeline.Money `json:"review_cost"`
 }
 
 // Truth is the ground truth of a whole run.

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 
 	"github.com/unitcost/unitcost/internal/testenv"
@@ -272,4 +273,45 @@ func workflowSpans(td ptrace.Traces, id pcommon.TraceID) {
 	call.Attributes().PutStr("gen_ai.provider.name", "openai")
 	call.Attributes().PutInt("gen_ai.usage.input_tokens", 1000)
 	call.Attributes().PutInt("gen_ai.usage.output_tokens", 100)
+}
+
+// loadgen writing straight to Kafka with the disorder of a real network - every span a
+// record of its own, shuffled in windows of 256 (roots before or after their children)
+// and 10% of them delivered twice, the copy in a later window - still gives exactly the
+// ground truth.
+func TestShuffledAndDuplicatedDelivery(t *testing.T) {
+	for _, k := range testenv.AllKafka(4) {
+		t.Run(k.Name, func(t *testing.T) {
+			st := testenv.ClickHouse(t)
+			cfg := builtinConfig(t, k.Addrs(t), st)
+			startStack(t, cfg)
+			ctx := context.Background()
+			cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			del := loadgen.NewKafkaDelivery(cl, cfg.Kafka.SpansTopic, 1, 256, 0.10, 3)
+			exp, err := otlptrace.New(ctx, del)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now().Add(-4 * time.Hour).Truncate(time.Minute)
+			lc := loadgen.Config{Seed: 17, Workflows: 400, Start: start}
+			tp := loadgen.NewTracerProvider(exp, lc.Seed)
+			truth, err := loadgen.Run(ctx, lc, tp, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tp.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if del.Dups == 0 {
+				t.Fatal("no duplicate was delivered")
+			}
+			t.Logf("%d records sent, %d of them duplicates", del.Sent, del.Dups)
+			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
+			checkTruth(t, st, truth, start.Add(-time.Minute), time.Now().Add(time.Hour))
+		})
+	}
 }
