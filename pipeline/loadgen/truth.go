@@ -95,8 +95,8 @@ type WorkflowTruth struct {
 	Outcome          string         `json:"outcome"`
 	ValidatedOutputs uint64         `json:"validated_outputs"`
 	Reviewed         bool           `json:"reviewed"`
-	Cost             pipeline.Money `json:"cost"`
-	ReviewCost       pipeline.Money `json:"review_cost"`
+	Cost             pipeline.Money `json:"cost_nano"`
+	ReviewCost       pipeline.Money `json:"review_cost_nano"`
 	LineItems        int            `json:"line_items"`
 }
 
@@ -107,9 +107,9 @@ type TypeTruth struct {
 	Completed        uint64         `json:"completed"`
 	ValidatedOutputs uint64         `json:"validated_outputs"`
 	Exceptions       uint64         `json:"exceptions"`
-	Cost             pipeline.Money `json:"cost"`
-	ExceptionCost    pipeline.Money `json:"exception_cost"`
-	ReviewCost       pipeline.Money `json:"review_cost"`
+	Cost             pipeline.Money `json:"cost_nano"`
+	ExceptionCost    pipeline.Money `json:"exception_cost_nano"`
+	ReviewCost       pipeline.Money `json:"review_cost_nano"`
 }
 
 // Truth is the ground truth of a whole run.
