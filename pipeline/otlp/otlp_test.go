@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/unitcost/unitcost/pipeline/otlp"
 )
@@ -190,6 +192,33 @@ func TestHTTPReceiverResponses(t *testing.T) {
 	if sk.spans != 6 || strings.Join(sk.tenants, ",") != "acme,acme,acme" {
 		t.Fatalf("sink got %d spans, tenants %v", sk.spans, sk.tenants)
 	}
+	// Partial success: the valid span is accepted, the one without a trace id is rejected
+	// and named in the response.
+	mixed := traces(9)
+	bad := mixed.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+	bad.SetName("orphan")
+	bad.SetSpanID(pcommon.SpanID{7})
+	mb, _ := otlp.Encode(mixed)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(mb))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Authorization", "Bearer tok-acme")
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	er := ptraceotlp.NewExportResponse()
+	if err := er.UnmarshalProto(body); err != nil || presp.StatusCode != 200 {
+		t.Fatalf("partial success response: %d %v", presp.StatusCode, err)
+	}
+	if er.PartialSuccess().RejectedSpans() != 1 || !strings.Contains(er.PartialSuccess().ErrorMessage(), `span "orphan": all-zero trace id`) {
+		t.Fatalf("partial success = %d %q", er.PartialSuccess().RejectedSpans(), er.PartialSuccess().ErrorMessage())
+	}
+	if sk.spans != 8 {
+		t.Fatalf("sink has %d spans, want 8 (6 + the 2 valid ones)", sk.spans)
+	}
+
 	sk.mu.Lock()
 	sk.err = otlp.ErrBackpressure
 	sk.mu.Unlock()

@@ -223,6 +223,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpError(w, enc, http.StatusBadRequest, err.Error(), 0)
 		return
 	}
+	rejected, why := DropInvalid(td)
 	n := td.SpanCount()
 	if err := r.sink.Accept(req.Context(), tenant, td); err != nil {
 		if errors.Is(err, ErrBackpressure) || errors.Is(err, context.DeadlineExceeded) {
@@ -233,7 +234,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpError(w, enc, http.StatusInternalServerError, err.Error(), n)
 		return
 	}
-	resp := ptraceotlp.NewExportResponse()
+	resp := partial(rejected, why)
 	var out []byte
 	if enc == EncodingJSON {
 		out, _ = resp.MarshalJSON()
@@ -290,6 +291,7 @@ func (g *grpcServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (
 		return ptraceotlp.NewExportResponse(), status.Error(codes.Unauthenticated, "missing or unknown bearer token")
 	}
 	td := req.Traces()
+	rejected, why := DropInvalid(td)
 	n := td.SpanCount()
 	if err := g.r.sink.Accept(ctx, tenant, td); err != nil {
 		if errors.Is(err, ErrBackpressure) || errors.Is(err, context.DeadlineExceeded) {
@@ -301,5 +303,15 @@ func (g *grpcServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (
 		return ptraceotlp.NewExportResponse(), status.Error(codes.Internal, err.Error())
 	}
 	g.r.stats.Request("grpc", n, http.StatusOK)
-	return ptraceotlp.NewExportResponse(), nil
+	return partial(rejected, why), nil
+}
+
+// partial is a success response that names the spans rejected, per the OTLP spec.
+func partial(rejected int, why string) ptraceotlp.ExportResponse {
+	resp := ptraceotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(int64(rejected))
+		resp.PartialSuccess().SetErrorMessage(why)
+	}
+	return resp
 }
