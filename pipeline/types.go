@@ -110,6 +110,12 @@ type Span struct {
 	ReviewQueueMs  uint64
 	ReviewOutcome  string
 
+	// InputContent and OutputContent hold captured message text, only when the span
+	// reports no token usage for that side, so the tokenizer can estimate it; they are
+	// cleared once estimated, before the span is held for long.
+	InputContent  []string
+	OutputContent []string
+
 	// Issues lists what normalisation clamped or rejected on this span (counted and
 	// stored, never silent).
 	Issues []string

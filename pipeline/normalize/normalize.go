@@ -98,8 +98,13 @@ type fields struct {
 	validated, reviewActive, reviewQueue, units     numField
 	cost                                            numField
 	workflowMarked                                  bool
+	inContent, outContent                           []string
+	contentBytes                                    int
 	issues                                          []string
 }
+
+// maxContentBytes bounds the captured content kept per span for token estimation.
+const maxContentBytes = 1 << 20
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
 // transport authenticated (it overrides any tenant attribute). It returns an error
@@ -161,6 +166,12 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 		// reported input excluding the cache. Make it inclusive and say so.
 		u.InputTokens += cached
 		f.issues = append(f.issues, "input tokens excluded cached tokens; added them")
+	}
+	if f.input.rank == 0 && len(f.inContent) > 0 {
+		out.InputContent = f.inContent
+	}
+	if f.output.rank == 0 && len(f.outContent) > 0 {
+		out.OutputContent = f.outContent
 	}
 	if u.ReasoningTokens > u.OutputTokens {
 		u.OutputTokens += u.ReasoningTokens
@@ -333,7 +344,31 @@ func (f *fields) read(k string, v pcommon.Value) {
 		f.session.set(v.AsString(), rankOther)
 	case sc.UserID, sc.EndUserID, "langfuse.user.id":
 		f.user.set(v.AsString(), rankOther)
+	case "langfuse.observation.usage_details":
+		f.langfuseUsage(v.AsString())
+	case "langfuse.observation.cost_details":
+		if c, ok := jsonNumbers(v.AsString())["total"]; ok {
+			f.cost.set(c, rankOther)
+		}
+	case "gen_ai.input.messages", "gen_ai.system_instructions", "ai.prompt", "ai.prompt.messages":
+		f.content(&f.inContent, v, true)
+	case "gen_ai.output.messages":
+		f.content(&f.outContent, v, true)
+	case "input.value":
+		f.content(&f.inContent, v, false)
+	case "output.value", "ai.response.text":
+		f.content(&f.outContent, v, false)
 	default:
+		switch {
+		case strings.HasPrefix(k, "gen_ai.prompt.") && strings.HasSuffix(k, ".content"),
+			strings.HasPrefix(k, "llm.input_messages.") && strings.HasSuffix(k, ".message.content"):
+			f.content(&f.inContent, v, false)
+			return
+		case strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".content"),
+			strings.HasPrefix(k, "llm.output_messages.") && strings.HasSuffix(k, ".message.content"):
+			f.content(&f.outContent, v, false)
+			return
+		}
 		if strings.HasPrefix(k, sc.TraceloopAssociationPrefix) {
 			switch strings.TrimPrefix(k, sc.TraceloopAssociationPrefix) {
 			case "tenant", "tenant_id":
@@ -349,6 +384,58 @@ func (f *fields) read(k string, v pcommon.Value) {
 			}
 		}
 	}
+}
+
+// content keeps captured message text for token estimation. JSON message lists (current
+// GenAI semconv, Vercel's ai.prompt) contribute the text of their "content" fields, not
+// their markup. Content beyond maxContentBytes per span is dropped with an issue, so an
+// estimate from it is a lower bound.
+func (f *fields) content(dst *[]string, v pcommon.Value, isJSON bool) {
+	s := v.AsString()
+	if isJSON {
+		for _, p := range messageTexts(s) {
+			f.piece(dst, p)
+		}
+		return
+	}
+	f.piece(dst, s)
+}
+
+func (f *fields) piece(dst *[]string, s string) {
+	if s == "" {
+		return
+	}
+	if f.contentBytes+len(s) > maxContentBytes {
+		if f.contentBytes <= maxContentBytes {
+			f.issues = append(f.issues, "captured content above 1 MiB ignored; estimated tokens are a lower bound")
+			f.contentBytes = maxContentBytes + 1
+		}
+		return
+	}
+	f.contentBytes += len(s)
+	*dst = append(*dst, s)
+}
+
+// langfuseUsage reads Langfuse's usage_details JSON ({"input": n, "output": n, ...}).
+func (f *fields) langfuseUsage(s string) {
+	u := jsonNumbers(s)
+	if u == nil {
+		f.issues = append(f.issues, "langfuse.observation.usage_details: not a JSON object of numbers; ignored")
+		return
+	}
+	set := func(dst *numField, keys ...string) {
+		for _, k := range keys {
+			if x, ok := u[k]; ok {
+				dst.set(x, rankOther)
+				return
+			}
+		}
+	}
+	set(&f.input, "input", "prompt_tokens", "input_tokens")
+	set(&f.output, "output", "completion_tokens", "output_tokens")
+	set(&f.cacheRead, "cache_read_input_tokens", "input_cached_tokens", "cache_read")
+	set(&f.cacheWrite, "cache_creation_input_tokens", "cache_write")
+	set(&f.reasoning, "output_reasoning_tokens", "reasoning_tokens")
 }
 
 // num reads an int, double or numeric string. A value that is none of these is an issue.

@@ -94,6 +94,10 @@ func TestFamilies(t *testing.T) {
 		{"langfuse model name", map[string]any{
 			"langfuse.observation.model.name": "gpt-4.1", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2,
 		}, "", "gpt-4.1", pipeline.OpChat, pipeline.Usage{InputTokens: 10, OutputTokens: 2}},
+		{"langfuse usage details", map[string]any{
+			"langfuse.observation.type": "generation", "langfuse.observation.model.name": "gpt-4o",
+			"langfuse.observation.usage_details": `{"input": 1500, "output": 80, "input_cached_tokens": 1000, "total": 1580}`,
+		}, "", "gpt-4o", pipeline.OpChat, pipeline.Usage{InputTokens: 1500, OutputTokens: 80, CacheReadTokens: 1000}},
 		// An instrumentation that reports input excluding the cache (read > input) is made
 		// inclusive rather than under-billed.
 		{"exclusive input detected", map[string]any{
@@ -114,6 +118,15 @@ func TestFamilies(t *testing.T) {
 }
 
 // The current name wins over the deprecated one whatever their order.
+func TestProviderReportedCost(t *testing.T) {
+	t.Parallel()
+	lf := norm(t, true, map[string]any{"langfuse.observation.cost_details": `{"input": 0.001, "output": 0.002, "total": 0.003}`})
+	g := norm(t, true, map[string]any{"gen_ai.usage.cost": "0.0125"})
+	if !lf.HasProviderCost || lf.ProviderCost != 3_000_000 || !g.HasProviderCost || g.ProviderCost != 12_500_000 {
+		t.Fatalf("langfuse %v %d, genai %v %d", lf.HasProviderCost, lf.ProviderCost, g.HasProviderCost, g.ProviderCost)
+	}
+}
+
 func TestCurrentNameWinsInAnyOrder(t *testing.T) {
 	t.Parallel()
 	got := norm(t, true, map[string]any{"gen_ai.usage.prompt_tokens": 1, "gen_ai.usage.input_tokens": 2,
@@ -219,5 +232,34 @@ func TestTransportTenantOverridesAttributes(t *testing.T) {
 	}
 	if out.Tenant != "authenticated" || out.Team != "from-resource" {
 		t.Fatalf("tenant %q team %q", out.Tenant, out.Team)
+	}
+}
+
+// Content captured without usage is kept for the tokenizer: OpenLLMetry <= 0.4 flattened
+// prompts, current GenAI JSON messages, OpenInference message lists.
+func TestCapturedContentWithoutUsage(t *testing.T) {
+	t.Parallel()
+	got := norm(t, true, map[string]any{
+		"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o",
+		"gen_ai.prompt.0.role": "system", "gen_ai.prompt.0.content": "You are terse.",
+		"gen_ai.prompt.1.content": "Capital of France?", "gen_ai.completion.0.content": "Paris.",
+	})
+	if len(got.InputContent) != 2 || len(got.OutputContent) != 1 || got.OutputContent[0] != "Paris." {
+		t.Fatalf("flattened: in %q out %q", got.InputContent, got.OutputContent)
+	}
+	js := norm(t, true, map[string]any{
+		"gen_ai.request.model":       "claude-haiku-4-5",
+		"gen_ai.input.messages":      `[{"role":"user","parts":[{"type":"text","content":"Summarise this."}]}]`,
+		"gen_ai.system_instructions": `[{"type":"text","content":"Be brief."}]`,
+		"gen_ai.usage.output_tokens": 12,
+		"gen_ai.output.messages":     `[{"role":"assistant","parts":[{"type":"text","content":"Done."}]}]`,
+	})
+	if len(js.InputContent) != 2 || js.OutputContent != nil || js.Usage.OutputTokens != 12 {
+		t.Fatalf("json: in %q out %q usage %+v (reported output usage must not be re-estimated)", js.InputContent, js.OutputContent, js.Usage)
+	}
+	oi := norm(t, true, map[string]any{"llm.model_name": "gpt-4.1", "llm.input_messages.0.message.content": "hi",
+		"llm.output_messages.0.message.content": "hello", "llm.token_count.prompt": 3})
+	if oi.InputContent != nil || len(oi.OutputContent) != 1 {
+		t.Fatalf("openinference: in %q out %q", oi.InputContent, oi.OutputContent)
 	}
 }

@@ -188,3 +188,30 @@ func BenchmarkPrice(b *testing.B) {
 		b.Fatal("not priced")
 	}
 }
+
+// The offline tokenizer: exact counts under OpenAI's encodings, no network.
+func TestTokenizerEstimates(t *testing.T) {
+	t.Parallel()
+	var tok pricing.Tokenizer
+	// "Hello, world!" is 4 tokens in both o200k_base and cl100k_base: Hello , world !
+	for _, m := range []string{"gpt-4o", "gpt-3.5-turbo", "claude-haiku-4-5"} {
+		n, err := tok.Count(m, []string{"Hello, world!"})
+		if err != nil || n != 4 {
+			t.Errorf("%s: %d tokens, %v", m, n, err)
+		}
+	}
+	if pricing.Encoding("openai/gpt-4.1-mini") != "o200k_base" || pricing.Encoding("text-embedding-3-small") != "cl100k_base" {
+		t.Error("encoding choice")
+	}
+	sp := &pipeline.Span{Model: "gpt-4o", InputContent: []string{"Hello, world!", "Hello, world!"}, OutputContent: []string{"Hello, world!"},
+		Usage: pipeline.Usage{}}
+	did, err := tok.Estimate(sp)
+	if err != nil || !did || sp.Usage.InputTokens != 8 || sp.Usage.OutputTokens != 4 || !sp.Usage.Estimated || sp.InputContent != nil || sp.Operation != pipeline.OpChat {
+		t.Fatalf("estimate: %v %v %+v", did, err, sp)
+	}
+	// Reported usage is never overwritten.
+	sp = &pipeline.Span{Model: "gpt-4o", InputContent: []string{"Hello, world!"}, Usage: pipeline.Usage{InputTokens: 100}}
+	if did, _ := tok.Estimate(sp); did || sp.Usage.InputTokens != 100 || sp.Usage.Estimated {
+		t.Fatalf("reported usage overwritten: %+v", sp.Usage)
+	}
+}

@@ -9,7 +9,7 @@ import (
 // Metrics are the process stage's Prometheus series (prefix unitcost_process_).
 type Metrics struct {
 	Records, Spans, RejectedSpans, SpanIssues, DeadLetters, Rekeyed prometheus.Counter
-	DuplicateSpans, Unpriced, LineItems, Workflows                  prometheus.Counter
+	DuplicateSpans, Unpriced, LineItems, Workflows, Estimated       prometheus.Counter
 	WriteErrors, CommitErrors, FetchErrors, Rebalances              prometheus.Counter
 	WriteSeconds                                                    prometheus.Histogram
 
@@ -32,6 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SpanIssues:      c("span_issues_total", "Attribute values clamped or ignored during normalisation (stored on the line item)."),
 		DeadLetters:     c("dead_letters_total", "Records written to the dead-letter topic."),
 		Rekeyed:         c("rekeyed_records_total", "Records from Collector topics re-keyed by trace id into the spans topic."),
+		Estimated:       c("estimated_usage_spans_total", "Spans whose token usage was estimated from captured content (no usage reported)."),
 		DuplicateSpans:  c("duplicate_spans_total", "Spans delivered twice into one workflow incarnation (priced once)."),
 		Unpriced:        c("unpriced_line_items_total", "Line items with no matching price (kept at cost 0, flagged)."),
 		LineItems:       c("line_items_written_total", "Line items written to ClickHouse."),
@@ -51,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
-			m.Unpriced, m.LineItems, m.Workflows, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
+			m.Unpriced, m.LineItems, m.Workflows, m.Estimated, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
 			m.openTraces, m.openSpans, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans)
 	}
 	return m

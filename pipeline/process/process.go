@@ -77,6 +77,7 @@ type Processor struct {
 	w    Writer
 	book *pricing.Book
 	norm normalize.Normalizer
+	tok  pricing.Tokenizer
 	log  *slog.Logger
 	m    *Metrics
 
@@ -266,6 +267,14 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					continue
 				}
 				p.m.Spans.Inc()
+				if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
+					// Estimate now, so captured text is never held while the trace is open.
+					if did, err := p.tok.Estimate(sp); err != nil {
+						sp.Issues = append(sp.Issues, "token estimate failed: "+err.Error())
+					} else if did {
+						p.m.Estimated.Inc()
+					}
+				}
 				if len(sp.Issues) > 0 {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}

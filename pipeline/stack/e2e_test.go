@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -313,5 +314,47 @@ func TestShuffledAndDuplicatedDelivery(t *testing.T) {
 			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
 			checkTruth(t, st, truth, start.Add(-time.Minute), time.Now().Add(time.Hour))
 		})
+	}
+}
+
+// A span with captured content but no usage (OpenLLMetry <= 0.4 flattened prompts) is
+// priced from tokens counted offline and marked estimated.
+func TestEstimatedUsageFromCapturedContent(t *testing.T) {
+	st := testenv.ClickHouse(t)
+	cfg := testConfig(t, testenv.Kfake(t, 4), st)
+	startStack(t, cfg)
+	td := ptrace.NewTraces()
+	id := pcommon.TraceID{0xe5}
+	workflowSpans(td, id)
+	call := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1)
+	call.Attributes().Remove("gen_ai.usage.input_tokens")
+	call.Attributes().Remove("gen_ai.usage.output_tokens")
+	for i := 0; i < 10; i++ {
+		call.Attributes().PutStr(fmt.Sprintf("gen_ai.prompt.%d.content", i), "Hello, world!")
+	}
+	call.Attributes().PutStr("gen_ai.completion.0.content", "Hello, world!")
+	recs, err := kafka.TraceRecords(td, "", cfg.Kafka.SpansTopic, cfg.Kafka.MaxRecordBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// "Hello, world!" is 4 tokens (cl100k_base): 40 input x $2.00/M + 4 output x $8.00/M
+	// = 80,000 + 32,000 nano-dollars.
+	waitCost(t, st, "globex", pipeline.TraceID(id).String(), 112_000, 1)
+	var est uint8
+	var in, out uint64
+	if err := st.Conn().QueryRow(context.Background(), "SELECT usage_estimated, input_tokens, output_tokens FROM "+st.Database()+
+		".line_items FINAL WHERE trace_id = ?", pipeline.TraceID(id).String()).Scan(&est, &in, &out); err != nil {
+		t.Fatal(err)
+	}
+	if est != 1 || in != 40 || out != 4 {
+		t.Fatalf("estimated=%d input=%d output=%d", est, in, out)
 	}
 }
