@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -33,9 +34,16 @@ var _ otlp.Sink = (*Producer)(nil)
 // NewProducer wraps a client. The client is owned by the caller.
 func NewProducer(cl *kgo.Client, cfg Config) *Producer { return &Producer{cl: cl, cfg: cfg} }
 
+// ProduceTimeout bounds how long Accept waits for Kafka before answering the client with
+// backpressure (503 / UNAVAILABLE and a retry hint) instead of holding the request.
+const ProduceTimeout = 10 * time.Second
+
 // Accept splits td by trace id and produces it synchronously: when it returns nil, every
-// span is durably in Kafka (acks=all, idempotent producer).
+// span is durably in Kafka (acks=all, idempotent producer). When Kafka cannot take the
+// records within ProduceTimeout it returns otlp.ErrBackpressure.
 func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) error {
+	ctx, cancel := context.WithTimeout(ctx, ProduceTimeout)
+	defer cancel()
 	recs, err := TraceRecords(td, tenant, p.cfg.SpansTopic, p.cfg.MaxRecordBytes)
 	if err != nil {
 		return err

@@ -263,3 +263,20 @@ func TestCapturedContentWithoutUsage(t *testing.T) {
 		t.Fatalf("openinference: in %q out %q", oi.InputContent, oi.OutputContent)
 	}
 }
+
+func FuzzMessageJSON(f *testing.F) {
+	f.Add(`[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`)
+	f.Add(`{"input": 1, "output": 2}`)
+	f.Add(`not json`)
+	f.Fuzz(func(t *testing.T, s string) {
+		got := norm(t, true, map[string]any{"gen_ai.request.model": "m", "gen_ai.input.messages": s,
+			"langfuse.observation.usage_details": s, "langfuse.observation.cost_details": s})
+		n := 0
+		for _, p := range got.InputContent {
+			n += len(p)
+		}
+		if n > len(s) {
+			t.Fatalf("extracted %d bytes of text from %d bytes of input", n, len(s))
+		}
+	})
+}

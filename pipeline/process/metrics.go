@@ -1,6 +1,8 @@
 package process
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unitcost/unitcost/pipeline/stitch"
@@ -13,7 +15,7 @@ type Metrics struct {
 	WriteErrors, CommitErrors, FetchErrors, Rebalances              prometheus.Counter
 	WriteSeconds                                                    prometheus.Histogram
 
-	openTraces, openSpans                                       prometheus.Gauge
+	openTraces, openSpans, oldestOpenAge                        prometheus.Gauge
 	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Gauge
 }
 
@@ -44,6 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		WriteSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "unitcost", Subsystem: "process", Name: "write_seconds", Help: "ClickHouse write latency."}),
 		openTraces:      g("open_traces", "Traces held open in memory."),
 		openSpans:       g("open_spans", "Spans held in memory."),
+		oldestOpenAge:   g("oldest_open_age_seconds", "Seconds since the oldest open trace received its first span."),
 		lateSpans:       g("late_spans", "Spans that arrived after their trace had closed (since start)."),
 		corrections:     g("corrections", "Late incarnations written, each correcting a workflow (since start)."),
 		evictions:       g("evictions", "Traces closed early at the memory bound (since start)."),
@@ -53,13 +56,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
 			m.Unpriced, m.LineItems, m.Workflows, m.Estimated, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
-			m.openTraces, m.openSpans, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans)
+			m.openTraces, m.openSpans, m.oldestOpenAge, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans)
 	}
 	return m
 }
 
-func (m *Metrics) observe(s stitch.Stats) {
+func (m *Metrics) observe(s stitch.Stats, now time.Time) {
 	m.openTraces.Set(float64(s.OpenTraces))
+	if s.OldestFirstSeen.IsZero() {
+		m.oldestOpenAge.Set(0)
+	} else {
+		m.oldestOpenAge.Set(now.Sub(s.OldestFirstSeen).Seconds())
+	}
 	m.openSpans.Set(float64(s.OpenSpans))
 	m.lateSpans.Set(float64(s.LateSpans))
 	m.corrections.Set(float64(s.Corrections))

@@ -344,7 +344,7 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 			p.st.Remember(t, assigns[i], labels[i])
 		}
 	}
-	p.m.observe(p.st.Stats())
+	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
 	return p.commitLocked(ctx, nil)
 }

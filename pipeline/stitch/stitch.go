@@ -120,6 +120,9 @@ type Stats struct {
 	Evictions   uint64 // traces closed early at the memory bound
 	MaxOpened   uint64 // traces closed by MaxOpen without their root
 	Orphans     uint64 // rootless traces closed after OrphanQuiet
+	// OldestFirstSeen is when the oldest open trace received its first span (zero when
+	// nothing is open); now minus it is the oldest open age.
+	OldestFirstSeen time.Time
 }
 
 // Stitcher holds the open traces of the partitions one process instance owns.
@@ -255,6 +258,9 @@ func (s *Stitcher) Stats() Stats {
 	st := s.stats
 	st.OpenTraces = len(s.open)
 	st.OpenSpans = s.spans
+	if e := s.order.Front(); e != nil {
+		st.OldestFirstSeen = e.Value.(*Trace).first
+	}
 	return st
 }
 

@@ -177,6 +177,9 @@ func TestCloseRules(t *testing.T) {
 	if w := s.Watermarks()[p]; w != 5 {
 		t.Fatalf("watermark %d, want 5", w)
 	}
+	if st := s.Stats(); !st.OldestFirstSeen.Equal(t0) || st.OpenSpans != 2 {
+		t.Fatalf("oldest open %v, spans %d", st.OldestFirstSeen, st.OpenSpans)
+	}
 	got := s.Due(t0.Add(31*time.Second), false)
 	if len(got) != 1 || len(got[0].Spans) != 2 || got[0].Reason != stitch.ClosedQuiet || got[0].Late {
 		t.Fatalf("got %+v", got)
