@@ -281,11 +281,22 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 	}
 	out := uint64(g.between(150, 400))
 	failed := g.chance(0.08)
-	t = g.span(ctx, "chat gpt-4.1-mini", t, time.Duration(g.between(600, 2500))*time.Millisecond, failed,
+	attrs := []attribute.KeyValue{
 		attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, "openai"),
 		attribute.String(sc.GenAIRequestModel, "gpt-4.1-mini"), attribute.String(sc.GenAIResponseModel, "gpt-4.1-mini-2025-04-14"),
 		attribute.Int64(sc.GenAIInputTokens, int64(in)), attribute.Int64(sc.GenAICacheReadTokens, int64(cached)),
-		attribute.Int64(sc.GenAIOutputTokens, int64(out)))
+		attribute.Int64(sc.GenAIOutputTokens, int64(out)),
+		attribute.String(sc.GenAIConversationID, fmt.Sprintf("conv-%d", g.rng.IntN(50))),
+		attribute.String(sc.UserID, fmt.Sprintf("user-%d", g.rng.IntN(200))),
+	}
+	if g.chance(0.3) {
+		// Opt-in content capture beside reported usage: the usage is what gets billed.
+		attrs = append(attrs,
+			attribute.String("gen_ai.system_instructions", `[{"type":"text","content":"Answer from the retrieved passages only."}]`),
+			attribute.String("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"How do I rotate my API key?"}]}]`),
+			attribute.String("gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"Open Settings, then API keys, then Rotate."}]}]`))
+	}
+	t = g.span(ctx, "chat gpt-4.1-mini", t, time.Duration(g.between(600, 2500))*time.Millisecond, failed, attrs...)
 	g.addCost(modelCost("gpt-4.1-mini", in, cached, 0, out))
 	if failed {
 		g.w.Outcome = sc.OutcomeFailed
