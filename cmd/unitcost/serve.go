@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/stack"
@@ -47,12 +50,22 @@ func runProcess(args []string) error {
 }
 
 func runMigrate(args []string) error {
-	_, s := newFlags("migrate", "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.", "")
+	fs, s := newFlags("migrate", "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.", "")
+	print := fs.Bool("print", false, "print every migration's statements as JSON and exit, without connecting")
 	ss, err := s.start(args)
 	if err != nil {
 		return err
 	}
 	defer ss.stop()
+	if *print {
+		ms, err := store.Migrations(ss.cfg.ClickHouse.Database)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(ms)
+	}
 	return migrate(ss.ctx, ss.cfg.ClickHouse, ss.log)
 }
 

@@ -14,9 +14,9 @@ import (
 
 // Migration is one numbered schema file.
 type Migration struct {
-	Version    int
-	Name       string
-	Statements []string
+	Version    int      `json:"version"`
+	Name       string   `json:"name"`
+	Statements []string `json:"statements"`
 }
 
 // Migrations returns the embedded migrations in order, with {db} replaced.
