@@ -180,3 +180,18 @@ const DefaultTenant = "default"
 
 // OutcomeCompleted is the outcome that counts a workflow as completed.
 const OutcomeCompleted = "completed"
+
+// SpanIssue is one normalisation issue of one span, stored so it can be queried.
+type SpanIssue struct {
+	Span       *Span
+	WorkflowID string
+	Issue      string
+}
+
+// Batch is what one flush of the process stage writes: line items, workflow facts and
+// span issues of the workflows that closed.
+type Batch struct {
+	LineItems []LineItem
+	Workflows []Workflow
+	Issues    []SpanIssue
+}

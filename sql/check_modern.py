@@ -18,6 +18,7 @@ import tempfile
 from chdb import session
 
 DB = "unitcost_check"
+TRACE_ID = "00000000000000000000000000000001"
 HERE = pathlib.Path(__file__).resolve().parent
 
 # Parameters for each shipped query, in order of their '?' placeholders.
@@ -25,6 +26,7 @@ WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
 PARAMS = {
     "unit_economics": [*WINDOW, "", "", *WINDOW, "", ""],
     "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
+    "span_issues": ["2026-11-01", "2026-11-02", "", ""],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
@@ -33,12 +35,13 @@ PARAMS = {
 EXPECT = {
     "unit_economics": [["qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 0]],
     "workflow_cost": [["human_review", 1, 20000000000, 0], ["model_tokens", 1, 1234567, 0]],
+    "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
 }
 
 LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id, component, "
         "cost_nano, priced, version")
 WF = "tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version"
-TRACE = "00000000000000000000000000000001"
+TRACE = TRACE_ID
 
 
 def literal(v):
@@ -48,17 +51,44 @@ def literal(v):
 
 
 def bind(sql, params):
-    parts = sql.split("?")
-    if len(parts) - 1 != len(params):
-        raise ValueError(f"{len(parts) - 1} placeholders, {len(params)} parameters")
-    out = parts[0]
-    for p, rest in zip(params, parts[1:]):
-        out += literal(p) + rest
-    return out
+    """Replaces each ? outside quoted string literals and -- comments with the next
+    parameter, as clickhouse-go does."""
+    out, i, quoted, it = [], 0, False, iter(params)
+    used = 0
+    while i < len(sql):
+        c = sql[i]
+        if quoted:
+            out.append(c)
+            if c == "\\" and i + 1 < len(sql):
+                out.append(sql[i + 1])
+                i += 1
+            elif c == "'":
+                quoted = False
+        elif sql.startswith("--", i):  # a line comment: copy it whole
+            end = sql.find("\n", i)
+            end = len(sql) if end < 0 else end
+            out.append(sql[i:end])
+            i = end
+            continue
+        elif c == "'":
+            quoted = True
+            out.append(c)
+        elif c == "?":
+            try:
+                out.append(literal(next(it)))
+            except StopIteration:
+                raise ValueError(f"more placeholders than the {len(params)} parameters") from None
+            used += 1
+        else:
+            out.append(c)
+        i += 1
+    if used != len(params):
+        raise ValueError(f"{used} placeholders, {len(params)} parameters")
+    return "".join(out)
 
 
 def rows(s, sql):
-    res = s.query(sql, "JSONCompact")
+    res = s.query(sql + "\nSETTINGS output_format_json_quote_64bit_integers = 0", "JSONCompact")
     return json.loads(res.bytes() or b'{"data": []}')["data"] if res.bytes() else []
 
 
@@ -86,6 +116,10 @@ def main():
         s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES "
                 f"('acme', '2026-11-01', '2026-11-01 10:00:00', '{TRACE}', '0000000000000003', '0000000000000001', "
                 f"'{TRACE}', 'human_review', 20000000000, 1, 3)")
+        for version in (1, 2):
+            s.query(f"INSERT INTO {DB}.span_issues (tenant, day, trace_id, span_id, workflow_id, step, issue, version) "
+                    f"VALUES ('acme', '2026-11-01', '{TRACE}', '0000000000000002', '{TRACE}', 'chat', "
+                    f"'input tokens -5 negative; clamped to 0', {version})")
         queries = sorted((HERE / "queries").glob("*.sql"))
         for q in queries:
             name = q.stem
@@ -95,7 +129,6 @@ def main():
                 continue
             try:
                 got = rows(s, bind(q.read_text().replace("{db}", DB), PARAMS[name]))
-                got = [[int(c) if isinstance(c, str) and c.lstrip("-").isdigit() else c for c in r] for r in got]
                 if name in EXPECT and got != EXPECT[name]:
                     failed += 1
                     print(f"FAIL query {name}: got {got}, want {EXPECT[name]}")

@@ -33,7 +33,7 @@ import (
 
 // Writer stores priced line items and workflow facts; it returns once they are durable.
 type Writer interface {
-	Write(ctx context.Context, items []pipeline.LineItem, wfs []pipeline.Workflow) error
+	Write(ctx context.Context, b pipeline.Batch) error
 }
 
 // Config tunes the stage.
@@ -317,10 +317,11 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 	closed := append(p.evicted, p.st.Due(now, force)...)
 	p.evicted = nil
 	if len(closed) > 0 {
-		items, wfs, assigns, labels := p.price(closed)
+		batch, assigns, labels := p.price(closed)
+		items := batch.LineItems
 		start := time.Now()
 		for attempt := 1; ; attempt++ {
-			err := p.w.Write(ctx, items, wfs)
+			err := p.w.Write(ctx, batch)
 			if err == nil {
 				break
 			}
@@ -339,7 +340,7 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		}
 		p.m.WriteSeconds.Observe(time.Since(start).Seconds())
 		p.m.LineItems.Add(float64(len(items)))
-		p.m.Workflows.Add(float64(len(wfs)))
+		p.m.Workflows.Add(float64(len(batch.Workflows)))
 		for i, t := range closed {
 			p.st.Remember(t, assigns[i], labels[i])
 		}
@@ -443,9 +444,10 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 // price turns closed traces into line items and workflow facts. A span delivered twice
 // into one incarnation is priced once. Spans without a tenant, team or feature of their
 // own inherit their workflow root's (from this incarnation or a remembered earlier one).
-func (p *Processor) price(closed []*stitch.Trace) ([]pipeline.LineItem, []pipeline.Workflow, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
+func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
 	var items []pipeline.LineItem
 	var wfs []pipeline.Workflow
+	var issues []pipeline.SpanIssue
 	assigns := make([]map[pipeline.SpanID]string, len(closed))
 	labelsOut := make([]map[string]stitch.Labels, len(closed))
 	for i, t := range closed {
@@ -469,6 +471,9 @@ func (p *Processor) price(closed []*stitch.Trace) ([]pipeline.LineItem, []pipeli
 				l = t.KnownLabels[wid]
 			}
 			inherit(sp, l)
+			for _, is := range sp.Issues {
+				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
+			}
 			n := len(items)
 			items = p.book.Price(items, sp, wid)
 			for _, li := range items[n:] {
@@ -494,7 +499,7 @@ func (p *Processor) price(closed []*stitch.Trace) ([]pipeline.LineItem, []pipeli
 			})
 		}
 	}
-	return items, wfs, assigns, labelsOut
+	return pipeline.Batch{LineItems: items, Workflows: wfs, Issues: issues}, assigns, labelsOut
 }
 
 func inherit(sp *pipeline.Span, l stitch.Labels) {

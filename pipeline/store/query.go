@@ -114,3 +114,31 @@ func (s *Store) Counts(ctx context.Context) (workflows, lineItems uint64, err er
 	}
 	return workflows, lineItems, nil
 }
+
+// IssueCount is one kind of normalisation issue for one tenant over a window.
+type IssueCount struct {
+	Tenant, Kind, Example, ExampleTrace string
+	Spans                               uint64
+}
+
+// SpanIssues runs sql/queries/span_issues.sql over [from, to) for tenant ("" = all).
+func (s *Store) SpanIssues(ctx context.Context, from, to time.Time, tenant string) ([]IssueCount, error) {
+	q, err := Query("span_issues", s.cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("span issues query: %w", err)
+	}
+	defer rows.Close()
+	var out []IssueCount
+	for rows.Next() {
+		var c IssueCount
+		if err := rows.Scan(&c.Tenant, &c.Kind, &c.Spans, &c.Example, &c.ExampleTrace); err != nil {
+			return nil, fmt.Errorf("span issues row: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -65,13 +65,13 @@ func TestWriteReplayAndLateReviewNeverDoubleCount(t *testing.T) {
 	wf := []pipeline.Workflow{{ID: wid, Tenant: "acme", TraceID: root.TraceID, RootSpanID: root.SpanID, Name: "qa",
 		Outcome: "completed", ValidatedOutputs: 2, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano}}
 	for i := 0; i < 2; i++ {
-		if err := s.Write(ctx, items, wf); err != nil {
+		if err := s.Write(ctx, pipeline.Batch{LineItems: items, Workflows: wf}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	review := span(1, 3, 1)
 	review.Operation = pipeline.OpHumanReview
-	if err := s.Write(ctx, []pipeline.LineItem{{Span: review, WorkflowID: wid, Component: pipeline.ComponentReview, Cost: 20_000_000_000, Priced: true}}, nil); err != nil {
+	if err := s.Write(ctx, pipeline.Batch{LineItems: []pipeline.LineItem{{Span: review, WorkflowID: wid, Component: pipeline.ComponentReview, Cost: 20_000_000_000, Priced: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.UnitEconomics(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), "")
@@ -89,5 +89,50 @@ func TestWriteReplayAndLateReviewNeverDoubleCount(t *testing.T) {
 	cost, lines, err := s.WorkflowCost(ctx, "acme", wid)
 	if err != nil || cost != 20_001_234_567 || lines != 2 {
 		t.Fatalf("workflow cost = %d over %d lines, err %v", cost, lines, err)
+	}
+}
+
+// Issues of every span - billable or not - are stored and grouped by kind; a replay
+// replaces them.
+func TestSpanIssuesAreQueryable(t *testing.T) {
+	s := testenv.ClickHouse(t)
+	ctx := context.Background()
+	root := span(2, 1, 0)
+	root.Issues = []string{"team: 10000 bytes truncated to 256"}
+	call := span(2, 2, 1)
+	call.Issues = []string{"input tokens -5 negative; clamped to 0", "model: invalid UTF-8 replaced"}
+	other := span(3, 1, 0)
+	other.Tenant = "globex"
+	other.Issues = []string{"input tokens -7 negative; clamped to 0"}
+	var b pipeline.Batch
+	for _, sp := range []*pipeline.Span{root, call, other} {
+		for _, is := range sp.Issues {
+			b.Issues = append(b.Issues, pipeline.SpanIssue{Span: sp, WorkflowID: sp.TraceID.String(), Issue: is})
+		}
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	got, err := s.SpanIssues(ctx, day, day.Add(24*time.Hour), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0].Spans != 1 {
+		t.Fatalf("got %+v", got)
+	}
+	kinds := map[string]uint64{}
+	for _, c := range got {
+		kinds[c.Tenant+" "+c.Kind] += c.Spans
+	}
+	if kinds["acme input tokens N negative; clamped to N"] != 1 || kinds["globex input tokens N negative; clamped to N"] != 1 ||
+		kinds["acme team: N bytes truncated to N"] != 1 || kinds["acme model: invalid UTF-8 replaced"] != 1 {
+		t.Fatalf("kinds %v", kinds)
+	}
+	acme, _ := s.SpanIssues(ctx, day, day.Add(24*time.Hour), "acme")
+	if len(acme) != 3 {
+		t.Fatalf("tenant filter: %+v", acme)
 	}
 }

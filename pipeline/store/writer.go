@@ -17,11 +17,14 @@ review_active_ms, review_queue_ms, review_outcome, is_error, issues, version`
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
 workflow_version, outcome, validated_outputs, team, feature, duration_ms, version`
 
-// Write inserts line items and workflow facts, line items first. It returns only once
-// ClickHouse has acknowledged both inserts; a caller commits Kafka offsets after that.
-// Rows replace earlier rows with the same key (see sql/migrations), so writing the same
-// rows twice - a retry, a replay - changes no figure.
-func (s *Store) Write(ctx context.Context, items []pipeline.LineItem, wfs []pipeline.Workflow) error {
+const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version`
+
+// Write inserts a batch: line items, then workflow facts, then span issues. It returns
+// only once ClickHouse has acknowledged every insert; a caller commits Kafka offsets
+// after that. Rows replace earlier rows with the same key (see sql/migrations), so writing
+// the same rows twice - a retry, a replay - changes no figure.
+func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
+	items, wfs := batch.LineItems, batch.Workflows
 	version := uint64(time.Now().UnixNano())
 	if len(items) > 0 {
 		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".line_items ("+lineItemColumns+")")
@@ -73,6 +76,23 @@ func (s *Store) Write(ctx context.Context, items []pipeline.LineItem, wfs []pipe
 		}
 		if err := b.Send(); err != nil {
 			return fmt.Errorf("insert %d workflows: %w", len(wfs), err)
+		}
+	}
+	if len(batch.Issues) > 0 {
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".span_issues ("+issueColumns+")")
+		if err != nil {
+			return fmt.Errorf("prepare span issue batch: %w", err)
+		}
+		for _, is := range batch.Issues {
+			sp := is.Span
+			if err := b.Append(sp.Tenant, time.Unix(0, sp.StartUnixNano).UTC(), sp.TraceID.String(), sp.SpanID.String(),
+				is.WorkflowID, sp.Name, is.Issue, version); err != nil {
+				b.Abort()
+				return fmt.Errorf("append span issue: %w", err)
+			}
+		}
+		if err := b.Send(); err != nil {
+			return fmt.Errorf("insert %d span issues: %w", len(batch.Issues), err)
 		}
 	}
 	return nil
