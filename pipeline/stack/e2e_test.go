@@ -333,6 +333,7 @@ func TestEstimatedUsageFromCapturedContent(t *testing.T) {
 		call.Attributes().PutStr(fmt.Sprintf("gen_ai.prompt.%d.content", i), "Hello, world!")
 	}
 	call.Attributes().PutStr("gen_ai.completion.0.content", "Hello, world!")
+	call.Attributes().PutInt("gen_ai.usage.reasoning.output_tokens", -3)
 	recs, err := kafka.TraceRecords(td, "", cfg.Kafka.SpansTopic, cfg.Kafka.MaxRecordBytes)
 	if err != nil {
 		t.Fatal(err)
@@ -356,5 +357,14 @@ func TestEstimatedUsageFromCapturedContent(t *testing.T) {
 	}
 	if est != 1 || in != 40 || out != 4 {
 		t.Fatalf("estimated=%d input=%d output=%d", est, in, out)
+	}
+	// The clamped value is stored with its reason, queryable by kind.
+	day := time.Unix(1_700_000_000, 0).UTC().Truncate(24 * time.Hour)
+	issues, err := st.SpanIssues(context.Background(), day, day.Add(24*time.Hour), "globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issues) != 1 || issues[0].Kind != "reasoning tokens N negative; clamped to N" || issues[0].Spans != 1 {
+		t.Fatalf("span issues %+v", issues)
 	}
 }
