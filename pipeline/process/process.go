@@ -85,8 +85,12 @@ type Processor struct {
 	st      *stitch.Stitcher
 	handled map[stitch.Partition]int64 // next offset after the last record fully taken in
 	commits map[stitch.Partition]int64 // last committed offset
-	evicted []*stitch.Trace            // closed early at the memory bound, to write
-	produce []*kgo.Record              // dead letters and re-keyed records, to produce
+	// unwritten holds closed traces not yet durably written: evicted at the memory bound,
+	// or due but their write failed. Their offsets hold the commit back (commitLocked)
+	// until a write succeeds; dropping them from the watermark earlier would commit past
+	// spans that are in no table.
+	unwritten []*stitch.Trace
+	produce   []*kgo.Record // dead letters and re-keyed records, to produce
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -160,9 +164,13 @@ func (p *Processor) Run(ctx context.Context) error {
 		fs := p.cl.PollRecords(pctx, p.cfg.PollRecords)
 		cancel()
 		if ctx.Err() != nil {
+			// Final flush, bounded so a ClickHouse outage cannot hold shutdown forever;
+			// whatever it cannot write stays uncommitted and is re-read by the next owner.
+			fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			p.mu.Lock()
-			err := p.flushLocked(context.Background(), time.Now(), false)
+			err := p.flushLocked(fctx, time.Now(), false)
 			p.mu.Unlock()
+			fcancel()
 			p.cl.AllowRebalance()
 			return err
 		}
@@ -185,7 +193,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		p.mu.Lock()
 		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
 		var err error
-		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.evicted) > 0 {
+		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 {
 			err = p.flushLocked(ctx, now, false)
 			lastFlush = now
 		}
@@ -278,7 +286,7 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 				if len(sp.Issues) > 0 {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}
-				p.evicted = append(p.evicted, p.st.Add(part, r.Offset, sp, now)...)
+				p.unwritten = append(p.unwritten, p.st.Add(part, r.Offset, sp, now)...)
 			}
 		}
 	}
@@ -313,10 +321,10 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		}
 		p.produce = p.produce[:0]
 	}
-	// (2) write closed workflows.
-	closed := append(p.evicted, p.st.Due(now, force)...)
-	p.evicted = nil
-	if len(closed) > 0 {
+	// (2) write closed workflows; until the write succeeds they stay in unwritten, which
+	// holds the commit back.
+	p.unwritten = append(p.unwritten, p.st.Due(now, force)...)
+	if closed := p.unwritten; len(closed) > 0 {
 		batch, assigns, labels := p.price(closed)
 		items := batch.LineItems
 		start := time.Now()
@@ -344,6 +352,7 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		for i, t := range closed {
 			p.st.Remember(t, assigns[i], labels[i])
 		}
+		p.unwritten = nil
 	}
 	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
@@ -354,6 +363,13 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 // offset still held, or the next offset when nothing of the partition is held.
 func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]bool) error {
 	marks := p.st.Watermarks()
+	for _, t := range p.unwritten {
+		for _, o := range t.Offsets {
+			if cur, ok := marks[t.Partition]; !ok || o < cur {
+				marks[t.Partition] = o
+			}
+		}
+	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for part, next := range p.handled {
 		if only != nil && !only[part] {
@@ -403,6 +419,10 @@ func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[st
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	drop := toSet(revoked)
+	// Bounded: a rebalance must not wait on a ClickHouse outage. What is not written is
+	// not committed, and the next owner re-reads it.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	if err := p.flushLocked(ctx, time.Now(), false); err != nil {
 		p.log.Warn("flush on revoke failed; the next owner re-reads", "err", err)
 	}
@@ -421,13 +441,13 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 		delete(p.handled, part)
 		delete(p.commits, part)
 	}
-	kept := p.evicted[:0]
-	for _, t := range p.evicted {
+	kept := p.unwritten[:0]
+	for _, t := range p.unwritten {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
 		}
 	}
-	p.evicted = kept
+	p.unwritten = kept
 	p.m.Rebalances.Inc()
 }
 
