@@ -60,7 +60,9 @@ type Usage struct {
 	OutputTokens     uint64
 	CacheReadTokens  uint64
 	CacheWriteTokens uint64
-	ReasoningTokens  uint64
+	// CacheWrite1hTokens is the part of CacheWriteTokens written with a 1-hour lifetime.
+	CacheWrite1hTokens uint64
+	ReasoningTokens    uint64
 	// Estimated is true when the counts were computed by unitcost's tokenizer from
 	// captured content rather than reported by the provider.
 	Estimated bool
@@ -82,6 +84,9 @@ type Span struct {
 	Provider  string
 	Model     string
 	Usage     Usage
+	// ServiceTier is the provider's processing tier when not the default: batch, flex,
+	// priority, scale...
+	ServiceTier string
 
 	// ProviderCost is a cost the instrumentation reported (e.g. gen_ai.usage.cost); it is
 	// recorded beside the computed one, never instead of it.

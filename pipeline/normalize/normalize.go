@@ -94,6 +94,8 @@ type fields struct {
 	workflow, workflowVersion, outcome, agent       strField
 	tenant, team, feature, session, user, tool      strField
 	reviewRole, reviewOutcome, computeClass         strField
+	serviceTier                                     strField
+	cacheWrite1h                                    numField
 	input, output, cacheRead, cacheWrite, reasoning numField
 	validated, reviewActive, reviewQueue, units     numField
 	cost                                            numField
@@ -157,6 +159,16 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	u.CacheReadTokens = f.tokens(f.cacheRead, "cache read tokens", lim)
 	u.CacheWriteTokens = f.tokens(f.cacheWrite, "cache write tokens", lim)
 	u.ReasoningTokens = f.tokens(f.reasoning, "reasoning tokens", lim)
+	u.CacheWrite1hTokens = f.tokens(f.cacheWrite1h, "1-hour cache write tokens", lim)
+	if u.CacheWrite1hTokens > u.CacheWriteTokens {
+		// reported only the 1-hour part, or the 5-minute part elsewhere: 1h is part of writes
+		u.CacheWriteTokens += u.CacheWrite1hTokens - min(u.CacheWriteTokens, u.CacheWrite1hTokens)
+	}
+	switch tier := strings.ToLower(f.str(f.serviceTier.v, "service tier", lim)); tier {
+	case "", "default", "auto", "standard", "on_demand":
+	default:
+		out.ServiceTier = tier
+	}
 	cached := u.CacheReadTokens + u.CacheWriteTokens
 	switch {
 	case f.input.exclusive && f.input.rank > 0:
@@ -250,6 +262,16 @@ func (f *fields) read(k string, v pcommon.Value) {
 		f.computeClass.set(v.AsString(), rankUnitcost)
 	case sc.RetrievalUnits:
 		f.num(&f.units, k, v, rankUnitcost)
+	case sc.ServiceTier:
+		f.serviceTier.set(v.AsString(), rankUnitcost)
+	case "openai.response.service_tier", "gen_ai.openai.response.service_tier":
+		f.serviceTier.set(v.AsString(), rankGenAI)
+	case "openai.request.service_tier", "gen_ai.openai.request.service_tier":
+		f.serviceTier.set(v.AsString(), rankOldGenAI)
+	case sc.CacheWrite1hTokens:
+		f.num(&f.cacheWrite1h, k, v, rankUnitcost)
+	case "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens":
+		f.num(&f.cacheWrite1h, k, v, rankGenAI)
 
 	// provider
 	case sc.GenAIProviderName:

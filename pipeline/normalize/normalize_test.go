@@ -118,6 +118,31 @@ func TestFamilies(t *testing.T) {
 }
 
 // The current name wins over the deprecated one whatever their order.
+func TestServiceTierAndOneHourCacheWrites(t *testing.T) {
+	t.Parallel()
+	got := norm(t, true, map[string]any{"gen_ai.request.model": "gpt-4.1", "gen_ai.usage.input_tokens": 10,
+		"openai.request.service_tier": "auto", "openai.response.service_tier": "Flex"})
+	if got.ServiceTier != "flex" {
+		t.Errorf("service tier %q (the response's tier wins over the request's)", got.ServiceTier)
+	}
+	if d := norm(t, true, map[string]any{"openai.response.service_tier": "default"}); d.ServiceTier != "" {
+		t.Errorf("default tier kept as %q", d.ServiceTier)
+	}
+	if b := norm(t, true, map[string]any{"unitcost.service_tier": "batch", "openai.response.service_tier": "default"}); b.ServiceTier != "batch" {
+		t.Errorf("unitcost.service_tier must win: %q", b.ServiceTier)
+	}
+	c := norm(t, true, map[string]any{"gen_ai.request.model": "claude-w", "gen_ai.usage.input_tokens": 9000,
+		"gen_ai.usage.cache_creation.input_tokens": 4000, "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens": 1000})
+	if c.Usage.CacheWriteTokens != 4000 || c.Usage.CacheWrite1hTokens != 1000 {
+		t.Errorf("usage %+v", c.Usage)
+	}
+	only := norm(t, true, map[string]any{"gen_ai.request.model": "claude-w", "gen_ai.usage.input_tokens": 9000,
+		"unitcost.usage.cache_write_1h_tokens": 500})
+	if only.Usage.CacheWriteTokens != 500 || only.Usage.CacheWrite1hTokens != 500 {
+		t.Errorf("1h writes alone are cache writes: %+v", only.Usage)
+	}
+}
+
 func TestProviderReportedCost(t *testing.T) {
 	t.Parallel()
 	lf := norm(t, true, map[string]any{"langfuse.observation.cost_details": `{"input": 0.001, "output": 0.002, "total": 0.003}`})

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -61,12 +63,51 @@ type Model struct {
 	Input    Rate     `yaml:"input"`
 	Output   Rate     `yaml:"output"`
 	// CacheRead defaults to Input, CacheWrite to Input, Reasoning to Output.
-	CacheRead  Rate   `yaml:"cache_read"`
-	CacheWrite Rate   `yaml:"cache_write"`
-	Reasoning  Rate   `yaml:"reasoning"`
-	Tiers      []Tier `yaml:"tiers"`
+	CacheRead  Rate `yaml:"cache_read"`
+	CacheWrite Rate `yaml:"cache_write"`
+	// CacheWrite1h prices cache writes with a 1-hour lifetime (Anthropic); CacheWrite is
+	// then the 5-minute rate. Defaults to CacheWrite.
+	CacheWrite1h Rate   `yaml:"cache_write_1h"`
+	Reasoning    Rate   `yaml:"reasoning"`
+	Tiers        []Tier `yaml:"tiers"`
+	// ServiceTiers prices batch, flex, priority (or any tier name the span reports) by a
+	// multiplier of the rates or by explicit rates.
+	ServiceTiers map[string]ServiceTier `yaml:"service_tiers"`
 	// AsOf is the date the price was taken from the provider's price list.
 	AsOf string `yaml:"as_of"`
+}
+
+// ServiceTier changes a model's rates for requests made in that tier: Multiplier (a
+// decimal such as "0.5") scales every rate, explicit rates replace the ones they name.
+type ServiceTier struct {
+	Multiplier string `yaml:"multiplier"`
+	Input      Rate   `yaml:"input"`
+	Output     Rate   `yaml:"output"`
+	CacheRead  Rate   `yaml:"cache_read"`
+	CacheWrite Rate   `yaml:"cache_write"`
+
+	num, den uint64
+}
+
+// Discount is a negotiated percentage off the computed cost of model-token lines, for
+// all models ("" provider and model), a provider's, or one model's. The most specific
+// discount that matches applies.
+type Discount struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+	Percent  string `yaml:"percent"`
+
+	bp uint64 // basis points
+}
+
+// TenantOverride holds one tenant's negotiated prices: models priced differently for
+// it (looked up before the book's own) and discounts.
+type TenantOverride struct {
+	Tenant    string     `yaml:"tenant"`
+	Models    []Model    `yaml:"models"`
+	Discounts []Discount `yaml:"discounts"`
+
+	idx modelIndex
 }
 
 // UnitRate prices something per call or unit (tools, retrieval).
@@ -84,19 +125,24 @@ type HourlyRate struct {
 
 // Book is one version of the price book.
 type Book struct {
-	Version   string       `yaml:"version"`
-	Models    []Model      `yaml:"models"`
-	Tools     []UnitRate   `yaml:"tools"`
-	Retrieval []UnitRate   `yaml:"retrieval"`
-	Compute   []HourlyRate `yaml:"compute"`
-	Review    []HourlyRate `yaml:"review"`
+	Version string `yaml:"version"`
+	// EffectiveFrom (YYYY-MM-DD, UTC) is the first day this version prices; spans are
+	// priced by the version in effect when they started. Optional for a single book.
+	EffectiveFrom string           `yaml:"effective_from"`
+	Models        []Model          `yaml:"models"`
+	Tools         []UnitRate       `yaml:"tools"`
+	Retrieval     []UnitRate       `yaml:"retrieval"`
+	Compute       []HourlyRate     `yaml:"compute"`
+	Review        []HourlyRate     `yaml:"review"`
+	Tenants       []TenantOverride `yaml:"tenants"`
 
-	models map[string]*Model // "provider/model" and "model", lower case
-	prefix []string          // model keys, longest first, for dated-id prefix matches
-	tools  map[string]*UnitRate
-	retr   map[string]*UnitRate
-	comp   map[string]*HourlyRate
-	review map[string]*HourlyRate
+	effective time.Time
+	idx       modelIndex
+	tenants   map[string]*TenantOverride
+	tools     map[string]*UnitRate
+	retr      map[string]*UnitRate
+	comp      map[string]*HourlyRate
+	review    map[string]*HourlyRate
 }
 
 // Parse reads and validates a price book; every problem is reported at once.
@@ -118,42 +164,34 @@ func (b *Book) index() error {
 	if b.Version == "" {
 		errs = append(errs, errors.New("version: required"))
 	}
-	b.models = map[string]*Model{}
-	for i := range b.Models {
-		m := &b.Models[i]
-		if m.Model == "" {
-			errs = append(errs, fmt.Errorf("models[%d]: model name required", i))
-			continue
+	if b.EffectiveFrom != "" {
+		t, err := time.Parse("2006-01-02", b.EffectiveFrom)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("effective_from: %q is not YYYY-MM-DD", b.EffectiveFrom))
 		}
-		if !m.Input.Set || !m.Output.Set {
-			errs = append(errs, fmt.Errorf("models[%d] %s: input and output rates required", i, m.Model))
+		b.effective = t
+	}
+	b.idx, errs = buildIndex("models", b.Models, errs)
+	b.tenants = map[string]*TenantOverride{}
+	for i := range b.Tenants {
+		t := &b.Tenants[i]
+		if t.Tenant == "" {
+			errs = append(errs, fmt.Errorf("tenants[%d]: tenant required", i))
 		}
-		for _, name := range append([]string{m.Model}, m.Aliases...) {
-			name = strings.ToLower(name)
-			if m.Provider != "" {
-				b.models[strings.ToLower(m.Provider)+"/"+name] = m
-			}
-			if _, dup := b.models[name]; !dup {
-				b.models[name] = m
-			}
+		if _, dup := b.tenants[t.Tenant]; dup {
+			errs = append(errs, fmt.Errorf("tenants[%d]: tenant %q appears twice", i, t.Tenant))
 		}
-		for j := 1; j < len(m.Tiers); j++ {
-			if m.Tiers[j].AboveInputTokens <= m.Tiers[j-1].AboveInputTokens {
-				errs = append(errs, fmt.Errorf("models[%d] %s: tiers must ascend by above_input_tokens", i, m.Model))
+		b.tenants[t.Tenant] = t
+		t.idx, errs = buildIndex(fmt.Sprintf("tenants[%d].models", i), t.Models, errs)
+		for j := range t.Discounts {
+			d := &t.Discounts[j]
+			bp, err := basisPoints(d.Percent)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("tenants[%d].discounts[%d]: %w", i, j, err))
 			}
+			d.bp = bp
 		}
 	}
-	for k := range b.models {
-		if !strings.Contains(k, "/") {
-			b.prefix = append(b.prefix, k)
-		}
-	}
-	sort.Slice(b.prefix, func(i, j int) bool {
-		if len(b.prefix[i]) != len(b.prefix[j]) {
-			return len(b.prefix[i]) > len(b.prefix[j])
-		}
-		return b.prefix[i] < b.prefix[j]
-	})
 	idx := func(what string, rs []UnitRate) map[string]*UnitRate {
 		m := map[string]*UnitRate{}
 		for i := range rs {
@@ -181,27 +219,182 @@ func (b *Book) index() error {
 	return errors.Join(errs...)
 }
 
-// LookupModel finds a model's prices: exact provider/model, then model alone, then the
-// longest known model name that prefixes a dated id ("gpt-4o-2024-08-06" -> "gpt-4o"),
-// then the same after dropping a vendor prefix ("anthropic.claude-..." on Bedrock,
-// "models/gemini-..." on Vertex).
+// LookupModel finds a model's list prices: exact provider/model, then model alone, then
+// the longest known model name that prefixes a dated id ("gpt-4o-2024-08-06" ->
+// "gpt-4o"), then the same after dropping a vendor prefix ("anthropic.claude-..." on
+// Bedrock, "models/gemini-..." on Vertex).
 func (b *Book) LookupModel(provider, model string) (*Model, bool) {
+	return b.idx.lookup(provider, model)
+}
+
+// LookupTenantModel finds the prices a tenant pays: its own override first, then the
+// book's. It also returns the discount (basis points) that applies, and the override's
+// tenant when one matched.
+func (b *Book) LookupTenantModel(tenant, provider, model string) (m *Model, discountBP uint64, override bool, ok bool) {
+	t := b.tenants[tenant]
+	if t != nil {
+		if m, ok = t.idx.lookup(provider, model); ok {
+			override = true
+		}
+	}
+	if !ok {
+		if m, ok = b.idx.lookup(provider, model); !ok {
+			return nil, 0, false, false
+		}
+	}
+	if t != nil {
+		discountBP = t.discount(provider, m.Model)
+	}
+	return m, discountBP, override, true
+}
+
+// discount returns the most specific matching discount: model, then provider, then all.
+func (t *TenantOverride) discount(provider, model string) uint64 {
+	best, rank := uint64(0), 0
+	for _, d := range t.Discounts {
+		r := 0
+		switch {
+		case d.Model != "" && strings.EqualFold(d.Model, model):
+			r = 3
+		case d.Model == "" && d.Provider != "" && strings.EqualFold(d.Provider, provider):
+			r = 2
+		case d.Model == "" && d.Provider == "":
+			r = 1
+		}
+		if r > rank {
+			best, rank = d.bp, r
+		}
+	}
+	return best
+}
+
+// rates lists every rate of the model, tiers included.
+func (m *Model) rates() []pipeline.Money {
+	var out []pipeline.Money
+	for _, r := range []Rate{m.Input, m.Output, m.CacheRead, m.CacheWrite, m.CacheWrite1h, m.Reasoning} {
+		out = append(out, r.Money)
+	}
+	for _, t := range m.Tiers {
+		out = append(out, t.Input.Money, t.Output.Money, t.CacheRead.Money, t.CacheWrite.Money)
+	}
+	return out
+}
+
+// modelIndex finds models by name, alias, dated id and vendor prefix.
+type modelIndex struct {
+	models map[string]*Model // "provider/model" and "model", lower case
+	prefix []string          // model keys, longest first, for dated-id prefix matches
+}
+
+func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
+	idx := modelIndex{models: map[string]*Model{}}
+	for i := range models {
+		m := &models[i]
+		if m.Model == "" {
+			errs = append(errs, fmt.Errorf("%s[%d]: model name required", what, i))
+			continue
+		}
+		if !m.Input.Set || !m.Output.Set {
+			errs = append(errs, fmt.Errorf("%s[%d] %s: input and output rates required", what, i, m.Model))
+		}
+		for _, name := range append([]string{m.Model}, m.Aliases...) {
+			name = strings.ToLower(name)
+			if m.Provider != "" {
+				idx.models[strings.ToLower(m.Provider)+"/"+name] = m
+			}
+			if _, dup := idx.models[name]; !dup {
+				idx.models[name] = m
+			}
+		}
+		for j := 1; j < len(m.Tiers); j++ {
+			if m.Tiers[j].AboveInputTokens <= m.Tiers[j-1].AboveInputTokens {
+				errs = append(errs, fmt.Errorf("%s[%d] %s: tiers must ascend by above_input_tokens", what, i, m.Model))
+			}
+		}
+		for name, st := range m.ServiceTiers {
+			if st.Multiplier == "" {
+				continue
+			}
+			num, den, err := decimalRatio(st.Multiplier)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s[%d] %s: service_tiers.%s.multiplier: %w", what, i, m.Model, name, err))
+				continue
+			}
+			st.num, st.den = num, den
+			m.ServiceTiers[name] = st
+			for _, r := range m.rates() {
+				if uint64(r)*num%den != 0 {
+					errs = append(errs, fmt.Errorf("%s[%d] %s: service_tiers.%s: multiplier %s of rate %s is finer than a nano-dollar per million tokens; give explicit rates",
+						what, i, m.Model, name, st.Multiplier, r.Dollars(9)))
+					break
+				}
+			}
+		}
+	}
+	for k := range idx.models {
+		if !strings.Contains(k, "/") {
+			idx.prefix = append(idx.prefix, k)
+		}
+	}
+	sort.Slice(idx.prefix, func(i, j int) bool {
+		if len(idx.prefix[i]) != len(idx.prefix[j]) {
+			return len(idx.prefix[i]) > len(idx.prefix[j])
+		}
+		return idx.prefix[i] < idx.prefix[j]
+	})
+	return idx, errs
+}
+
+func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 	model = strings.ToLower(strings.TrimSpace(model))
 	provider = strings.ToLower(provider)
 	for _, cand := range modelCandidates(model) {
-		if m, ok := b.models[provider+"/"+cand]; ok {
+		if m, ok := x.models[provider+"/"+cand]; ok {
 			return m, true
 		}
-		if m, ok := b.models[cand]; ok {
+		if m, ok := x.models[cand]; ok {
 			return m, true
 		}
-		for _, k := range b.prefix {
+		for _, k := range x.prefix {
 			if strings.HasPrefix(cand, k) && len(cand) > len(k) && (cand[len(k)] == '-' || cand[len(k)] == '@' || cand[len(k)] == ':') {
-				return b.models[k], true
+				return x.models[k], true
 			}
 		}
 	}
 	return nil, false
+}
+
+// decimalRatio parses a non-negative decimal ("0.5", "1.75") as num/den exactly.
+func decimalRatio(s string) (num, den uint64, err error) {
+	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
+	if len(frac) > 6 {
+		return 0, 0, fmt.Errorf("%q: at most 6 decimal places", s)
+	}
+	den = 1
+	for range frac {
+		den *= 10
+	}
+	n, err := strconv.ParseUint(whole+frac, 10, 64)
+	if err != nil || (whole == "" && frac == "") {
+		return 0, 0, fmt.Errorf("%q is not a non-negative decimal", s)
+	}
+	return n, den, nil
+}
+
+// basisPoints parses a percentage ("15", "12.5") into basis points (1/100 of a percent).
+func basisPoints(s string) (uint64, error) {
+	num, den, err := decimalRatio(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	if err != nil {
+		return 0, err
+	}
+	if (num*100)%den != 0 {
+		return 0, fmt.Errorf("percent %q: at most two decimal places", s)
+	}
+	bp := num * 100 / den
+	if bp > 10000 {
+		return 0, fmt.Errorf("percent %q above 100", s)
+	}
+	return bp, nil
 }
 
 func modelCandidates(m string) []string {

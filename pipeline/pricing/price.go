@@ -53,13 +53,16 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 }
 
 func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
-	m, ok := b.LookupModel(sp.Provider, sp.Model)
+	m, discount, override, ok := b.LookupTenantModel(sp.Tenant, sp.Provider, sp.Model)
 	if !ok {
 		li.UnpricedReason = fmt.Sprintf("unknown model %q (provider %q): add it to the price book", sp.Model, sp.Provider)
 		return
 	}
 	in, out, cr, cw := m.Input.Money, m.Output.Money, m.CacheRead, m.CacheWrite
 	rule := "model:" + m.Model
+	if override {
+		rule = "tenant:" + sp.Tenant + "/" + rule
+	}
 	u := &sp.Usage
 	for i := len(m.Tiers) - 1; i >= 0; i-- {
 		t := &m.Tiers[i]
@@ -76,22 +79,63 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 	if cw.Set {
 		write = cw.Money
 	}
+	write1h := write
+	if m.CacheWrite1h.Set {
+		write1h = m.CacheWrite1h.Money
+	}
 	reasoning := out
 	if m.Reasoning.Set {
 		reasoning = m.Reasoning.Money
+	}
+	if tier := sp.ServiceTier; tier != "" {
+		st, ok := m.ServiceTiers[tier]
+		switch {
+		case !ok:
+			rule += "+tier:" + tier + "(no tier price; standard rates)"
+		case st.den != 0:
+			for _, r := range []*pipeline.Money{&in, &out, &read, &write, &write1h, &reasoning} {
+				*r = pipeline.Money(uint64(*r) * st.num / st.den) // exact: Parse refuses inexact multipliers
+			}
+			rule += "+tier:" + tier + "x" + st.Multiplier
+		default:
+			for _, p := range []struct {
+				dst *pipeline.Money
+				r   Rate
+			}{{&in, st.Input}, {&out, st.Output}, {&read, st.CacheRead}, {&write, st.CacheWrite}} {
+				if p.r.Set {
+					*p.dst = p.r.Money
+				}
+			}
+			if st.Output.Set && !m.Reasoning.Set {
+				reasoning = out
+			}
+			rule += "+tier:" + tier
+		}
 	}
 	cached := u.CacheReadTokens + u.CacheWriteTokens
 	uncached := uint64(0)
 	if u.InputTokens > cached {
 		uncached = u.InputTokens - cached
 	}
+	w1h := min(u.CacheWrite1hTokens, u.CacheWriteTokens)
 	var acc acc128
 	acc.add(uncached, in)
 	acc.add(u.CacheReadTokens, read)
-	acc.add(u.CacheWriteTokens, write)
+	acc.add(u.CacheWriteTokens-w1h, write)
+	acc.add(w1h, write1h)
 	acc.add(u.OutputTokens-u.ReasoningTokens, out)
 	acc.add(u.ReasoningTokens, reasoning)
-	li.Cost, li.Priced = acc.div(perMillion)
+	per := uint64(perMillion)
+	if discount > 0 {
+		// cost x (10000 - bp) / 10000, still one rounding at the end
+		if !acc.mul(10_000 - discount) {
+			li.UnpricedReason = "cost overflows int64 nano-dollars"
+			return
+		}
+		per *= 10_000
+		rule += fmt.Sprintf("-%d.%02d%%", discount/100, discount%100)
+	}
+	li.Cost, li.Priced = acc.div(per)
 	li.PriceRule = rule
 	if !li.Priced {
 		li.UnpricedReason = "cost overflows int64 nano-dollars"
@@ -141,6 +185,18 @@ func (a *acc128) add(q uint64, rate pipeline.Money) {
 	var c uint64
 	a.lo, c = bits.Add64(a.lo, lo, 0)
 	a.hi, _ = bits.Add64(a.hi, hi, c)
+}
+
+// mul multiplies the sum by m; false on overflow of 128 bits.
+func (a *acc128) mul(m uint64) bool {
+	hiHi, hiLo := bits.Mul64(a.hi, m)
+	loHi, loLo := bits.Mul64(a.lo, m)
+	hi, c := bits.Add64(hiLo, loHi, 0)
+	if hiHi != 0 || c != 0 {
+		return false
+	}
+	a.hi, a.lo = hi, loLo
+	return true
 }
 
 func (a *acc128) div(per uint64) (pipeline.Money, bool) {

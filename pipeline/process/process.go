@@ -75,7 +75,7 @@ type Processor struct {
 	kcfg kafka.Config
 	cl   *kgo.Client
 	w    Writer
-	book *pricing.Book
+	book *pricing.Books
 	norm normalize.Normalizer
 	tok  pricing.Tokenizer
 	log  *slog.Logger
@@ -97,7 +97,7 @@ type Processor struct {
 }
 
 // New creates a processor and its consumer-group client. Call Run to start consuming.
-func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Book, log *slog.Logger, m *Metrics) (*Processor, error) {
+func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog.Logger, m *Metrics) (*Processor, error) {
 	if err := errors.Join(cfg.Validate(), kcfg.Validate()); err != nil {
 		return nil, err
 	}

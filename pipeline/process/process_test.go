@@ -66,10 +66,11 @@ func TestFailedWriteHoldsTheCommitBack(t *testing.T) {
 	kcfg.Group = testenv.Unique("g")
 	kcfg.Partitions = 1
 	cfg := process.Config{FlushInterval: 20 * time.Millisecond, Stitch: stitch.Config{QuietPeriod: 10 * time.Millisecond}}
-	book, err := pricing.Builtin()
+	builtin, err := pricing.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
+	book := pricing.Single(builtin)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	// One complete workflow on the spans topic.

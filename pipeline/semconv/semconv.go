@@ -34,6 +34,13 @@ const (
 	ComputeClass = "unitcost.compute.class"
 	// RetrievalUnits counts vector queries or documents of a retrieval span.
 	RetrievalUnits = "unitcost.retrieval.units"
+	// ServiceTier names the provider processing tier a call ran in when the
+	// instrumentation does not (batch, flex, priority); openai.response.service_tier is
+	// read too.
+	ServiceTier = "unitcost.service_tier"
+	// CacheWrite1hTokens is the part of the cache-write tokens written with a 1-hour
+	// lifetime (Anthropic's usage.cache_creation.ephemeral_1h_input_tokens).
+	CacheWrite1hTokens = "unitcost.usage.cache_write_1h_tokens"
 	// OperationHumanReview is the gen_ai.operation.name value unitcost uses for review.
 	OperationHumanReview = "human_review"
 )

@@ -56,16 +56,21 @@ func Embedded(port int, partitions int32) (*kfake.Cluster, error) {
 	return c, nil
 }
 
-// LoadBook reads the configured price book, or the built-in one.
-func LoadBook(path string) (*pricing.Book, error) {
+// LoadBook reads the configured price book (one or more effective-dated versions), or
+// the built-in one.
+func LoadBook(path string) (*pricing.Books, error) {
 	if path == "" {
-		return pricing.Builtin()
+		b, err := pricing.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		return pricing.Single(b), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read price book: %w", err)
 	}
-	return pricing.Parse(b)
+	return pricing.ParseBooks(b)
 }
 
 // New builds the stages for roles; nothing runs until Run. reg receives the metrics.
