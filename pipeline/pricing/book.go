@@ -48,43 +48,43 @@ func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 // Tier replaces a model's rates when a request's input tokens (cached included) exceed
 // AboveInputTokens: the whole request is billed at the tier's rates.
 type Tier struct {
-	AboveInputTokens uint64 `yaml:"above_input_tokens"`
-	Input            Rate   `yaml:"input"`
-	Output           Rate   `yaml:"output"`
-	CacheRead        Rate   `yaml:"cache_read"`
-	CacheWrite       Rate   `yaml:"cache_write"`
+	AboveInputTokens uint64 `yaml:"above_input_tokens,omitempty"`
+	Input            Rate   `yaml:"input,omitempty"`
+	Output           Rate   `yaml:"output,omitempty"`
+	CacheRead        Rate   `yaml:"cache_read,omitempty"`
+	CacheWrite       Rate   `yaml:"cache_write,omitempty"`
 }
 
 // Model prices one model's tokens, in dollars per million tokens.
 type Model struct {
-	Provider string   `yaml:"provider"`
-	Model    string   `yaml:"model"`
-	Aliases  []string `yaml:"aliases"`
-	Input    Rate     `yaml:"input"`
-	Output   Rate     `yaml:"output"`
+	Provider string   `yaml:"provider,omitempty"`
+	Model    string   `yaml:"model,omitempty"`
+	Aliases  []string `yaml:"aliases,omitempty"`
+	Input    Rate     `yaml:"input,omitempty"`
+	Output   Rate     `yaml:"output,omitempty"`
 	// CacheRead defaults to Input, CacheWrite to Input, Reasoning to Output.
-	CacheRead  Rate `yaml:"cache_read"`
-	CacheWrite Rate `yaml:"cache_write"`
+	CacheRead  Rate `yaml:"cache_read,omitempty"`
+	CacheWrite Rate `yaml:"cache_write,omitempty"`
 	// CacheWrite1h prices cache writes with a 1-hour lifetime (Anthropic); CacheWrite is
 	// then the 5-minute rate. Defaults to CacheWrite.
-	CacheWrite1h Rate   `yaml:"cache_write_1h"`
-	Reasoning    Rate   `yaml:"reasoning"`
-	Tiers        []Tier `yaml:"tiers"`
+	CacheWrite1h Rate   `yaml:"cache_write_1h,omitempty"`
+	Reasoning    Rate   `yaml:"reasoning,omitempty"`
+	Tiers        []Tier `yaml:"tiers,omitempty"`
 	// ServiceTiers prices batch, flex, priority (or any tier name the span reports) by a
 	// multiplier of the rates or by explicit rates.
-	ServiceTiers map[string]ServiceTier `yaml:"service_tiers"`
+	ServiceTiers map[string]ServiceTier `yaml:"service_tiers,omitempty"`
 	// AsOf is the date the price was taken from the provider's price list.
-	AsOf string `yaml:"as_of"`
+	AsOf string `yaml:"as_of,omitempty"`
 }
 
 // ServiceTier changes a model's rates for requests made in that tier: Multiplier (a
 // decimal such as "0.5") scales every rate, explicit rates replace the ones they name.
 type ServiceTier struct {
-	Multiplier string `yaml:"multiplier"`
-	Input      Rate   `yaml:"input"`
-	Output     Rate   `yaml:"output"`
-	CacheRead  Rate   `yaml:"cache_read"`
-	CacheWrite Rate   `yaml:"cache_write"`
+	Multiplier string `yaml:"multiplier,omitempty"`
+	Input      Rate   `yaml:"input,omitempty"`
+	Output     Rate   `yaml:"output,omitempty"`
+	CacheRead  Rate   `yaml:"cache_read,omitempty"`
+	CacheWrite Rate   `yaml:"cache_write,omitempty"`
 
 	num, den uint64
 }
@@ -93,9 +93,9 @@ type ServiceTier struct {
 // all models ("" provider and model), a provider's, or one model's. The most specific
 // discount that matches applies.
 type Discount struct {
-	Provider string `yaml:"provider"`
-	Model    string `yaml:"model"`
-	Percent  string `yaml:"percent"`
+	Provider string `yaml:"provider,omitempty"`
+	Model    string `yaml:"model,omitempty"`
+	Percent  string `yaml:"percent,omitempty"`
 
 	bp uint64 // basis points
 }
@@ -103,38 +103,38 @@ type Discount struct {
 // TenantOverride holds one tenant's negotiated prices: models priced differently for
 // it (looked up before the book's own) and discounts.
 type TenantOverride struct {
-	Tenant    string     `yaml:"tenant"`
-	Models    []Model    `yaml:"models"`
-	Discounts []Discount `yaml:"discounts"`
+	Tenant    string     `yaml:"tenant,omitempty"`
+	Models    []Model    `yaml:"models,omitempty"`
+	Discounts []Discount `yaml:"discounts,omitempty"`
 
 	idx modelIndex
 }
 
 // UnitRate prices something per call or unit (tools, retrieval).
 type UnitRate struct {
-	Name    string `yaml:"name"`
-	PerCall Rate   `yaml:"per_call"`
-	PerUnit Rate   `yaml:"per_unit"`
+	Name    string `yaml:"name,omitempty"`
+	PerCall Rate   `yaml:"per_call,omitempty"`
+	PerUnit Rate   `yaml:"per_unit,omitempty"`
 }
 
 // HourlyRate prices time: compute classes and reviewer roles.
 type HourlyRate struct {
-	Name    string `yaml:"name"`
-	PerHour Rate   `yaml:"per_hour"`
+	Name    string `yaml:"name,omitempty"`
+	PerHour Rate   `yaml:"per_hour,omitempty"`
 }
 
 // Book is one version of the price book.
 type Book struct {
-	Version string `yaml:"version"`
+	Version string `yaml:"version,omitempty"`
 	// EffectiveFrom (YYYY-MM-DD, UTC) is the first day this version prices; spans are
 	// priced by the version in effect when they started. Optional for a single book.
-	EffectiveFrom string           `yaml:"effective_from"`
-	Models        []Model          `yaml:"models"`
-	Tools         []UnitRate       `yaml:"tools"`
-	Retrieval     []UnitRate       `yaml:"retrieval"`
-	Compute       []HourlyRate     `yaml:"compute"`
-	Review        []HourlyRate     `yaml:"review"`
-	Tenants       []TenantOverride `yaml:"tenants"`
+	EffectiveFrom string           `yaml:"effective_from,omitempty"`
+	Models        []Model          `yaml:"models,omitempty"`
+	Tools         []UnitRate       `yaml:"tools,omitempty"`
+	Retrieval     []UnitRate       `yaml:"retrieval,omitempty"`
+	Compute       []HourlyRate     `yaml:"compute,omitempty"`
+	Review        []HourlyRate     `yaml:"review,omitempty"`
+	Tenants       []TenantOverride `yaml:"tenants,omitempty"`
 
 	effective time.Time
 	idx       modelIndex

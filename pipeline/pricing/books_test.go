@@ -108,3 +108,29 @@ func TestBookSeriesErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestExplain(t *testing.T) {
+	t.Parallel()
+	bs, err := pricing.ParseBooks([]byte(datedBooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)
+	got, err := bs.Explain("openai", "gpt-z-2026-10-01", "acme", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"price book    v2 (effective 2026-11-01)", `entry         gpt-z (provider openai), matched from "gpt-z-2026-10-01"`,
+		"tenant        acme has its own price", "input (uncached)       1.600000", "discount      10.00% negotiated by acme"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("explain lacks %q:\n%s", want, got)
+		}
+	}
+	list, _ := bs.Explain("openai", "gpt-z", "", day)
+	if !strings.Contains(list, "service tier  batch: every rate x 0.5") || !strings.Contains(list, "service tier  priority: input 3.500000, output 14.000000") {
+		t.Errorf("list prices:\n%s", list)
+	}
+	if _, err := bs.Explain("openai", "nope", "", day); err == nil || !strings.Contains(err.Error(), "kept unpriced") {
+		t.Errorf("unknown model: %v", err)
+	}
+}
