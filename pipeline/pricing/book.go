@@ -34,6 +34,10 @@ type Rate struct {
 
 // UnmarshalYAML parses a decimal dollar amount.
 func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		return fmt.Errorf("line %d: write the price %s as a quoted decimal string (\"%s\"), not a YAML %s, so no tool reads it as a float",
+			n.Line, n.Value, n.Value, strings.TrimPrefix(n.Tag, "!!"))
+	}
 	m, err := pipeline.ParseMoney(n.Value)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
