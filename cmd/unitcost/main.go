@@ -21,6 +21,7 @@ func commands() []command {
 		{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 		{"report", "print cost per completed workflow, per validated output and per exception", runReport},
 		{"loadgen", "send a realistic synthetic AI workload over OTLP and write its ground truth", runLoadgen},
+		{"reprice", "price stored line items again under the configured price book, idempotently", runReprice},
 		{"prices", "explain a model's price (show) or import LiteLLM's price file (import)", runPrices},
 		{"config", "validate or show the effective configuration", runConfig},
 	}
