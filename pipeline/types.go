@@ -66,6 +66,36 @@ type Usage struct {
 	// Estimated is true when the counts were computed by unitcost's tokenizer from
 	// captured content rather than reported by the provider.
 	Estimated bool
+	// Mix splits the input by what it was, counted from captured messages (zero when
+	// none were captured): the lever for context optimisation.
+	Mix TokenMix
+}
+
+// TokenMix is an input's tokens by role, counted from captured messages.
+type TokenMix struct {
+	System  uint64 // system instructions
+	Context uint64 // retrieved documents and tool results
+	History uint64 // earlier turns of the conversation
+	User    uint64 // the latest user message
+	Other   uint64 // captured text whose role is unknown
+}
+
+// Role says what a piece of input content was.
+type Role string
+
+// Roles of input content.
+const (
+	RoleSystem  Role = "system"
+	RoleContext Role = "context"
+	RoleHistory Role = "history"
+	RoleUser    Role = "user"
+	RoleOther   Role = ""
+)
+
+// Piece is a piece of captured input content and its role.
+type Piece struct {
+	Role Role
+	Text string
 }
 
 // Span is one OTLP span normalised from any supported attribute family. It is the only
@@ -115,10 +145,11 @@ type Span struct {
 	ReviewQueueMs  uint64
 	ReviewOutcome  string
 
-	// InputContent and OutputContent hold captured message text, only when the span
-	// reports no token usage for that side, so the tokenizer can estimate it; they are
-	// cleared once estimated, before the span is held for long.
-	InputContent  []string
+	// InputContent holds captured input messages by role (for the token mix, and the
+	// input count when none is reported); OutputContent holds captured output text only
+	// when no output count is reported. Both are cleared once counted, when the record is
+	// read, before the span is held for long.
+	InputContent  []Piece
 	OutputContent []string
 
 	// Issues lists what normalisation clamped or rejected on this span (counted and

@@ -27,14 +27,16 @@ PARAMS = {
     "unit_economics": [*WINDOW, "", "", *WINDOW, "", ""],
     "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
+    "context_share": [*WINDOW, "acme", "acme", *WINDOW, "acme", "acme"],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
 # one completed workflow with two validated outputs, a model call written twice (a
 # replay: one row after FINAL) and a late $20 review.
 EXPECT = {
-    "unit_economics": [["qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 0]],
-    "workflow_cost": [["human_review", 1, 20000000000, 0], ["model_tokens", 1, 1234567, 0]],
+    "unit_economics": [["qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 0]],  # the mix line costs 0
+    "workflow_cost": [["human_review", 1, 20000000000, 0], ["model_tokens", 2, 1234567, 0]],
+    "context_share": [["qa", 1, 100, 600, 200, 50, 50, 1000]],
     "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
 }
 
@@ -116,6 +118,9 @@ def main():
         s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES "
                 f"('acme', '2026-11-01', '2026-11-01 10:00:00', '{TRACE}', '0000000000000003', '0000000000000001', "
                 f"'{TRACE}', 'human_review', 20000000000, 1, 3)")
+        s.query(f"INSERT INTO {DB}.line_items ({LINE}, input_tokens, system_tokens, context_tokens, history_tokens, "
+                f"user_tokens, other_tokens) VALUES ('acme', '2026-11-01', '2026-11-01 10:00:00', '{TRACE}', "
+                f"'0000000000000004', '0000000000000001', '{TRACE}', 'model_tokens', 0, 1, 1, 1000, 100, 600, 200, 50, 50)")
         for version in (1, 2):
             s.query(f"INSERT INTO {DB}.span_issues (tenant, day, trace_id, span_id, workflow_id, step, issue, version) "
                     f"VALUES ('acme', '2026-11-01', '{TRACE}', '0000000000000002', '{TRACE}', 'chat', "

@@ -16,6 +16,7 @@ func runReport(args []string) error {
 	until := fs.String("until", "", "window end, RFC 3339 (default: now)")
 	tenant := fs.String("tenant", "", "only this tenant's workflows (default: all)")
 	format := fs.String("format", "table", "table, json or csv")
+	view := fs.String("view", "unit", "unit (unit economics) or context (input token mix and context share)")
 	ss, err := s.start(args)
 	if err != nil {
 		return err
@@ -33,6 +34,16 @@ func runReport(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *view == "context" {
+		cs, err := st.ContextShare(ctx, to.Add(-*since), to, *tenant)
+		if err != nil {
+			return err
+		}
+		return report.WriteContext(os.Stdout, report.ContextRows(cs), *format)
+	}
+	if *view != "unit" {
+		return fmt.Errorf("--view %q: use unit or context", *view)
+	}
 	ue, err := st.UnitEconomics(ctx, to.Add(-*since), to, *tenant)
 	if err != nil {
 		return err

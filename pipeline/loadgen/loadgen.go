@@ -293,7 +293,9 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 		// Opt-in content capture beside reported usage: the usage is what gets billed.
 		attrs = append(attrs,
 			attribute.String("gen_ai.system_instructions", `[{"type":"text","content":"Answer from the retrieved passages only."}]`),
-			attribute.String("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"How do I rotate my API key?"}]}]`),
+			attribute.String("gen_ai.input.messages", `[{"role":"user","parts":[{"type":"text","content":"How do I rotate my API key?"}]},`+
+				`{"role":"tool","parts":[{"type":"tool_call_response","id":"call_1","response":"Passage 1: API keys are managed under Settings, API keys. `+
+				`Passage 2: Rotating a key issues a new secret and revokes the old one after 24 hours. Passage 3: Only admins can rotate organisation keys."}]}]`),
 			attribute.String("gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"Open Settings, then API keys, then Rotate."}]}]`))
 	}
 	t = g.span(ctx, "chat gpt-4.1-mini", t, time.Duration(g.between(600, 2500))*time.Millisecond, failed, attrs...)

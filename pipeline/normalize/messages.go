@@ -6,8 +6,46 @@ import (
 	"github.com/segmentio/encoding/json"
 )
 
+// parseMessages reads a JSON message list - [{"role": ..., "parts": [{"content": ...}]}]
+// (GenAI semconv) or [{"role": ..., "content": "..." | [{"text": ...}]}] (OpenAI, Vercel)
+// - into messages with their roles and positions. Anything else is one message of the
+// given role (text, or JSON of another shape read by messageTexts).
+func parseMessages(s, role string) []msg {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil
+	}
+	if t[0] == '[' {
+		var list []map[string]any
+		if err := json.Unmarshal([]byte(t), &list); err == nil {
+			var out []msg
+			for i, el := range list {
+				r := role
+				if rv, ok := el["role"].(string); ok {
+					r = strings.ToLower(rv)
+				}
+				for _, text := range messageTexts(mustJSON(el)) {
+					out = append(out, msg{idx: i, role: r, text: text})
+				}
+			}
+			return out
+		}
+	}
+	var out []msg
+	for _, text := range messageTexts(s) {
+		out = append(out, msg{role: role, text: text})
+	}
+	return out
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
 // messageTexts extracts the text of a JSON message list as instrumentation captures it:
-// every string under a "content", "text" or "system" key, at any depth, each a piece of
+// every string under a "content", "text", "system", "response" or "result" key (the last
+// two hold tool results), at any depth, each a piece of
 // its own (pieces are counted one by one, so their order never changes a count). Input
 // that is not JSON is returned as one piece (it is text already).
 func messageTexts(s string) []string {
@@ -35,7 +73,7 @@ func messageTexts(s string) []string {
 				walk(c, key)
 			}
 		case string:
-			if x != "" && (key == "content" || key == "text" || key == "system") {
+			if x != "" && (key == "content" || key == "text" || key == "system" || key == "response" || key == "result") {
 				out = append(out, x)
 			}
 		}

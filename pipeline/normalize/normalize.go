@@ -100,7 +100,9 @@ type fields struct {
 	validated, reviewActive, reviewQueue, units     numField
 	cost                                            numField
 	workflowMarked                                  bool
-	inContent, outContent                           []string
+	msgs                                            []msg
+	roles                                           map[string]string // "src#idx" -> role, flattened families
+	outContent                                      []string
 	contentBytes                                    int
 	issues                                          []string
 }
@@ -179,8 +181,8 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 		u.InputTokens += cached
 		f.issues = append(f.issues, "input tokens excluded cached tokens; added them")
 	}
-	if f.input.rank == 0 && len(f.inContent) > 0 {
-		out.InputContent = f.inContent
+	if len(f.msgs) > 0 {
+		out.InputContent = f.pieces()
 	}
 	if f.output.rank == 0 && len(f.outContent) > 0 {
 		out.OutputContent = f.outContent
@@ -372,23 +374,33 @@ func (f *fields) read(k string, v pcommon.Value) {
 		if c, ok := jsonNumbers(v.AsString())["total"]; ok {
 			f.cost.set(c, rankOther)
 		}
-	case "gen_ai.input.messages", "gen_ai.system_instructions", "ai.prompt", "ai.prompt.messages":
-		f.content(&f.inContent, v, true)
+	case "gen_ai.system_instructions":
+		f.messages(k, v, "system")
+	case "gen_ai.input.messages", "ai.prompt.messages", "ai.prompt":
+		f.messages(k, v, "")
 	case "gen_ai.output.messages":
-		f.content(&f.outContent, v, true)
+		for _, m := range parseMessages(v.AsString(), "") {
+			f.piece(&f.outContent, m.text)
+		}
 	case "input.value":
-		f.content(&f.inContent, v, false)
+		f.message(msg{src: k, text: v.AsString()})
 	case "output.value", "ai.response.text":
-		f.content(&f.outContent, v, false)
+		f.piece(&f.outContent, v.AsString())
 	default:
-		switch {
-		case strings.HasPrefix(k, "gen_ai.prompt.") && strings.HasSuffix(k, ".content"),
-			strings.HasPrefix(k, "llm.input_messages.") && strings.HasSuffix(k, ".message.content"):
-			f.content(&f.inContent, v, false)
-			return
-		case strings.HasPrefix(k, "gen_ai.completion.") && strings.HasSuffix(k, ".content"),
-			strings.HasPrefix(k, "llm.output_messages.") && strings.HasSuffix(k, ".message.content"):
-			f.content(&f.outContent, v, false)
+		if src, idx, field, ok := flattened(k); ok {
+			switch {
+			case src == "gen_ai.completion" || src == "llm.output_messages":
+				if field == "content" {
+					f.piece(&f.outContent, v.AsString())
+				}
+			case field == "role":
+				if f.roles == nil {
+					f.roles = map[string]string{}
+				}
+				f.roles[src+"#"+strconv.Itoa(idx)] = strings.ToLower(v.AsString())
+			default: // content
+				f.message(msg{src: src, idx: idx, text: v.AsString()})
+			}
 			return
 		}
 		if strings.HasPrefix(k, sc.TraceloopAssociationPrefix) {
@@ -408,19 +420,102 @@ func (f *fields) read(k string, v pcommon.Value) {
 	}
 }
 
-// content keeps captured message text for token estimation. JSON message lists (current
-// GenAI semconv, Vercel's ai.prompt) contribute the text of their "content" fields, not
-// their markup. Content beyond maxContentBytes per span is dropped with an issue, so an
-// estimate from it is a lower bound.
-func (f *fields) content(dst *[]string, v pcommon.Value, isJSON bool) {
-	s := v.AsString()
-	if isJSON {
-		for _, p := range messageTexts(s) {
-			f.piece(dst, p)
+// msg is one captured input message before roles are resolved.
+type msg struct {
+	src  string // attribute (family) it came from
+	idx  int    // position in its conversation
+	role string // as reported: system, user, assistant, tool...
+	text string
+}
+
+// messages reads a JSON message list (GenAI semconv, Vercel) or plain text.
+func (f *fields) messages(k string, v pcommon.Value, role string) {
+	for _, m := range parseMessages(v.AsString(), role) {
+		m.src = k
+		f.message(m)
+	}
+}
+
+func (f *fields) message(m msg) {
+	if m.text == "" {
+		return
+	}
+	if f.contentBytes+len(m.text) > maxContentBytes {
+		if f.contentBytes <= maxContentBytes {
+			f.issues = append(f.issues, "captured content above 1 MiB ignored; estimated tokens are a lower bound")
+			f.contentBytes = maxContentBytes + 1
 		}
 		return
 	}
-	f.piece(dst, s)
+	f.contentBytes += len(m.text)
+	f.msgs = append(f.msgs, m)
+}
+
+// pieces resolves roles: system instructions; tool, function and document messages are
+// retrieved context; the last user message of each conversation is the user's; every
+// other turn is history; text of unknown role stays unknown.
+func (f *fields) pieces() []pipeline.Piece {
+	lastUser := map[string]int{}
+	role := func(m msg) string {
+		if m.role != "" {
+			return m.role
+		}
+		return f.roles[m.src+"#"+strconv.Itoa(m.idx)]
+	}
+	for _, m := range f.msgs {
+		if r := role(m); r == "user" || r == "human" {
+			if cur, ok := lastUser[m.src]; !ok || m.idx > cur {
+				lastUser[m.src] = m.idx
+			}
+		}
+	}
+	out := make([]pipeline.Piece, len(f.msgs))
+	for i, m := range f.msgs {
+		var r pipeline.Role
+		switch role(m) {
+		case "system", "developer":
+			r = pipeline.RoleSystem
+		case "tool", "function", "ipython", "document", "retrieval", "context":
+			r = pipeline.RoleContext
+		case "user", "human":
+			if m.idx == lastUser[m.src] {
+				r = pipeline.RoleUser
+			} else {
+				r = pipeline.RoleHistory
+			}
+		case "assistant", "model", "ai":
+			r = pipeline.RoleHistory
+		default:
+			r = pipeline.RoleOther
+		}
+		out[i] = pipeline.Piece{Role: r, Text: m.text}
+	}
+	return out
+}
+
+// flattened splits OpenLLMetry (<= 0.4) and OpenInference flattened message keys:
+// gen_ai.prompt.3.content, gen_ai.completion.0.role, llm.input_messages.2.message.content.
+func flattened(k string) (src string, idx int, field string, ok bool) {
+	for _, p := range [...]string{"gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages."} {
+		rest, found := strings.CutPrefix(k, p)
+		if !found {
+			continue
+		}
+		num, field, found := strings.Cut(rest, ".")
+		if !found {
+			return "", 0, "", false
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil {
+			return "", 0, "", false
+		}
+		field = strings.TrimPrefix(field, "message.")
+		if field != "content" && field != "role" {
+			return "", 0, "", false
+		}
+		return strings.TrimSuffix(p, "."), n, field, true
+	}
+	return "", 0, "", false
 }
 
 func (f *fields) piece(dst *[]string, s string) {

@@ -260,32 +260,50 @@ func TestTransportTenantOverridesAttributes(t *testing.T) {
 	}
 }
 
-// Content captured without usage is kept for the tokenizer: OpenLLMetry <= 0.4 flattened
-// prompts, current GenAI JSON messages, OpenInference message lists.
-func TestCapturedContentWithoutUsage(t *testing.T) {
+// Captured input messages are kept with their roles (for the token mix, and the count
+// when none is reported): OpenLLMetry <= 0.4 flattened prompts, GenAI JSON messages,
+// OpenInference message lists. Output text is kept only when no output count is reported.
+func TestCapturedContentAndRoles(t *testing.T) {
 	t.Parallel()
 	got := norm(t, true, map[string]any{
 		"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o",
 		"gen_ai.prompt.0.role": "system", "gen_ai.prompt.0.content": "You are terse.",
-		"gen_ai.prompt.1.content": "Capital of France?", "gen_ai.completion.0.content": "Paris.",
+		"gen_ai.prompt.1.role": "user", "gen_ai.prompt.1.content": "Hi",
+		"gen_ai.prompt.2.role": "assistant", "gen_ai.prompt.2.content": "Hello.",
+		"gen_ai.prompt.3.role": "tool", "gen_ai.prompt.3.content": "Paris is the capital of France.",
+		"gen_ai.prompt.4.role": "user", "gen_ai.prompt.4.content": "Capital of France?",
+		"gen_ai.completion.0.content": "Paris.",
 	})
-	if len(got.InputContent) != 2 || len(got.OutputContent) != 1 || got.OutputContent[0] != "Paris." {
-		t.Fatalf("flattened: in %q out %q", got.InputContent, got.OutputContent)
+	roles := map[pipeline.Role][]string{}
+	for _, p := range got.InputContent {
+		roles[p.Role] = append(roles[p.Role], p.Text)
+	}
+	if len(roles) != 4 || len(roles[pipeline.RoleHistory]) != 2 || roles[pipeline.RoleSystem][0] != "You are terse." ||
+		roles[pipeline.RoleContext][0] != "Paris is the capital of France." || roles[pipeline.RoleUser][0] != "Capital of France?" {
+		t.Fatalf("flattened roles %q", roles)
+	}
+	if len(got.OutputContent) != 1 || got.OutputContent[0] != "Paris." {
+		t.Fatalf("output %q", got.OutputContent)
 	}
 	js := norm(t, true, map[string]any{
 		"gen_ai.request.model":       "claude-haiku-4-5",
-		"gen_ai.input.messages":      `[{"role":"user","parts":[{"type":"text","content":"Summarise this."}]}]`,
+		"gen_ai.input.messages":      `[{"role":"user","parts":[{"type":"text","content":"Earlier question"}]},{"role":"assistant","parts":[{"type":"text","content":"Earlier answer"}]},{"role":"user","parts":[{"type":"text","content":"Summarise this."}]}]`,
 		"gen_ai.system_instructions": `[{"type":"text","content":"Be brief."}]`,
 		"gen_ai.usage.output_tokens": 12,
 		"gen_ai.output.messages":     `[{"role":"assistant","parts":[{"type":"text","content":"Done."}]}]`,
 	})
-	if len(js.InputContent) != 2 || js.OutputContent != nil || js.Usage.OutputTokens != 12 {
-		t.Fatalf("json: in %q out %q usage %+v (reported output usage must not be re-estimated)", js.InputContent, js.OutputContent, js.Usage)
+	jr := map[pipeline.Role]int{}
+	for _, p := range js.InputContent {
+		jr[p.Role]++
 	}
-	oi := norm(t, true, map[string]any{"llm.model_name": "gpt-4.1", "llm.input_messages.0.message.content": "hi",
-		"llm.output_messages.0.message.content": "hello", "llm.token_count.prompt": 3})
-	if oi.InputContent != nil || len(oi.OutputContent) != 1 {
-		t.Fatalf("openinference: in %q out %q", oi.InputContent, oi.OutputContent)
+	if jr[pipeline.RoleSystem] != 1 || jr[pipeline.RoleHistory] != 2 || jr[pipeline.RoleUser] != 1 || js.OutputContent != nil || js.Usage.OutputTokens != 12 {
+		t.Fatalf("json: roles %v out %q usage %+v (reported output usage must not be re-estimated)", jr, js.OutputContent, js.Usage)
+	}
+	oi := norm(t, true, map[string]any{"llm.model_name": "gpt-4.1", "llm.input_messages.0.message.role": "user",
+		"llm.input_messages.0.message.content": "hi", "llm.output_messages.0.message.content": "hello", "llm.token_count.prompt": 3,
+		"llm.token_count.completion": 1})
+	if len(oi.InputContent) != 1 || oi.InputContent[0].Role != pipeline.RoleUser || oi.OutputContent != nil {
+		t.Fatalf("openinference: in %+v out %q", oi.InputContent, oi.OutputContent)
 	}
 }
 
@@ -298,7 +316,7 @@ func FuzzMessageJSON(f *testing.F) {
 			"langfuse.observation.usage_details": s, "langfuse.observation.cost_details": s})
 		n := 0
 		for _, p := range got.InputContent {
-			n += len(p)
+			n += len(p.Text)
 		}
 		if n > len(s) {
 			t.Fatalf("extracted %d bytes of text from %d bytes of input", n, len(s))

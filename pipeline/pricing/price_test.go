@@ -203,15 +203,19 @@ func TestTokenizerEstimates(t *testing.T) {
 	if pricing.Encoding("openai/gpt-4.1-mini") != "o200k_base" || pricing.Encoding("text-embedding-3-small") != "cl100k_base" {
 		t.Error("encoding choice")
 	}
-	sp := &pipeline.Span{Model: "gpt-4o", InputContent: []string{"Hello, world!", "Hello, world!"}, OutputContent: []string{"Hello, world!"},
-		Usage: pipeline.Usage{}}
+	sp := &pipeline.Span{Model: "gpt-4o", InputContent: []pipeline.Piece{{Role: pipeline.RoleSystem, Text: "Hello, world!"},
+		{Role: pipeline.RoleUser, Text: "Hello, world!"}}, OutputContent: []string{"Hello, world!"}}
 	did, err := tok.Estimate(sp)
 	if err != nil || !did || sp.Usage.InputTokens != 8 || sp.Usage.OutputTokens != 4 || !sp.Usage.Estimated || sp.InputContent != nil || sp.Operation != pipeline.OpChat {
 		t.Fatalf("estimate: %v %v %+v", did, err, sp)
 	}
+	if sp.Usage.Mix != (pipeline.TokenMix{System: 4, User: 4}) {
+		t.Fatalf("mix %+v", sp.Usage.Mix)
+	}
 	// Reported usage is never overwritten.
-	sp = &pipeline.Span{Model: "gpt-4o", InputContent: []string{"Hello, world!"}, Usage: pipeline.Usage{InputTokens: 100}}
-	if did, _ := tok.Estimate(sp); did || sp.Usage.InputTokens != 100 || sp.Usage.Estimated {
-		t.Fatalf("reported usage overwritten: %+v", sp.Usage)
+	// Reported usage is never overwritten; the mix is still counted.
+	sp = &pipeline.Span{Model: "gpt-4o", InputContent: []pipeline.Piece{{Role: pipeline.RoleContext, Text: "Hello, world!"}}, Usage: pipeline.Usage{InputTokens: 100}}
+	if did, _ := tok.Estimate(sp); did || sp.Usage.InputTokens != 100 || sp.Usage.Estimated || sp.Usage.Mix.Context != 4 {
+		t.Fatalf("reported usage overwritten or mix missing: %+v", sp.Usage)
 	}
 }

@@ -69,17 +69,37 @@ func (t *Tokenizer) Count(model string, pieces []string) (uint64, error) {
 	return n, nil
 }
 
-// Estimate fills a span's missing input or output token count from its captured content
-// and marks the usage estimated. It returns whether it estimated anything.
+// Estimate counts a span's captured content: the input's token mix by role (system,
+// retrieved context, history, latest user message) whenever input messages were
+// captured, and the input or output count when the span reports none (marking the usage
+// estimated). It clears the content. It returns whether it filled a missing count.
 func (t *Tokenizer) Estimate(sp *pipeline.Span) (bool, error) {
 	u := &sp.Usage
 	did := false
-	if u.InputTokens == 0 && len(sp.InputContent) > 0 {
-		n, err := t.Count(sp.Model, sp.InputContent)
-		if err != nil {
-			return false, err
+	if len(sp.InputContent) > 0 {
+		var mix pipeline.TokenMix
+		for _, p := range sp.InputContent {
+			n, err := t.Count(sp.Model, []string{p.Text})
+			if err != nil {
+				return false, err
+			}
+			switch p.Role {
+			case pipeline.RoleSystem:
+				mix.System += n
+			case pipeline.RoleContext:
+				mix.Context += n
+			case pipeline.RoleHistory:
+				mix.History += n
+			case pipeline.RoleUser:
+				mix.User += n
+			default:
+				mix.Other += n
+			}
 		}
-		u.InputTokens, did = n, true
+		u.Mix = mix
+		if u.InputTokens == 0 {
+			u.InputTokens, did = mix.System+mix.Context+mix.History+mix.User+mix.Other, true
+		}
 	}
 	if u.OutputTokens == 0 && len(sp.OutputContent) > 0 {
 		n, err := t.Count(sp.Model, sp.OutputContent)

@@ -65,3 +65,17 @@ func TestFormats(t *testing.T) {
 		t.Fatal("unknown format accepted")
 	}
 }
+
+func TestContextShare(t *testing.T) {
+	t.Parallel()
+	rows := report.ContextRows([]store.ContextShare{{Workflow: "rag", Calls: 2, System: 100, Context: 600, History: 200, User: 50, Other: 50, Mix: 1000},
+		{Workflow: "none"}})
+	if rows[0].ContextShareBP != 6000 || rows[1].ContextShareBP != 0 {
+		t.Fatalf("%+v", rows)
+	}
+	var b bytes.Buffer
+	report.WriteContext(&b, rows, "csv")
+	if !strings.Contains(b.String(), "rag,2,100,600,200,50,50,60.00") {
+		t.Fatalf("csv:\n%s", b.String())
+	}
+}

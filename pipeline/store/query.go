@@ -142,3 +142,32 @@ func (s *Store) SpanIssues(ctx context.Context, from, to time.Time, tenant strin
 	}
 	return out, rows.Err()
 }
+
+// ContextShare is one workflow type's input token mix over a window.
+type ContextShare struct {
+	Workflow                                   string
+	Calls                                      uint64
+	System, Context, History, User, Other, Mix uint64
+}
+
+// ContextShare runs sql/queries/context_share.sql over [from, to) for tenant ("" = all).
+func (s *Store) ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]ContextShare, error) {
+	q, err := Query("context_share", s.cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), to.UTC(), tenant, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("context share query: %w", err)
+	}
+	defer rows.Close()
+	var out []ContextShare
+	for rows.Next() {
+		var c ContextShare
+		if err := rows.Scan(&c.Workflow, &c.Calls, &c.System, &c.Context, &c.History, &c.User, &c.Other, &c.Mix); err != nil {
+			return nil, fmt.Errorf("context share row: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

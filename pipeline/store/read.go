@@ -16,7 +16,8 @@ func (s *Store) ReadLineItems(ctx context.Context, from, to time.Time, fn func(p
 provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
 reasoning_tokens, usage_estimated, duration_ms, cost_nano, priced, price_version, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, tool_name, compute_class, service_tier,
-retrieval_units, provider_cost_nano, has_provider_cost
+retrieval_units, provider_cost_nano, has_provider_cost, system_tokens, context_tokens, history_tokens, user_tokens,
+other_tokens
 FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_time < ?`
 	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC())
 	if err != nil {
@@ -37,7 +38,8 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			&sp.Provider, &sp.Model, &sp.Usage.InputTokens, &sp.Usage.OutputTokens, &sp.Usage.CacheReadTokens,
 			&sp.Usage.CacheWriteTokens, &sp.Usage.CacheWrite1hTokens, &sp.Usage.ReasoningTokens, &est, &dur, &cost, &priced,
 			&li.PriceVersion, &sp.Team, &sp.Feature, &sp.ReviewRole, &sp.ReviewActiveMs, &sp.ReviewQueueMs, &sp.ReviewOutcome,
-			&isErr, &sp.Issues, &sp.ToolName, &sp.ComputeClass, &sp.ServiceTier, &sp.RetrievalUnits, &provCost, &hasProvider); err != nil {
+			&isErr, &sp.Issues, &sp.ToolName, &sp.ComputeClass, &sp.ServiceTier, &sp.RetrievalUnits, &provCost, &hasProvider,
+			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other); err != nil {
 			return fmt.Errorf("read line item: %w", err)
 		}
 		if err := parseHex(trace, sp.TraceID[:]); err != nil {

@@ -69,6 +69,11 @@ func TestWriteReplayAndLateReviewNeverDoubleCount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	mixed := span(1, 4, 1)
+	mixed.Usage = pipeline.Usage{InputTokens: 1000, Mix: pipeline.TokenMix{System: 100, Context: 600, History: 200, User: 50, Other: 50}}
+	if err := s.Write(ctx, pipeline.Batch{LineItems: []pipeline.LineItem{{Span: mixed, WorkflowID: wid, Component: pipeline.ComponentModel, Priced: true}}}); err != nil {
+		t.Fatal(err)
+	}
 	review := span(1, 3, 1)
 	review.Operation = pipeline.OpHumanReview
 	if err := s.Write(ctx, pipeline.Batch{LineItems: []pipeline.LineItem{{Span: review, WorkflowID: wid, Component: pipeline.ComponentReview, Cost: 20_000_000_000, Priced: true}}}); err != nil {
@@ -86,8 +91,12 @@ func TestWriteReplayAndLateReviewNeverDoubleCount(t *testing.T) {
 	if per, _ := got[0].PerValidated(); per != 10_000_617_284 { // 20001234567/2 = 10000617283.5 -> rounds half up
 		t.Fatalf("per validated = %d", per)
 	}
+	share, err := s.ContextShare(ctx, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), "acme")
+	if err != nil || len(share) != 1 || share[0] != (store.ContextShare{Workflow: "qa", Calls: 1, System: 100, Context: 600, History: 200, User: 50, Other: 50, Mix: 1000}) {
+		t.Fatalf("context share %+v, %v", share, err)
+	}
 	cost, lines, err := s.WorkflowCost(ctx, "acme", wid)
-	if err != nil || cost != 20_001_234_567 || lines != 2 {
+	if err != nil || cost != 20_001_234_567 || lines != 3 {
 		t.Fatalf("workflow cost = %d over %d lines, err %v", cost, lines, err)
 	}
 }

@@ -1,0 +1,59 @@
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+// ContextRow is one workflow type's input token mix with the context share.
+type ContextRow struct {
+	store.ContextShare
+	// ContextShareBP is retrieved context / all counted input, in basis points.
+	ContextShareBP int64 `json:"context_share_bp"`
+}
+
+// ContextRows derives the context share of each row.
+func ContextRows(in []store.ContextShare) []ContextRow {
+	out := make([]ContextRow, len(in))
+	for i, c := range in {
+		out[i].ContextShare = c
+		if c.Mix > 0 {
+			bp, _ := pipeline.MulDiv(10_000, pipeline.Money(c.Context), c.Mix)
+			out[i].ContextShareBP = int64(bp)
+		}
+	}
+	return out
+}
+
+// WriteContext renders context rows as "table", "json" or "csv".
+func WriteContext(w io.Writer, rows []ContextRow, format string) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"workflow", "calls_with_mix", "system_tokens", "context_tokens", "history_tokens", "user_tokens", "other_tokens", "context_share_pct"})
+		for _, r := range rows {
+			cw.Write([]string{r.Workflow, u(r.Calls), u(r.System), u(r.Context), u(r.History), u(r.User), u(r.Other), pct(r.ContextShareBP)})
+		}
+		cw.Flush()
+		return cw.Error()
+	case "table", "":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "workflow\tcalls with messages\tsystem\tretrieved context\thistory\tuser\tother\tcontext share\t")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s%%\t\n", r.Workflow, r.Calls, r.System, r.Context, r.History, r.User, r.Other, pct(r.ContextShareBP))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown format %q: use table, json or csv", format)
+}
