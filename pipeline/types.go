@@ -63,6 +63,11 @@ type Usage struct {
 	// CacheWrite1hTokens is the part of CacheWriteTokens written with a 1-hour lifetime.
 	CacheWrite1hTokens uint64
 	ReasoningTokens    uint64
+	// Audio and image tokens are parts of InputTokens / OutputTokens billed at their own
+	// rates where the model has them.
+	AudioInputTokens  uint64
+	ImageInputTokens  uint64
+	AudioOutputTokens uint64
 	// Estimated is true when the counts were computed by unitcost's tokenizer from
 	// captured content rather than reported by the provider.
 	Estimated bool
@@ -140,6 +145,9 @@ type Span struct {
 	ToolName       string
 	RetrievalUnits uint64 // vector queries or documents fetched; 0 means one call
 	ComputeClass   string // self-hosted compute class, priced by time
+	// ComputeShareBP is the share of the compute class's node the span used, in basis
+	// points (10000 = the whole node; 0 also means the whole node).
+	ComputeShareBP uint64
 	ReviewRole     string // set on human review spans
 	ReviewActiveMs uint64
 	ReviewQueueMs  uint64

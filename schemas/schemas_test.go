@@ -69,8 +69,9 @@ func TestPriceBookSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	media := []byte("version: m\nmodels: [{model: v, input: \"2.5\", output: \"10\", audio_input: \"40\", audio_output: \"80\", image_input: \"5\"}]\n")
 	multi := []byte("version: v2\neffective_from: \"2026-11-01\"\ntenants:\n  - {tenant: acme, discounts: [{provider: openai, percent: \"12.5\"}]}\n---\nversion: v1\neffective_from: \"2026-01-01\"\n")
-	for name, src := range map[string][]byte{"builtin": builtin, "imported": imported, "multi": multi} {
+	for name, src := range map[string][]byte{"builtin": builtin, "imported": imported, "multi": multi, "media": media} {
 		if err := validate(s, src); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

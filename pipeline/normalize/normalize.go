@@ -95,7 +95,7 @@ type fields struct {
 	tenant, team, feature, session, user, tool      strField
 	reviewRole, reviewOutcome, computeClass         strField
 	serviceTier                                     strField
-	cacheWrite1h                                    numField
+	cacheWrite1h, audioIn, imageIn, audioOut, share numField
 	input, output, cacheRead, cacheWrite, reasoning numField
 	validated, reviewActive, reviewQueue, units     numField
 	cost                                            numField
@@ -165,6 +165,17 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	if u.CacheWrite1hTokens > u.CacheWriteTokens {
 		// reported only the 1-hour part, or the 5-minute part elsewhere: 1h is part of writes
 		u.CacheWriteTokens += u.CacheWrite1hTokens - min(u.CacheWriteTokens, u.CacheWrite1hTokens)
+	}
+	u.AudioInputTokens = min(f.tokens(f.audioIn, "audio input tokens", lim), u.InputTokens)
+	u.ImageInputTokens = min(f.tokens(f.imageIn, "image input tokens", lim), u.InputTokens-u.AudioInputTokens)
+	u.AudioOutputTokens = min(f.tokens(f.audioOut, "audio output tokens", lim), u.OutputTokens)
+	out.ComputeShareBP = 10_000
+	if f.share.rank > 0 {
+		if sh := f.share.v; sh > 0 && sh <= 1 {
+			out.ComputeShareBP = uint64(math.Round(sh * 10_000))
+		} else {
+			f.issues = append(f.issues, fmt.Sprintf("compute share %v not in (0, 1]; whole node billed", sh))
+		}
 	}
 	switch tier := strings.ToLower(f.str(f.serviceTier.v, "service tier", lim)); tier {
 	case "", "default", "auto", "standard", "on_demand":
@@ -270,6 +281,18 @@ func (f *fields) read(k string, v pcommon.Value) {
 		f.serviceTier.set(v.AsString(), rankGenAI)
 	case "openai.request.service_tier", "gen_ai.openai.request.service_tier":
 		f.serviceTier.set(v.AsString(), rankOldGenAI)
+	case sc.AudioInputTokens:
+		f.num(&f.audioIn, k, v, rankUnitcost)
+	case "llm.token_count.prompt_details.audio":
+		f.num(&f.audioIn, k, v, rankOther)
+	case sc.ImageInputTokens:
+		f.num(&f.imageIn, k, v, rankUnitcost)
+	case sc.AudioOutputTokens:
+		f.num(&f.audioOut, k, v, rankUnitcost)
+	case "llm.token_count.completion_details.audio":
+		f.num(&f.audioOut, k, v, rankOther)
+	case sc.ComputeShare:
+		f.num(&f.share, k, v, rankUnitcost)
 	case sc.CacheWrite1hTokens:
 		f.num(&f.cacheWrite1h, k, v, rankUnitcost)
 	case "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens":

@@ -143,6 +143,20 @@ func TestServiceTierAndOneHourCacheWrites(t *testing.T) {
 	}
 }
 
+func TestMediaTokensAndComputeShare(t *testing.T) {
+	t.Parallel()
+	got := norm(t, true, map[string]any{"llm.model_name": "gpt-4o-audio", "llm.token_count.prompt": 5000, "llm.token_count.completion": 900,
+		"llm.token_count.prompt_details.audio": 3000, "unitcost.usage.image_input_tokens": 4000, "llm.token_count.completion_details.audio": 600,
+		"unitcost.compute.class": "gpu.h100", "unitcost.compute.share": 0.25})
+	// image tokens are capped at what the input leaves after audio
+	if got.Usage.AudioInputTokens != 3000 || got.Usage.ImageInputTokens != 2000 || got.Usage.AudioOutputTokens != 600 || got.ComputeShareBP != 2500 {
+		t.Fatalf("usage %+v share %d", got.Usage, got.ComputeShareBP)
+	}
+	if bad := norm(t, true, map[string]any{"unitcost.compute.share": 3.0}); bad.ComputeShareBP != 10_000 || len(bad.Issues) != 1 {
+		t.Fatalf("share 3: %d %q", bad.ComputeShareBP, bad.Issues)
+	}
+}
+
 func TestProviderReportedCost(t *testing.T) {
 	t.Parallel()
 	lf := norm(t, true, map[string]any{"langfuse.observation.cost_details": `{"input": 0.001, "output": 0.002, "total": 0.003}`})

@@ -71,9 +71,13 @@ type Model struct {
 	CacheWrite Rate `yaml:"cache_write,omitempty"`
 	// CacheWrite1h prices cache writes with a 1-hour lifetime (Anthropic); CacheWrite is
 	// then the 5-minute rate. Defaults to CacheWrite.
-	CacheWrite1h Rate   `yaml:"cache_write_1h,omitempty"`
-	Reasoning    Rate   `yaml:"reasoning,omitempty"`
-	Tiers        []Tier `yaml:"tiers,omitempty"`
+	CacheWrite1h Rate `yaml:"cache_write_1h,omitempty"`
+	Reasoning    Rate `yaml:"reasoning,omitempty"`
+	// Audio and image token rates; default to the input/output rates.
+	AudioInput  Rate   `yaml:"audio_input,omitempty"`
+	AudioOutput Rate   `yaml:"audio_output,omitempty"`
+	ImageInput  Rate   `yaml:"image_input,omitempty"`
+	Tiers       []Tier `yaml:"tiers,omitempty"`
 	// ServiceTiers prices batch, flex, priority (or any tier name the span reports) by a
 	// multiplier of the rates or by explicit rates.
 	ServiceTiers map[string]ServiceTier `yaml:"service_tiers,omitempty"`
@@ -275,7 +279,7 @@ func (t *TenantOverride) discount(provider, model string) uint64 {
 // rates lists every rate of the model, tiers included.
 func (m *Model) rates() []pipeline.Money {
 	var out []pipeline.Money
-	for _, r := range []Rate{m.Input, m.Output, m.CacheRead, m.CacheWrite, m.CacheWrite1h, m.Reasoning} {
+	for _, r := range []Rate{m.Input, m.Output, m.CacheRead, m.CacheWrite, m.CacheWrite1h, m.Reasoning, m.AudioInput, m.AudioOutput, m.ImageInput} {
 		out = append(out, r.Money)
 	}
 	for _, t := range m.Tiers {

@@ -46,7 +46,12 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 		c := pipeline.LineItem{Span: sp, WorkflowID: workflowID, PriceVersion: b.Version, Component: pipeline.ComponentCompute}
 		ms := sp.DurationMs()
 		c.Quantity, c.Unit = float64(ms)/1000, "seconds"
-		b.hourly(&c, b.comp, "compute", sp.ComputeClass, ms)
+		share := sp.ComputeShareBP
+		if share == 0 || share > 10_000 {
+			share = 10_000
+		}
+		// billed time is wall time x the node share, exact: ms x bp / 10000 inside MulDiv
+		b.hourlyShare(&c, sp.ComputeClass, ms, share)
 		dst = append(dst, c)
 	}
 	return dst
@@ -87,13 +92,23 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 	if m.Reasoning.Set {
 		reasoning = m.Reasoning.Money
 	}
+	audioIn, imageIn, audioOut := in, in, out
+	if m.AudioInput.Set {
+		audioIn = m.AudioInput.Money
+	}
+	if m.ImageInput.Set {
+		imageIn = m.ImageInput.Money
+	}
+	if m.AudioOutput.Set {
+		audioOut = m.AudioOutput.Money
+	}
 	if tier := sp.ServiceTier; tier != "" {
 		st, ok := m.ServiceTiers[tier]
 		switch {
 		case !ok:
 			rule += "+tier:" + tier + "(no tier price; standard rates)"
 		case st.den != 0:
-			for _, r := range []*pipeline.Money{&in, &out, &read, &write, &write1h, &reasoning} {
+			for _, r := range []*pipeline.Money{&in, &out, &read, &write, &write1h, &reasoning, &audioIn, &imageIn, &audioOut} {
 				*r = pipeline.Money(uint64(*r) * st.num / st.den) // exact: Parse refuses inexact multipliers
 			}
 			rule += "+tier:" + tier + "x" + st.Multiplier
@@ -112,19 +127,28 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 			rule += "+tier:" + tier
 		}
 	}
-	cached := u.CacheReadTokens + u.CacheWriteTokens
-	uncached := uint64(0)
-	if u.InputTokens > cached {
-		uncached = u.InputTokens - cached
+	// Input splits into cached (read, write), audio, image and the rest (text); output
+	// into reasoning, audio and the rest. Each part is billed once, at its own rate.
+	special := u.CacheReadTokens + u.CacheWriteTokens + u.AudioInputTokens + u.ImageInputTokens
+	text := uint64(0)
+	if u.InputTokens > special {
+		text = u.InputTokens - special
 	}
 	w1h := min(u.CacheWrite1hTokens, u.CacheWriteTokens)
+	outText := uint64(0)
+	if u.OutputTokens > u.ReasoningTokens+u.AudioOutputTokens {
+		outText = u.OutputTokens - u.ReasoningTokens - u.AudioOutputTokens
+	}
 	var acc acc128
-	acc.add(uncached, in)
+	acc.add(text, in)
 	acc.add(u.CacheReadTokens, read)
 	acc.add(u.CacheWriteTokens-w1h, write)
 	acc.add(w1h, write1h)
-	acc.add(u.OutputTokens-u.ReasoningTokens, out)
+	acc.add(u.AudioInputTokens, audioIn)
+	acc.add(u.ImageInputTokens, imageIn)
+	acc.add(outText, out)
 	acc.add(u.ReasoningTokens, reasoning)
+	acc.add(u.AudioOutputTokens, audioOut)
 	per := uint64(perMillion)
 	if discount > 0 {
 		// cost x (10000 - bp) / 10000, still one rounding at the end
@@ -156,6 +180,24 @@ func (b *Book) unit(li *pipeline.LineItem, rates map[string]*UnitRate, what, nam
 	acc.add(units, r.PerUnit.Money)
 	li.Cost, li.Priced = acc.div(1)
 	li.PriceRule = what + ":" + r.Name
+}
+
+func (b *Book) hourlyShare(li *pipeline.LineItem, class string, ms, shareBP uint64) {
+	r, ok := b.comp[strings.ToLower(class)]
+	if !ok {
+		r, ok = b.comp["default"]
+	}
+	if !ok {
+		li.UnpricedReason = fmt.Sprintf("no compute rate for %q and no default: add one to the price book", class)
+		return
+	}
+	var acc acc128
+	acc.add(ms*shareBP, r.PerHour.Money)
+	li.Cost, li.Priced = acc.div(3_600_000 * 10_000)
+	li.PriceRule = "compute:" + r.Name
+	if shareBP != 10_000 {
+		li.PriceRule += fmt.Sprintf(" share %d.%02d%%", shareBP/100, shareBP%100)
+	}
 }
 
 func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what, name string, ms uint64) {

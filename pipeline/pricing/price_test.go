@@ -219,3 +219,31 @@ func TestTokenizerEstimates(t *testing.T) {
 		t.Fatalf("reported usage overwritten or mix missing: %+v", sp.Usage)
 	}
 }
+
+// Audio and image tokens are parts of input/output billed at their own rates; a span that
+// shared a GPU node pays its share of the node's time.
+func TestMediaTokensAndNodeShare(t *testing.T) {
+	t.Parallel()
+	b, err := pricing.Parse([]byte(`
+version: media
+models:
+  - {model: voice, input: "2.50", output: "10.00", cache_read: "1.25", audio_input: "40.00", audio_output: "80.00", image_input: "5.00"}
+compute:
+  - {name: gpu.h100, per_hour: "4.00"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := model("", "voice", 10000, 1000, 0, 2000, 0)
+	sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens, sp.Usage.AudioOutputTokens = 3000, 1000, 1500
+	// text in 5000*2.50 + cached 1000*1.25 + audio in 3000*40 + image 1000*5 + text out 500*10
+	// + audio out 1500*80 = 12500 + 1250 + 120000 + 5000 + 5000 + 120000 = 263750
+	if items := b.Price(nil, sp, "wf"); len(items) != 1 || items[0].Cost != 263_750_000 {
+		t.Fatalf("media: %+v", items)
+	}
+	gpu := &pipeline.Span{ComputeClass: "gpu.h100", ComputeShareBP: 2500, StartUnixNano: 0, EndUnixNano: 90e9}
+	// 90 s x 25% of a $4.00/h node = $0.025
+	if items := b.Price(nil, gpu, "wf"); len(items) != 1 || items[0].Cost != 25_000_000 || items[0].PriceRule != "compute:gpu.h100 share 25.00%" {
+		t.Fatalf("node share: %+v", items)
+	}
+}

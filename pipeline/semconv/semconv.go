@@ -32,6 +32,13 @@ const (
 	ReviewOutcome = "unitcost.review.outcome"
 	// ComputeClass names self-hosted compute priced by time (e.g. "gpu.a100").
 	ComputeClass = "unitcost.compute.class"
+	// ComputeShare is the fraction (0..1] of the compute class's node the span used, when
+	// it shared the node (default 1).
+	ComputeShare = "unitcost.compute.share"
+	// Audio and image token counts, parts of the input/output counts.
+	AudioInputTokens  = "unitcost.usage.audio_input_tokens"
+	ImageInputTokens  = "unitcost.usage.image_input_tokens"
+	AudioOutputTokens = "unitcost.usage.audio_output_tokens"
 	// RetrievalUnits counts vector queries or documents of a retrieval span.
 	RetrievalUnits = "unitcost.retrieval.units"
 	// ServiceTier names the provider processing tier a call ran in when the

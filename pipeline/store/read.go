@@ -17,7 +17,7 @@ provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tok
 reasoning_tokens, usage_estimated, duration_ms, cost_nano, priced, price_version, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, tool_name, compute_class, service_tier,
 retrieval_units, provider_cost_nano, has_provider_cost, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp
 FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_time < ?`
 	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC())
 	if err != nil {
@@ -39,7 +39,8 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			&sp.Usage.CacheWriteTokens, &sp.Usage.CacheWrite1hTokens, &sp.Usage.ReasoningTokens, &est, &dur, &cost, &priced,
 			&li.PriceVersion, &sp.Team, &sp.Feature, &sp.ReviewRole, &sp.ReviewActiveMs, &sp.ReviewQueueMs, &sp.ReviewOutcome,
 			&isErr, &sp.Issues, &sp.ToolName, &sp.ComputeClass, &sp.ServiceTier, &sp.RetrievalUnits, &provCost, &hasProvider,
-			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other); err != nil {
+			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other,
+			&sp.Usage.AudioInputTokens, &sp.Usage.ImageInputTokens, &sp.Usage.AudioOutputTokens, &sp.ComputeShareBP); err != nil {
 			return fmt.Errorf("read line item: %w", err)
 		}
 		if err := parseHex(trace, sp.TraceID[:]); err != nil {

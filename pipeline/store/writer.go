@@ -14,7 +14,7 @@ reasoning_tokens, usage_estimated, duration_ms, quantity, unit, cost_nano, provi
 has_provider_cost, priced, unpriced_reason, price_version, price_rule, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, version, tool_name, compute_class,
 service_tier, cache_write_1h_tokens, retrieval_units, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens`
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp`
 
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
 workflow_version, outcome, validated_outputs, team, feature, duration_ms, version`
@@ -50,7 +50,8 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				li.PriceVersion, li.PriceRule, sp.Team, sp.Feature, sp.ReviewRole, sp.ReviewActiveMs, sp.ReviewQueueMs,
 				sp.ReviewOutcome, b2u(sp.Error), issues, version, sp.ToolName, sp.ComputeClass,
 				sp.ServiceTier, sp.Usage.CacheWrite1hTokens, sp.RetrievalUnits, sp.Usage.Mix.System, sp.Usage.Mix.Context,
-				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other,
+				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other, sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens,
+				sp.Usage.AudioOutputTokens, sp.ComputeShareBP,
 			); err != nil {
 				b.Abort()
 				return fmt.Errorf("append line item: %w", err)
