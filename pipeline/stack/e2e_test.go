@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
@@ -95,15 +96,7 @@ func TestEndToEndGroundTruthAndReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now().Add(-2 * time.Hour).Truncate(time.Minute)
-			lc := loadgen.Config{Seed: 11, Workflows: 300, Start: start}
-			tp := loadgen.NewTracerProvider(exp, lc.Seed)
-			truth, err := loadgen.Run(ctx, lc, tp, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tp.Shutdown(ctx); err != nil {
-				t.Fatal(err)
-			}
+			truth := generate(t, exp, loadgen.Config{Seed: 11, Workflows: 300, Start: start})
 			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
 			from, to := start.Add(-time.Minute), time.Now().Add(time.Hour)
 			checkTruth(t, st, truth, from, to)
@@ -129,6 +122,20 @@ func TestEndToEndGroundTruthAndReplay(t *testing.T) {
 			checkTruth(t, st, truth, from, to)
 		})
 	}
+}
+
+// generate runs the workload through exp and flushes it, returning the ground truth.
+func generate(t *testing.T, exp sdktrace.SpanExporter, lc loadgen.Config) *loadgen.Truth {
+	t.Helper()
+	tp := loadgen.NewTracerProvider(exp, lc.Seed)
+	truth, err := loadgen.Run(context.Background(), lc, tp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return truth
 }
 
 // waitGroupCaughtUp waits until group's committed offsets reach the end of topic.
@@ -298,15 +305,7 @@ func TestShuffledAndDuplicatedDelivery(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now().Add(-4 * time.Hour).Truncate(time.Minute)
-			lc := loadgen.Config{Seed: 17, Workflows: 400, Start: start}
-			tp := loadgen.NewTracerProvider(exp, lc.Seed)
-			truth, err := loadgen.Run(ctx, lc, tp, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := tp.Shutdown(ctx); err != nil {
-				t.Fatal(err)
-			}
+			truth := generate(t, exp, loadgen.Config{Seed: 17, Workflows: 400, Start: start})
 			if del.Dups == 0 {
 				t.Fatal("no duplicate was delivered")
 			}
