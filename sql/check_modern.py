@@ -28,6 +28,9 @@ PARAMS = {
     "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
     "context_share": [*WINDOW, "acme", "acme", *WINDOW, "acme", "acme"],
+    "breakdown": [*WINDOW, "", ""],
+    "top_workflows": [*WINDOW, "", "", *WINDOW, "", "", 10],
+    "workflow_lines": [TRACE_ID, "acme", "acme"],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
@@ -37,6 +40,14 @@ EXPECT = {
     "unit_economics": [["qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 0]],  # the mix line costs 0
     "workflow_cost": [["human_review", 1, 20000000000, 0], ["model_tokens", 2, 1234567, 0]],
     "context_share": [["qa", 1, 100, 600, 200, 50, 50, 1000]],
+    # breakdown by component ({dim} = component)
+    "breakdown": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
+    "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "2026-11-01 10:00:00", 3, 20001234567]],
+    "workflow_lines": [
+        ["0000000000000003", "human_review", "", "", "", 0, 0, 0, 20000000000, 1, "", "", ""],
+        ["0000000000000002", "model_tokens", "", "", "", 0, 0, 0, 1234567, 1, "", "", ""],
+        ["0000000000000004", "model_tokens", "", "", "", 1000, 0, 0, 0, 1, "", "", ""],
+    ],
     "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
 }
 
@@ -133,7 +144,8 @@ def main():
                 print(f"FAIL query {name}: no parameters in sql/check_modern.py; add them with the expected rows")
                 continue
             try:
-                got = rows(s, bind(q.read_text().replace("{db}", DB), PARAMS[name]))
+                sql = q.read_text().replace("{db}", DB).replace("{dim}", "component")
+                got = rows(s, bind(sql, PARAMS[name]))
                 if name in EXPECT and got != EXPECT[name]:
                     failed += 1
                     print(f"FAIL query {name}: got {got}, want {EXPECT[name]}")

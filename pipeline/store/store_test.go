@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,3 +147,71 @@ func TestSpanIssuesAreQueryable(t *testing.T) {
 		t.Fatalf("tenant filter: %+v", acme)
 	}
 }
+
+// Breakdowns, the top-N list and drill-down, and their tenant isolation.
+func TestExploreQueries(t *testing.T) {
+	s := testenv.ClickHouse(t)
+	ctx := context.Background()
+	qaRoot, qaCall, qaReview := span(5, 1, 0), span(5, 2, 1), span(5, 3, 1)
+	trRoot, trCall := span(6, 1, 0), span(6, 2, 1)
+	trRoot.Tenant, trCall.Tenant = "globex", "globex"
+	qaCall.Model, trCall.Model = "gpt-x", "gpt-y"
+	wf := func(root *pipeline.Span, name, outcome string) pipeline.Workflow {
+		return pipeline.Workflow{ID: root.TraceID.String(), Tenant: root.Tenant, TraceID: root.TraceID, RootSpanID: root.SpanID,
+			Name: name, Outcome: outcome, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano}
+	}
+	qa, tr := root(qaRoot), root(trRoot)
+	b := pipeline.Batch{
+		Workflows: []pipeline.Workflow{wf(qaRoot, "qa", "completed"), wf(trRoot, "triage", "failed")},
+		LineItems: []pipeline.LineItem{
+			{Span: qaCall, WorkflowID: qa, Component: pipeline.ComponentModel, Cost: 1000, Priced: true},
+			{Span: qaReview, WorkflowID: qa, Component: pipeline.ComponentReview, Cost: 5000, Priced: true},
+			{Span: trCall, WorkflowID: tr, Component: pipeline.ComponentModel, Cost: 300, Priced: true},
+		},
+	}
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	keys := func(rows []store.BreakdownRow) string {
+		var out []string
+		for _, r := range rows {
+			out = append(out, fmt.Sprintf("%s=%d/%d", r.Key, r.Cost, r.LineItems))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct{ dim, tenant, want string }{
+		{"component", "", "human_review=5000/1 model_tokens=1300/2"},
+		{"model", "", "=5000/1 gpt-x=1000/1 gpt-y=300/1"},
+		{"tenant", "", "acme=6000/2 globex=300/1"},
+		{"outcome", "", "completed=6000/2 failed=300/1"},
+		{"workflow", "globex", "triage=300/1"},
+	} {
+		rows, err := s.Breakdown(ctx, c.dim, from, to, c.tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := keys(rows); got != c.want {
+			t.Errorf("by %s (tenant %q): %s, want %s", c.dim, c.tenant, got, c.want)
+		}
+	}
+	if _, err := s.Breakdown(ctx, "colour; DROP TABLE x", from, to, ""); err == nil || !strings.Contains(err.Error(), "unknown dimension") {
+		t.Errorf("dimension not checked: %v", err)
+	}
+	top, err := s.TopWorkflows(ctx, from, to, "", 1)
+	if err != nil || len(top) != 1 || top[0].WorkflowID != qa || top[0].Cost != 6000 || top[0].LineItems != 2 || top[0].Tenant != "acme" {
+		t.Fatalf("top: %+v, %v", top, err)
+	}
+	if top, _ := s.TopWorkflows(ctx, from, to, "globex", 10); len(top) != 1 || top[0].WorkflowID != tr {
+		t.Fatalf("globex top: %+v", top)
+	}
+	lines, err := s.WorkflowLines(ctx, qa, "acme")
+	if err != nil || len(lines) != 2 || lines[0].Component != "human_review" || lines[0].Cost != 5000 {
+		t.Fatalf("drill-down: %+v, %v", lines, err)
+	}
+	if other, _ := s.WorkflowLines(ctx, qa, "globex"); len(other) != 0 {
+		t.Fatalf("globex sees acme's lines: %+v", other)
+	}
+}
+
+func root(sp *pipeline.Span) string { return sp.TraceID.String() }

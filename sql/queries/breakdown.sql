@@ -1,0 +1,22 @@
+-- Cost broken down by one dimension over [from, to) of workflow start time: {dim} is one
+-- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant
+-- (substituted from a fixed list by the caller, never from input). ALL INNER JOIN: the
+-- right side is one row per workflow; ANY would also drop left rows on current ClickHouse.
+-- Parameters: from, to,
+-- tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow.
+SELECT
+    {dim} AS key,
+    count() AS line_items,
+    sum(cost_nano) AS cost_nano,
+    sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens,
+    sum(priced = 0) AS unpriced_lines
+FROM {db}.line_items FINAL
+ALL INNER JOIN
+(
+    SELECT workflow_id, name, workflow_version, outcome, tenant AS wf_tenant
+    FROM {db}.workflows FINAL
+    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+) AS w USING (workflow_id)
+GROUP BY key
+ORDER BY cost_nano DESC, key

@@ -1,0 +1,29 @@
+-- The most expensive workflows over [from, to) of start time, with their line counts.
+-- Parameters: from, to, tenant ('' = all), tenant, then the same four again, then limit.
+SELECT
+    w.workflow_id AS workflow_id,
+    w.name AS workflow,
+    w.tenant AS tenant,
+    w.outcome AS outcome,
+    w.start_time AS start_time,
+    c.lines AS line_items,
+    c.cost AS cost_nano
+FROM
+(
+    SELECT workflow_id, name, tenant, outcome, start_time
+    FROM {db}.workflows FINAL
+    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+) AS w
+ANY INNER JOIN
+(
+    SELECT workflow_id, count() AS lines, sum(cost_nano) AS cost
+    FROM {db}.line_items FINAL
+    WHERE workflow_id IN
+    (
+        SELECT workflow_id FROM {db}.workflows FINAL
+        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+    )
+    GROUP BY workflow_id
+) AS c USING (workflow_id)
+ORDER BY cost_nano DESC, workflow_id
+LIMIT ?
