@@ -39,6 +39,16 @@ type Admin struct {
 	Addr string `yaml:"addr"`
 }
 
+// API configures `unitcost api`, the HTTP JSON API under /api/v1.
+type API struct {
+	// Addr is the listen address. Default "127.0.0.1:8080".
+	Addr string `yaml:"addr"`
+	// Tokens maps bearer tokens to tenants; a token mapped to "*" sees every tenant.
+	// Empty: no authentication, every tenant visible (loopback development only).
+	// Environment form: UNITCOST_API_TOKENS="tok1=acme,tok2=*".
+	Tokens map[string]string `yaml:"tokens"`
+}
+
 // Config is everything unitcost reads.
 type Config struct {
 	Kafka      kafka.Config   `yaml:"kafka"`
@@ -46,6 +56,7 @@ type Config struct {
 	Ingest     Ingest         `yaml:"ingest"`
 	Process    process.Config `yaml:"process"`
 	Admin      Admin          `yaml:"admin"`
+	API        API            `yaml:"api"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
 }
@@ -58,6 +69,7 @@ func Defaults() Config {
 		Ingest:     Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
 		Process:    process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
 		Admin:      Admin{Addr: "127.0.0.1:9464"},
+		API:        API{Addr: "127.0.0.1:8080"},
 		LogLevel:   "info",
 	}
 }
@@ -145,13 +157,17 @@ func (c Config) YAML() string {
 	if c.Kafka.SASL.Password != "" {
 		c.Kafka.SASL.Password = "***"
 	}
-	if len(c.Ingest.Tokens) > 0 {
+	mask := func(tokens map[string]string) map[string]string {
+		if len(tokens) == 0 {
+			return tokens
+		}
 		masked := map[string]string{}
-		for _, tenant := range c.Ingest.Tokens {
+		for _, tenant := range tokens {
 			masked["***"+tenant] = tenant
 		}
-		c.Ingest.Tokens = masked
+		return masked
 	}
+	c.Ingest.Tokens, c.API.Tokens = mask(c.Ingest.Tokens), mask(c.API.Tokens)
 	b, _ := yaml.Marshal(c)
 	return string(b)
 }

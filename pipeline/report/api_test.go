@@ -1,0 +1,109 @@
+package report_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/internal/testenv"
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/report"
+)
+
+func apiSpan(trace, id, parent byte, tenant string) *pipeline.Span {
+	sp := &pipeline.Span{Tenant: tenant, StartUnixNano: time.Now().Add(-time.Hour).UnixNano()}
+	sp.TraceID[0], sp.SpanID[7], sp.ParentSpanID[7] = trace, id, parent
+	sp.EndUnixNano = sp.StartUnixNano + 1e9
+	return sp
+}
+
+// The HTTP API on real ClickHouse: a tenant's token sees only its own workflows and line
+// items; errors are JSON with a message that says what to do.
+func TestAPITenantIsolation(t *testing.T) {
+	st := testenv.ClickHouse(t)
+	ctx := context.Background()
+	var b pipeline.Batch
+	for i, tenant := range []string{"acme", "globex"} {
+		root, call := apiSpan(byte(i+1), 1, 0, tenant), apiSpan(byte(i+1), 2, 1, tenant)
+		call.Model = "gpt-x"
+		b.Workflows = append(b.Workflows, pipeline.Workflow{ID: root.TraceID.String(), Tenant: tenant, Name: "qa", Outcome: "completed",
+			ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano})
+		b.LineItems = append(b.LineItems, pipeline.LineItem{Span: call, WorkflowID: root.TraceID.String(), Component: pipeline.ComponentModel,
+			Cost: pipeline.Money(1000 * (i + 1)), Priced: true})
+	}
+	if err := st.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	acmeWF, globexWF := b.Workflows[0].ID, b.Workflows[1].ID
+	srv := httptest.NewServer(report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants}))
+	defer srv.Close()
+
+	get := func(path, token string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatalf("%s: not JSON: %s", path, raw)
+		}
+		return resp.StatusCode, body
+	}
+	costOf := func(body map[string]any) []float64 {
+		var out []float64
+		for _, r := range body["rows"].([]any) {
+			out = append(out, r.(map[string]any)["cost_nano"].(float64))
+		}
+		return out
+	}
+
+	if code, body := get("/api/v1/unit-economics", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme unit economics: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/unit-economics", "tok-admin"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 3000 {
+		t.Fatalf("admin unit economics: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/unit-economics?tenant=globex", "tok-admin"); code != 200 || costOf(body)[0] != 2000 {
+		t.Fatalf("admin picks globex: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/breakdown?by=tenant&since=48h", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme breakdown: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/workflows/top?limit=5", "tok-acme"); code != 200 || len(costOf(body)) != 1 {
+		t.Fatalf("acme top: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/workflows/"+acmeWF+"/lines", "tok-acme"); code != 200 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme drill-down: %d %v", code, body)
+	}
+	for _, c := range []struct {
+		path, token string
+		code        int
+		msg         string
+	}{
+		{"/api/v1/workflows/" + globexWF + "/lines", "tok-acme", 404, "no workflow"},
+		{"/api/v1/unit-economics?tenant=globex", "tok-acme", 403, `sees tenant "acme" only`},
+		{"/api/v1/unit-economics", "", 401, "bearer token"},
+		{"/api/v1/unit-economics", "wrong", 401, "bearer token"},
+		{"/api/v1/unit-economics?since=yesterday", "tok-acme", 400, "positive duration"},
+		{"/api/v1/breakdown?by=colour", "tok-acme", 400, "use one of component"},
+		{"/api/v1/workflows/top?limit=0", "tok-acme", 400, "1 to 1000"},
+		{"/api/v1/nope", "tok-acme", 404, "no such endpoint"},
+	} {
+		code, body := get(c.path, c.token)
+		if msg, _ := body["error"].(string); code != c.code || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s: %d %q, want %d containing %q", c.path, code, msg, c.code, c.msg)
+		}
+	}
+}
