@@ -68,7 +68,7 @@ func newFlags(name, synopsis, detail string) (*flag.FlagSet, *settings) {
 	return fs, s
 }
 
-// parse parses args; --help prints usage and returns errHelp, which main treats as success.
+// parse parses args; --help prints usage and exits 0.
 func (s *settings) parse(args []string) error {
 	s.fs.SetOutput(os.Stderr)
 	if err := s.fs.Parse(args); err != nil {

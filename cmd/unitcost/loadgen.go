@@ -12,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
@@ -154,5 +153,3 @@ func totalString(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-var _ sdktrace.SpanExporter = (*otlptrace.Exporter)(nil)

@@ -20,7 +20,7 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 	case sp.Operation == pipeline.OpHumanReview:
 		li.Component = pipeline.ComponentReview
 		li.Quantity, li.Unit = float64(sp.ReviewActiveMs)/1000, "seconds"
-		b.hourly(&li, b.review, "review", sp.ReviewRole, sp.ReviewActiveMs)
+		b.hourly(&li, b.review, "review", sp.ReviewRole, sp.ReviewActiveMs, 10_000)
 		dst = append(dst, li)
 	case sp.Model != "" && (u.InputTokens > 0 || u.OutputTokens > 0):
 		li.Component = pipeline.ComponentModel
@@ -50,8 +50,7 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 		if share == 0 || share > 10_000 {
 			share = 10_000
 		}
-		// billed time is wall time x the node share, exact: ms x bp / 10000 inside MulDiv
-		b.hourlyShare(&c, sp.ComputeClass, ms, share)
+		b.hourly(&c, b.comp, "compute", sp.ComputeClass, ms, share)
 		dst = append(dst, c)
 	}
 	return dst
@@ -182,25 +181,9 @@ func (b *Book) unit(li *pipeline.LineItem, rates map[string]*UnitRate, what, nam
 	li.PriceRule = what + ":" + r.Name
 }
 
-func (b *Book) hourlyShare(li *pipeline.LineItem, class string, ms, shareBP uint64) {
-	r, ok := b.comp[strings.ToLower(class)]
-	if !ok {
-		r, ok = b.comp["default"]
-	}
-	if !ok {
-		li.UnpricedReason = fmt.Sprintf("no compute rate for %q and no default: add one to the price book", class)
-		return
-	}
-	var acc acc128
-	acc.add(ms*shareBP, r.PerHour.Money)
-	li.Cost, li.Priced = acc.div(3_600_000 * 10_000)
-	li.PriceRule = "compute:" + r.Name
-	if shareBP != 10_000 {
-		li.PriceRule += fmt.Sprintf(" share %d.%02d%%", shareBP/100, shareBP%100)
-	}
-}
-
-func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what, name string, ms uint64) {
+// hourly prices time: ms of wall time x the share (basis points) of the rate's unit used,
+// at the named rate or the default one, rounded once.
+func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what, name string, ms, shareBP uint64) {
 	r, ok := rates[strings.ToLower(name)]
 	if !ok {
 		r, ok = rates["default"]
@@ -209,8 +192,13 @@ func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what,
 		li.UnpricedReason = fmt.Sprintf("no %s rate for %q and no default: add one to the price book", what, name)
 		return
 	}
-	li.Cost, li.Priced = pipeline.MulDiv(ms, r.PerHour.Money, 3_600_000)
+	var acc acc128
+	acc.add(ms*shareBP, r.PerHour.Money)
+	li.Cost, li.Priced = acc.div(3_600_000 * 10_000)
 	li.PriceRule = what + ":" + r.Name
+	if shareBP != 10_000 {
+		li.PriceRule += fmt.Sprintf(" share %d.%02d%%", shareBP/100, shareBP%100)
+	}
 }
 
 // acc128 sums quantity x rate products exactly before the single rounding division.

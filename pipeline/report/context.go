@@ -6,8 +6,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/segmentio/encoding/json"
-
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
@@ -36,9 +34,7 @@ func ContextRows(in []store.ContextShare) []ContextRow {
 func WriteContext(w io.Writer, rows []ContextRow, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(w, rows)
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"workflow", "calls_with_mix", "system_tokens", "context_tokens", "history_tokens", "user_tokens", "other_tokens", "context_share_pct"})

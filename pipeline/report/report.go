@@ -86,9 +86,7 @@ func dollars(p *int64, decimals int) string {
 func Write(w io.Writer, rows []Row, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(w, rows)
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"workflow", "workflows", "completed", "validated_outputs", "exceptions", "cost_usd",
@@ -125,3 +123,9 @@ func plain(p *int64) string {
 }
 
 func pct(bp int64) string { return fmt.Sprintf("%d.%02d", bp/100, bp%100) }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
