@@ -357,11 +357,17 @@ func TestEstimatedUsageFromCapturedContent(t *testing.T) {
 	if est != 1 || in != 40 || out != 4 {
 		t.Fatalf("estimated=%d input=%d output=%d", est, in, out)
 	}
-	// The clamped value is stored with its reason, queryable by kind.
+	// The clamped value is stored with its reason, queryable by kind. The issues are the
+	// batch's last insert, so the line items can be visible a moment before them.
 	day := time.Unix(1_700_000_000, 0).UTC().Truncate(24 * time.Hour)
-	issues, err := st.SpanIssues(context.Background(), day, day.Add(24*time.Hour), "globex")
-	if err != nil {
-		t.Fatal(err)
+	var issues []store.IssueCount
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if issues, err = st.SpanIssues(context.Background(), day, day.Add(24*time.Hour), "globex"); err != nil {
+			t.Fatal(err)
+		}
+		if len(issues) > 0 {
+			break
+		}
 	}
 	if len(issues) != 1 || issues[0].Kind != "reasoning tokens N negative; clamped to N" || issues[0].Spans != 1 {
 		t.Fatalf("span issues %+v", issues)
