@@ -23,14 +23,26 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 # Parameters for each shipped query, in order of their '?' placeholders.
 WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
+HOUR = ("2026-11-01 10:00:00", "2026-11-01 11:00:00")
 PARAMS = {
     "unit_economics": [*WINDOW, "", "", *WINDOW, "", ""],
     "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
+    "rollup_dirty": [["2026-11-01 10:00:00"]],
+    # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
+    "series": [["2026-11-01 00:00:00", "qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 1000, 0, 600, 1000, 3, 0]],
+    "series_costs": [["2026-11-01 00:00:00", "human_review", "", "", 1, 0, 20000000000, 0, 0],
+                     ["2026-11-01 00:00:00", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
     "context_share": [*WINDOW, "acme", "acme", *WINDOW, "acme", "acme"],
     "breakdown": [*WINDOW, "", ""],
     "top_workflows": [*WINDOW, "", "", *WINDOW, "", "", 10],
     "workflow_lines": [TRACE_ID, "acme", "acme"],
+    "rollup_dirty": [0, 0],
+    # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads
+    "rollup_workflows": [7, *HOUR, HOUR[0], *HOUR],
+    "rollup_costs": [7, HOUR[0], *HOUR],
+    "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", ""],
+    "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", ""],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
@@ -48,6 +60,11 @@ EXPECT = {
         ["0000000000000002", "model_tokens", "", "", "", 0, 0, 0, 1234567, 1, "", "", ""],
         ["0000000000000004", "model_tokens", "", "", "", 1000, 0, 0, 0, 1, "", "", ""],
     ],
+    "rollup_dirty": [["2026-11-01 10:00:00"]],
+    # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
+    "series": [["2026-11-01 00:00:00", "qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 1000, 0, 600, 1000, 3, 0]],
+    "series_costs": [["2026-11-01 00:00:00", "human_review", "", "", 1, 0, 20000000000, 0, 0],
+                     ["2026-11-01 00:00:00", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
 }
 
@@ -55,6 +72,7 @@ LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id
         "cost_nano, priced, version")
 WF = "tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version"
 TRACE = TRACE_ID
+REBUILDS = ["rollup_workflows", "rollup_costs"]
 
 
 def literal(v):
@@ -136,7 +154,8 @@ def main():
             s.query(f"INSERT INTO {DB}.span_issues (tenant, day, trace_id, span_id, workflow_id, step, issue, version) "
                     f"VALUES ('acme', '2026-11-01', '{TRACE}', '0000000000000002', '{TRACE}', 'chat', "
                     f"'input tokens -5 negative; clamped to 0', {version})")
-        queries = sorted((HERE / "queries").glob("*.sql"))
+        # the rollup rebuilds first (they write), then their build is recorded as Go does
+        queries = sorted((HERE / "queries").glob("*.sql"), key=lambda q: (q.stem not in REBUILDS, q.stem))
         for q in queries:
             name = q.stem
             if name not in PARAMS:
@@ -145,7 +164,11 @@ def main():
                 continue
             try:
                 sql = q.read_text().replace("{db}", DB).replace("{dim}", "component")
+                sql = sql.replace("{bucket}", "toStartOfDay(bucket)")
                 got = rows(s, bind(sql, PARAMS[name]))
+                if name == REBUILDS[-1]:
+                    s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "
+                            f"VALUES ('{HOUR[0]}', 7, now(), 1)")
                 if name in EXPECT and got != EXPECT[name]:
                     failed += 1
                     print(f"FAIL query {name}: got {got}, want {EXPECT[name]}")

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RefreshStats says what one rollup refresh did.
+type RefreshStats struct {
+	// Since is the write version (ns) changes were looked for after; 0 = everything.
+	Since uint64
+	// Build numbers every row this refresh wrote (its start, ns).
+	Build uint64
+	// Hours lists the rollup hours rebuilt.
+	Hours []time.Time
+}
+
+// RefreshRollups rebuilds every rollup hour that rows written since the last complete
+// refresh (less margin, for inserts in flight and writers' clock skew) land in, records
+// each hour's build, deletes the builds it superseded, and marks the refresh complete.
+// It is safe to run from several processes at once: readers take each hour's newest
+// recorded build, and every build is a full recomputation from line_items and workflows.
+func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (RefreshStats, error) {
+	st := RefreshStats{Build: uint64(time.Now().UnixNano())}
+	last, err := s.lastCompleteRefresh(ctx)
+	if err != nil {
+		return st, err
+	}
+	if m := uint64(margin.Nanoseconds()); last > m {
+		st.Since = last - m
+	}
+	st.Hours, err = s.DirtyHours(ctx, st.Since)
+	if err != nil {
+		return st, err
+	}
+	for _, h := range st.Hours {
+		if err := s.RebuildHour(ctx, h, st.Build); err != nil {
+			return st, err
+		}
+	}
+	if err := s.dropSuperseded(ctx, st.Hours, st.Build); err != nil {
+		return st, err
+	}
+	return st, s.recordBuild(ctx, time.Unix(0, 0), st.Build, 0)
+}
+
+// lastCompleteRefresh is the build of the newest refresh that finished (0 if none).
+func (s *Store) lastCompleteRefresh(ctx context.Context) (uint64, error) {
+	var last uint64
+	err := s.conn.QueryRow(ctx, "SELECT max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket = toDateTime(0)").Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("read rollup_builds: %w", err)
+	}
+	return last, nil
+}
+
+// DirtyHours runs sql/queries/rollup_dirty.sql: the start hours of workflows whose facts
+// or line items were written after since (ns).
+func (s *Store) DirtyHours(ctx context.Context, since uint64) ([]time.Time, error) {
+	q, err := Query("rollup_dirty", s.cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.Query(ctx, q, since, since)
+	if err != nil {
+		return nil, fmt.Errorf("rollup dirty hours: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var h time.Time
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("rollup dirty hours: %w", err)
+		}
+		out = append(out, h.UTC())
+	}
+	return out, rows.Err()
+}
+
+// RebuildHour recomputes one hour of both rollup tables under build and then records the
+// build, which makes it the one readers see.
+func (s *Store) RebuildHour(ctx context.Context, hour time.Time, build uint64) error {
+	from := hour.UTC().Truncate(time.Hour)
+	to := from.Add(time.Hour)
+	q, err := Query("rollup_workflows", s.cfg.Database)
+	if err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, q, build, from, to, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_workflows_hourly %s: %w", from.Format(time.DateTime), err)
+	}
+	if q, err = Query("rollup_costs", s.cfg.Database); err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, q, build, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_costs_hourly %s: %w", from.Format(time.DateTime), err)
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT sum(workflows) FROM "+s.cfg.Database+
+		".rollup_workflows_hourly WHERE bucket = ? AND build = ?", from, build).Scan(&n); err != nil {
+		return fmt.Errorf("count rebuilt hour %s: %w", from.Format(time.DateTime), err)
+	}
+	return s.recordBuild(ctx, from, build, n)
+}
+
+func (s *Store) recordBuild(ctx context.Context, bucket time.Time, build, workflows uint64) error {
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".rollup_builds (bucket, build, built_at, workflows)")
+	if err != nil {
+		return fmt.Errorf("record rollup build: %w", err)
+	}
+	if err := b.Append(bucket.UTC(), build, time.Now().UTC(), workflows); err != nil {
+		b.Abort()
+		return fmt.Errorf("record rollup build: %w", err)
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record rollup build: %w", err)
+	}
+	return nil
+}
+
+// dropSuperseded deletes the rows of older builds of the given hours (an asynchronous
+// mutation; readers never see them anyway, as they read only the newest build).
+func (s *Store) dropSuperseded(ctx context.Context, hours []time.Time, build uint64) error {
+	for len(hours) > 0 {
+		chunk := hours[:min(len(hours), 500)]
+		hours = hours[len(chunk):]
+		list := make([]string, len(chunk))
+		for i, h := range chunk {
+			list[i] = fmt.Sprintf("toDateTime(%d)", h.Unix())
+		}
+		for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly"} {
+			q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE build < %d AND bucket IN (%s)", s.cfg.Database, t, build, strings.Join(list, ", "))
+			if err := s.conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("drop superseded rollup builds: %w", err)
+			}
+		}
+	}
+	return nil
+}
