@@ -96,7 +96,17 @@ func runDemo(args []string) error {
 		stopStack()
 		return err
 	}
-	ue, err := st.Store.UnitEconomics(ctx, time.Now().Add(-48*time.Hour), time.Now().Add(time.Hour), "")
+	from, to := time.Now().Add(-48*time.Hour), time.Now().Add(time.Hour)
+	ue, err := st.Store.UnitEconomics(ctx, from, to, "")
+	if err != nil {
+		stopStack()
+		return err
+	}
+	if _, err := st.Rollups.Once(ctx); err != nil {
+		stopStack()
+		return err
+	}
+	series, err := st.Store.Series(ctx, from.Truncate(time.Hour), to, "hour", store.SeriesFilter{})
 	if err != nil {
 		stopStack()
 		return err
@@ -111,7 +121,12 @@ func runDemo(args []string) error {
 	if err := compareTruth(ue, truth.ByType("")); err != nil {
 		return err
 	}
-	fmt.Printf("\nEvery figure above equals the generator's independently computed ground truth, to the nano-dollar.\nWall time %.1fs.\n", time.Since(began).Seconds())
+	if err := compareTruth(store.SumByWorkflow(series), truth.ByType("")); err != nil {
+		return fmt.Errorf("hourly rollups: %w", err)
+	}
+	fmt.Printf("\nEvery figure above equals the generator's independently computed ground truth, to the nano-dollar,\n"+
+		"both from the line items and from the hourly rollups (%d hour x workflow-type points).", len(series))
+	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\nWall time %.1fs.\n", time.Since(began).Seconds())
 	return nil
 }
 

@@ -20,6 +20,7 @@ func commands() []command {
 		{"process", "consume spans, stitch workflows, price them and write to ClickHouse", runProcess},
 		{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 		{"report", "print cost per completed workflow, per validated output and per exception", runReport},
+		{"rollup", "refresh the hourly rollups now (process does it every rollup.interval)", runRollup},
 		{"api", "serve the unit economics as JSON under /api/v1, isolated per tenant token", runAPI},
 		{"loadgen", "send a realistic synthetic AI workload over OTLP and write its ground truth", runLoadgen},
 		{"reprice", "price stored line items again under the configured price book, idempotently", runReprice},

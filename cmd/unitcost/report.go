@@ -16,7 +16,11 @@ func runReport(args []string) error {
 	until := fs.String("until", "", "window end, RFC 3339 (default: now)")
 	tenant := fs.String("tenant", "", "only this tenant's workflows (default: all)")
 	format := fs.String("format", "table", "table, json or csv")
-	view := fs.String("view", "unit", "unit (unit economics) or context (input token mix and context share)")
+	view := fs.String("view", "unit", "unit (unit economics), series (unit economics per time bucket, from the rollups)\nor context (input token mix and context share)")
+	bucket := fs.String("bucket", "hour", "series bucket: hour or day")
+	workflow := fs.String("workflow", "", "series: only this workflow type")
+	version := fs.String("workflow-version", "", "series: only this workflow version")
+	team := fs.String("team", "", "series: only this team")
 	ss, err := s.start(args)
 	if err != nil {
 		return err
@@ -41,8 +45,21 @@ func runReport(args []string) error {
 		}
 		return report.WriteContext(os.Stdout, report.ContextRows(cs), *format)
 	}
+	if *view == "series" {
+		from := to.Add(-*since).Truncate(time.Hour)
+		pts, err := st.Series(ctx, from, to, *bucket, store.SeriesFilter{Tenant: *tenant, Workflow: *workflow, Version: *version, Team: *team})
+		if err != nil {
+			return err
+		}
+		if len(pts) == 0 && *format == "table" {
+			fmt.Fprintf(os.Stderr, "no rollup rows between %s and %s in database %s (rollups lag the source by up to rollup.interval; `unitcost rollup` refreshes them now)\n",
+				from.Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
+			return nil
+		}
+		return report.WriteSeries(os.Stdout, report.SeriesRows(pts), *format)
+	}
 	if *view != "unit" {
-		return fmt.Errorf("--view %q: use unit or context", *view)
+		return fmt.Errorf("--view %q: use unit, series or context", *view)
 	}
 	ue, err := st.UnitEconomics(ctx, to.Add(-*since), to, *tenant)
 	if err != nil {

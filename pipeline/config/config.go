@@ -15,6 +15,7 @@ import (
 
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/process"
+	"github.com/unitcost/unitcost/pipeline/rollup"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -55,6 +56,7 @@ type Config struct {
 	ClickHouse store.Config   `yaml:"clickhouse"`
 	Ingest     Ingest         `yaml:"ingest"`
 	Process    process.Config `yaml:"process"`
+	Rollup     rollup.Config  `yaml:"rollup"`
 	Admin      Admin          `yaml:"admin"`
 	API        API            `yaml:"api"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -68,6 +70,7 @@ func Defaults() Config {
 		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second},
 		Ingest:     Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
 		Process:    process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
+		Rollup:     rollup.Defaults(),
 		Admin:      Admin{Addr: "127.0.0.1:9464"},
 		API:        API{Addr: "127.0.0.1:8080"},
 		LogLevel:   "info",
@@ -77,7 +80,7 @@ func Defaults() Config {
 // Validate reports every bad field at once.
 func (c Config) Validate() error {
 	var errs []error
-	errs = append(errs, c.Kafka.Validate(), c.ClickHouse.Validate(), c.Process.Validate())
+	errs = append(errs, c.Kafka.Validate(), c.ClickHouse.Validate(), c.Process.Validate(), c.Rollup.Validate())
 	if c.Ingest.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
 	}

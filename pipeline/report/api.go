@@ -22,6 +22,8 @@ type Querier interface {
 	TopWorkflows(ctx context.Context, from, to time.Time, tenant string, limit int) ([]store.TopWorkflow, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
 	ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]store.ContextShare, error)
+	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
+	SeriesCosts(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.CostPoint, error)
 }
 
 var _ Querier = (*store.Store)(nil)
@@ -48,8 +50,10 @@ func NewAPI(q Querier, tokens map[string]string) *API {
 	a.mux.HandleFunc("GET /api/v1/workflows/top", a.top)
 	a.mux.HandleFunc("GET /api/v1/workflows/{id}/lines", a.lines)
 	a.mux.HandleFunc("GET /api/v1/context-share", a.contextShare)
+	a.mux.HandleFunc("GET /api/v1/series", a.series)
+	a.mux.HandleFunc("GET /api/v1/series/costs", a.seriesCosts)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/{unit-economics,breakdown,workflows/top,workflows/ID/lines,context-share}", r.Method, r.URL.Path)
+		fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/{unit-economics,breakdown,workflows/top,workflows/ID/lines,context-share,series,series/costs}", r.Method, r.URL.Path)
 	})
 	return a
 }
@@ -186,6 +190,45 @@ func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := a.q.ContextShare(r.Context(), from, to, tenantOf(r))
 	reply(w, err, map[string]any{"from": from, "to": to, "rows": ContextRows(rows)})
+}
+
+// seriesArgs reads the window (widened to whole hours), ?bucket=hour|day and the filters
+// workflow, workflow_version, team and model; the tenant comes from the token.
+func seriesArgs(r *http.Request) (from, to time.Time, bucket string, f store.SeriesFilter, err error) {
+	if from, to, err = window(r); err != nil {
+		return
+	}
+	q := r.URL.Query()
+	bucket = q.Get("bucket")
+	if bucket == "" {
+		bucket = "hour"
+	}
+	if bucket != "hour" && bucket != "day" {
+		err = fmt.Errorf("bucket=%q: use hour or day", bucket)
+		return
+	}
+	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model")}
+	return from.Truncate(time.Hour), to, bucket, f, nil
+}
+
+func (a *API) series(w http.ResponseWriter, r *http.Request) {
+	from, to, bucket, f, err := seriesArgs(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	pts, err := a.q.Series(r.Context(), from, to, bucket, f)
+	reply(w, err, map[string]any{"from": from, "to": to, "bucket": bucket, "rows": SeriesRows(pts)})
+}
+
+func (a *API) seriesCosts(w http.ResponseWriter, r *http.Request) {
+	from, to, bucket, f, err := seriesArgs(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	pts, err := a.q.SeriesCosts(r.Context(), from, to, bucket, f)
+	reply(w, err, map[string]any{"from": from, "to": to, "bucket": bucket, "rows": pts})
 }
 
 func reply(w http.ResponseWriter, err error, body any) {

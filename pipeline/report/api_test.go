@@ -87,6 +87,18 @@ func TestAPITenantIsolation(t *testing.T) {
 	if code, body := get("/api/v1/workflows/"+acmeWF+"/lines", "tok-acme"); code != 200 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme drill-down: %d %v", code, body)
 	}
+	if _, err := st.RefreshRollups(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get("/api/v1/series?bucket=day", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme series: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/series?tenant=globex", "tok-admin"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 2000 {
+		t.Fatalf("admin globex series: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/series/costs?model=gpt-x", "tok-admin"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 3000 {
+		t.Fatalf("admin series costs: %d %v", code, body)
+	}
 	for _, c := range []struct {
 		path, token string
 		code        int
@@ -100,6 +112,8 @@ func TestAPITenantIsolation(t *testing.T) {
 		{"/api/v1/breakdown?by=colour", "tok-acme", 400, "use one of component"},
 		{"/api/v1/workflows/top?limit=0", "tok-acme", 400, "1 to 1000"},
 		{"/api/v1/nope", "tok-acme", 404, "no such endpoint"},
+		{"/api/v1/series?bucket=week", "tok-acme", 400, "use hour or day"},
+		{"/api/v1/series/costs?tenant=globex", "tok-acme", 403, `sees tenant "acme" only`},
 	} {
 		code, body := get(c.path, c.token)
 		if msg, _ := body["error"].(string); code != c.code || !strings.Contains(msg, c.msg) {

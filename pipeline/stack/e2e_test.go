@@ -69,6 +69,7 @@ func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to ti
 			}
 		}
 	}
+	checkRollups(t, st, truth, from, to)
 	for _, w := range truth.Workflows {
 		cost, lines, err := st.WorkflowCost(ctx, w.Tenant, w.ID)
 		if err != nil {
@@ -76,6 +77,38 @@ func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to ti
 		}
 		if cost != w.Cost || lines != uint64(w.LineItems) {
 			t.Errorf("workflow %s (%s): %s over %d lines, want %s over %d", w.ID, w.Type, cost, lines, w.Cost, w.LineItems)
+		}
+	}
+}
+
+// checkRollups refreshes the rollups and compares them, summed over their hours, with
+// the ground truth: replays, duplicates and late reviews must not count twice there either.
+func checkRollups(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.RefreshRollups(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	from, to = from.Truncate(time.Hour), to.Truncate(time.Hour).Add(time.Hour)
+	for _, tenant := range []string{"", "acme", "globex"} {
+		points, err := st.Series(ctx, from, to, "hour", store.SeriesFilter{Tenant: tenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]store.UnitEconomics{}
+		for _, u := range store.SumByWorkflow(points) {
+			got[u.Workflow] = u
+		}
+		want := truth.ByType(tenant)
+		if len(got) != len(want) {
+			t.Fatalf("rollups, tenant %q: %d types, want %d", tenant, len(got), len(want))
+		}
+		for _, w := range want {
+			exp := store.UnitEconomics{Workflow: w.Workflow, Workflows: w.Workflows, Completed: w.Completed, ValidatedOutputs: w.ValidatedOutputs,
+				Exceptions: w.Exceptions, Cost: w.Cost, ExceptionCost: w.ExceptionCost, ReviewCost: w.ReviewCost}
+			if got[w.Workflow] != exp {
+				t.Errorf("rollups, tenant %q %s:\n got %+v\nwant %+v", tenant, w.Workflow, got[w.Workflow], exp)
+			}
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/unitcost/unitcost/pipeline/otlp"
 	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/process"
+	"github.com/unitcost/unitcost/pipeline/rollup"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -36,6 +37,7 @@ type Stack struct {
 	Receiver  *otlp.Receiver
 	Processor *process.Processor
 	Store     *store.Store
+	Rollups   *rollup.Refresher
 	Admin     *admin.Server
 
 	producer *kgo.Client
@@ -115,7 +117,12 @@ func New(ctx context.Context, cfg config.Config, roles Roles, reg *prometheus.Re
 		if s.Processor, err = process.New(cfg.Process, cfg.Kafka, s.Store, book, log, m); err != nil {
 			return fail(err)
 		}
-		s.runs = append(s.runs, s.Processor.Run)
+		var rreg prometheus.Registerer
+		if reg != nil {
+			rreg = reg
+		}
+		s.Rollups = rollup.New(cfg.Rollup, s.Store, rreg, log)
+		s.runs = append(s.runs, s.Processor.Run, s.Rollups.Run)
 		checks["clickhouse"] = s.Store.Ping
 		checks["consumer"] = func(context.Context) error {
 			if !s.Processor.Ready() {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -31,15 +32,15 @@ type SeriesPoint struct {
 
 // CostPoint is one bucket's cost for one component, model and workflow version.
 type CostPoint struct {
-	Bucket          time.Time
-	Component       string
-	Model           string
-	WorkflowVersion string
-	LineItems       uint64
-	UnpricedLines   uint64
-	Cost            pipeline.Money
-	InputTokens     uint64
-	OutputTokens    uint64
+	Bucket          time.Time      `json:"bucket"`
+	Component       string         `json:"component"`
+	Model           string         `json:"model"`
+	WorkflowVersion string         `json:"workflow_version"`
+	LineItems       uint64         `json:"line_items"`
+	UnpricedLines   uint64         `json:"unpriced_lines"`
+	Cost            pipeline.Money `json:"cost_nano"`
+	InputTokens     uint64         `json:"input_tokens"`
+	OutputTokens    uint64         `json:"output_tokens"`
 }
 
 // bucketExpr maps a bucket name to its SQL; never built from input.
@@ -120,4 +121,33 @@ func (s *Store) SeriesCosts(ctx context.Context, from, to time.Time, bucket stri
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// SumByWorkflow adds a series' points up per workflow type, sorted by type: over a
+// window, the same figures UnitEconomics reads from the source.
+func SumByWorkflow(points []SeriesPoint) []UnitEconomics {
+	by := map[string]*UnitEconomics{}
+	var names []string
+	for _, p := range points {
+		g := by[p.Workflow]
+		if g == nil {
+			g = &UnitEconomics{Workflow: p.Workflow}
+			by[p.Workflow] = g
+			names = append(names, p.Workflow)
+		}
+		g.Workflows += p.Workflows
+		g.Completed += p.Completed
+		g.ValidatedOutputs += p.ValidatedOutputs
+		g.Exceptions += p.Exceptions
+		g.Cost += p.Cost
+		g.ExceptionCost += p.ExceptionCost
+		g.ReviewCost += p.ReviewCost
+		g.UnpricedLines += p.UnpricedLines
+	}
+	sort.Strings(names)
+	out := make([]UnitEconomics, len(names))
+	for i, n := range names {
+		out[i] = *by[n]
+	}
+	return out
 }
