@@ -30,8 +30,8 @@ PARAMS = {
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
     "series": [["2026-11-01 00:00:00", "qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 1000, 0, 600, 1000, 3, 0]],
-    "series_costs": [["2026-11-01 00:00:00", "human_review", "", "", 1, 0, 20000000000, 0, 0],
-                     ["2026-11-01 00:00:00", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
+    "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
+                     ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
     "context_share": [*WINDOW, "acme", "acme", *WINDOW, "acme", "acme"],
     "breakdown": [*WINDOW, "", ""],
@@ -63,8 +63,8 @@ EXPECT = {
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
     "series": [["2026-11-01 00:00:00", "qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 1000, 0, 600, 1000, 3, 0]],
-    "series_costs": [["2026-11-01 00:00:00", "human_review", "", "", 1, 0, 20000000000, 0, 0],
-                     ["2026-11-01 00:00:00", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
+    "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
+                     ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
 }
 

@@ -21,6 +21,7 @@ func commands() []command {
 		{"migrate", "create or upgrade the ClickHouse schema", runMigrate},
 		{"report", "print cost per completed workflow, per validated output and per exception", runReport},
 		{"rollup", "refresh the hourly rollups now (process does it every rollup.interval)", runRollup},
+		{"alert", "evaluate cost-per-output drift rules and notify webhooks, Slack or Alertmanager", runAlert},
 		{"api", "serve the unit economics as JSON under /api/v1, isolated per tenant token", runAPI},
 		{"loadgen", "send a realistic synthetic AI workload over OTLP and write its ground truth", runLoadgen},
 		{"reprice", "price stored line items again under the configured price book, idempotently", runReprice},

@@ -30,9 +30,10 @@ type SeriesPoint struct {
 	LineItems     uint64
 }
 
-// CostPoint is one bucket's cost for one component, model and workflow version.
+// CostPoint is one bucket's cost for one workflow type, component, model and workflow version.
 type CostPoint struct {
 	Bucket          time.Time      `json:"bucket"`
+	Workflow        string         `json:"workflow"`
 	Component       string         `json:"component"`
 	Model           string         `json:"model"`
 	WorkflowVersion string         `json:"workflow_version"`
@@ -94,8 +95,8 @@ func (s *Store) Series(ctx context.Context, from, to time.Time, bucket string, f
 	return out, rows.Err()
 }
 
-// SeriesCosts runs sql/queries/series_costs.sql: cost per bucket, component, model and
-// workflow version over [from, to), read from the rollups' newest complete builds.
+// SeriesCosts runs sql/queries/series_costs.sql: cost per bucket, workflow type,
+// component, model and workflow version over [from, to), read from the rollups' newest complete builds.
 func (s *Store) SeriesCosts(ctx context.Context, from, to time.Time, bucket string, f SeriesFilter) ([]CostPoint, error) {
 	q, err := s.seriesQuery("series_costs", bucket)
 	if err != nil {
@@ -112,7 +113,7 @@ func (s *Store) SeriesCosts(ctx context.Context, from, to time.Time, bucket stri
 	for rows.Next() {
 		var p CostPoint
 		var cost int64
-		if err := rows.Scan(&p.Bucket, &p.Component, &p.Model, &p.WorkflowVersion, &p.LineItems, &p.UnpricedLines,
+		if err := rows.Scan(&p.Bucket, &p.Workflow, &p.Component, &p.Model, &p.WorkflowVersion, &p.LineItems, &p.UnpricedLines,
 			&cost, &p.InputTokens, &p.OutputTokens); err != nil {
 			return nil, fmt.Errorf("series costs row: %w", err)
 		}

@@ -1,10 +1,11 @@
--- Where the cost went over time: per {bucket} (hour or day of workflow start), component,
--- model and workflow version, from the newest complete build of each rollup hour.
+-- Where the cost went over time: per {bucket} (hour or day of workflow start), workflow
+-- type, component, model and workflow version, from the newest complete build of each rollup hour.
 -- Filters: tenant, workflow type, workflow version, team (of the line), model ('' = all).
 -- Parameters: from, to, from, to, tenant, tenant, workflow, workflow, version, version,
 -- team, team, model, model.
 SELECT
     {bucket} AS t,
+    workflow,
     component,
     model,
     workflow_version,
@@ -24,5 +25,5 @@ WHERE (bucket, build) IN
   AND (? = '' OR workflow_version = ?)
   AND (? = '' OR team = ?)
   AND (? = '' OR model = ?)
-GROUP BY t, component, model, workflow_version
-ORDER BY t, component, model, workflow_version
+GROUP BY t, workflow, component, model, workflow_version
+ORDER BY t, workflow, component, model, workflow_version

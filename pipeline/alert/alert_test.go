@@ -1,0 +1,415 @@
+package alert_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/internal/testenv"
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/alert"
+	"github.com/unitcost/unitcost/pipeline/store"
+)
+
+// hour describes one synthetic hour of a support agent's traffic.
+type hour struct {
+	inputScale  float64 // input tokens x
+	priceScale  float64 // model price x
+	model       string
+	reviewRate  float64
+	workflowsPH int
+}
+
+var normal = hour{inputScale: 1, priceScale: 1, model: "gpt-4o", reviewRate: 0.05, workflowsPH: 60}
+
+// writeHours writes one workload hour per entry of hs, from start, with noise: the number
+// of workflows varies by day time and at random, each of five model calls draws its
+// input tokens +-25%, and reviews happen at random at the hour's rate ($1 each).
+func writeHours(t *testing.T, st *store.Store, seed uint64, start time.Time, hs []hour) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var b pipeline.Batch
+	var n uint64
+	for i, h := range hs {
+		hourStart := start.Add(time.Duration(i) * time.Hour)
+		count := h.workflowsPH + int(20*float64((hourStart.Hour()+18)%24)/24) + rng.IntN(11) - 5
+		for w := 0; w < count; w++ {
+			n++
+			var tid pipeline.TraceID
+			binary.BigEndian.PutUint64(tid[8:], seed<<40|n)
+			ts := hourStart.Add(time.Duration(rng.IntN(3000)) * time.Second).UnixNano()
+			sp := func(id byte, op pipeline.Operation) *pipeline.Span {
+				s := &pipeline.Span{Tenant: "acme", TraceID: tid, StartUnixNano: ts + int64(id)*1e9, EndUnixNano: ts + int64(id)*1e9 + 5e8, Operation: op}
+				s.SpanID[7] = id
+				s.ParentSpanID[7] = 1
+				return s
+			}
+			wid := tid.String()
+			b.Workflows = append(b.Workflows, pipeline.Workflow{ID: wid, Tenant: "acme", TraceID: tid, Name: "support_agent", Version: "v1",
+				Outcome: "completed", ValidatedOutputs: 1, StartUnixNano: ts, EndUnixNano: ts + 60e9})
+			for c := byte(0); c < 5; c++ {
+				call := sp(2+c, pipeline.OpChat)
+				call.Model = h.model
+				in := uint64(8000 * h.inputScale * (0.75 + 0.5*rng.Float64()))
+				call.Usage = pipeline.Usage{InputTokens: in, OutputTokens: 500}
+				rate := 2500 * h.priceScale // nano-dollars per input token; output x4
+				if h.model == "gpt-4o-mini" {
+					rate /= 16
+				}
+				cost := pipeline.Money(rate * float64(in+4*500))
+				b.LineItems = append(b.LineItems, pipeline.LineItem{Span: call, WorkflowID: wid, Component: pipeline.ComponentModel, Cost: cost, Priced: true})
+			}
+			if rng.Float64() < h.reviewRate {
+				rev := sp(9, pipeline.OpHumanReview)
+				b.LineItems = append(b.LineItems, pipeline.LineItem{Span: rev, WorkflowID: wid, Component: pipeline.ComponentReview, Cost: 1_000_000_000, Priced: true})
+			}
+		}
+		if len(b.LineItems) > 20_000 || i == len(hs)-1 {
+			if err := st.Write(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			b = pipeline.Batch{}
+		}
+	}
+	if _, err := st.RefreshRollups(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func steady(n int) []hour {
+	hs := make([]hour, n)
+	for i := range hs {
+		hs[i] = normal
+	}
+	return hs
+}
+
+const rulesYAML = `
+state_file: %STATE%
+notifiers:
+  - {name: hook, type: webhook, url: "%URL%/hook", headers: {X-Token: s3cret}}
+  - {name: chat, type: slack, url: "%URL%/slack"}
+  - {name: am, type: alertmanager, url: "%URL%"}
+rules:
+  # Hourly cost per completed workflow swings with the number of $1 reviews (a Poisson
+  # count of about 3): in the steady week its largest robust z-score is 3.24, so 4 sigmas.
+  - name: cost-per-completed
+    metric: cost_per_completed
+    scope: {workflow: support_agent}
+    min_samples: 30
+    threshold_pct: 25
+    sigmas: 4
+  - name: tokens-per-workflow
+    metric: tokens_per_workflow
+    group_by: workflow
+    min_samples: 30
+    threshold_pct: 25
+  - name: review-share
+    metric: review_share
+    scope: {tenant: acme}
+    min_samples: 30
+    threshold_pct: 25
+    threshold_abs: 0.05
+  - name: cost-per-completed-weekly
+    metric: cost_per_completed
+    baseline: same_hours_last_week
+    baseline_window: 12h
+    method: ewma
+    min_samples: 30
+    threshold_pct: 25
+    notify: [hook]
+`
+
+// receiver is a real HTTP server that records what each path got; while down it answers 503.
+type receiver struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	got  map[string][][]byte
+	down bool
+	hdr  map[string]string
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{got: map[string][][]byte{}, hdr: map[string]string{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.down {
+			http.Error(w, "receiver down", http.StatusServiceUnavailable)
+			return
+		}
+		r.got[req.URL.Path] = append(r.got[req.URL.Path], b)
+		r.hdr[req.URL.Path] = req.Header.Get("X-Token")
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) take(path string) [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.got[path]
+	delete(r.got, path)
+	return out
+}
+
+func engine(t *testing.T, st *store.Store, url, statePath string) *alert.Engine {
+	t.Helper()
+	y := strings.NewReplacer("%STATE%", statePath, "%URL%", url).Replace(rulesYAML)
+	rules, err := alert.ParseRules([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := alert.New(rules, st, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+var day0 = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// A long steady week with normal noise (eight days, evaluated every hour of the last
+// seven) fires nothing.
+func TestSteadyWeekFiresNothing(t *testing.T) {
+	st := testenv.ClickHouse(t)
+	rcv := newReceiver(t)
+	writeHours(t, st, 1, day0, steady(8*24))
+	e := engine(t, st, rcv.srv.URL, filepath.Join(t.TempDir(), "state.json"))
+	evaluated := 0
+	for h := 24; h < 8*24; h++ {
+		now := day0.Add(time.Duration(h)*time.Hour + 59*time.Minute)
+		fired, err := e.Evaluate(context.Background(), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range fired {
+			t.Errorf("%s: %s", now.Format(time.DateTime), a.Summary)
+		}
+		if testing.Verbose() {
+			for _, rd := range e.LastReadings() {
+				t.Logf("%s %s cur %.4f base %.4f spread %.4f dev %.1f%% z %.2f", now.Format(time.DateTime), rd.Key, rd.Current, rd.Baseline, rd.Spread, rd.DeviationPct, (rd.Current-rd.Baseline)/rd.Spread)
+			}
+		}
+		evaluated++
+	}
+	if evaluated != 168 || e.Pending() != 0 {
+		t.Fatalf("evaluated %d hours, %d notifications queued", evaluated, e.Pending())
+	}
+}
+
+type firing struct {
+	rule, component, model string
+}
+
+// drift writes two steady days and then one drifted hour, evaluates at the end of the
+// hour before it (nothing fires) and of the drifted hour (the listed alerts fire).
+func drift(t *testing.T, changed hour, want []firing) (*store.Store, *alert.Engine, *receiver, time.Time) {
+	st := testenv.ClickHouse(t)
+	rcv := newReceiver(t)
+	writeHours(t, st, 2, day0, append(steady(48), changed, normal, normal))
+	e := engine(t, st, rcv.srv.URL, filepath.Join(t.TempDir(), "state.json"))
+	before := day0.Add(47*time.Hour + 59*time.Minute)
+	if fired, err := e.Evaluate(context.Background(), before); err != nil || len(fired) != 0 {
+		t.Fatalf("before the drift: %v %+v", err, fired)
+	}
+	now := before.Add(time.Hour)
+	fired, err := e.Evaluate(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]alert.Alert{}
+	for _, a := range fired {
+		got[a.Rule] = a
+	}
+	if len(got) != len(want) {
+		for _, a := range fired {
+			t.Log(a.Summary)
+		}
+		t.Fatalf("%d alerts fired, want %d", len(got), len(want))
+	}
+	for _, w := range want {
+		a, ok := got[w.rule]
+		if !ok {
+			t.Fatalf("%s did not fire", w.rule)
+		}
+		if a.Status != "firing" || a.Explain == nil || a.Explain.Component != w.component || a.Explain.Model != w.model {
+			t.Errorf("%s: %s (explanation %+v)", w.rule, a.Summary, a.Explain)
+		}
+	}
+	return st, e, rcv, now
+}
+
+// A price change (the model's price doubled) fires cost per completed workflow at once.
+func TestPriceChangeFires(t *testing.T) {
+	changed := normal
+	changed.priceScale = 2
+	drift(t, changed, []firing{{"cost-per-completed", "model_tokens", ""}})
+}
+
+// A prompt that doubled input tokens fires tokens per workflow and cost per completed.
+func TestDoubledPromptFires(t *testing.T) {
+	changed := normal
+	changed.inputScale = 2
+	// Cost per completed rises about 57% too, but under its 4-sigma bar for this noise.
+	drift(t, changed, []firing{{"tokens-per-workflow", "model_tokens", ""}})
+}
+
+// A model swap that doubled the review rate fires the review share, names the new model
+// and human review; then the receivers get every payload, a receiver that is down gets it
+// later, a restart keeps the state, and the alert resolves.
+func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
+	changed := normal
+	changed.model, changed.reviewRate = "gpt-4o-mini", 0.25
+	st, e, rcv, now := drift(t, changed, []firing{{"cost-per-completed", "human_review", "gpt-4o-mini"}, {"review-share", "human_review", "gpt-4o-mini"}})
+	ctx := context.Background()
+
+	rcv.mu.Lock()
+	rcv.down = true
+	rcv.mu.Unlock()
+	// review-share goes to all three receivers, cost-per-completed to all three too.
+	if sent, err := e.Deliver(ctx, now); sent != 0 || err == nil || e.Pending() != 6 {
+		t.Fatalf("delivery to a receiver that is down: sent %d, err %v, pending %d", sent, err, e.Pending())
+	}
+	rcv.mu.Lock()
+	rcv.down = false
+	rcv.mu.Unlock()
+	if sent, _ := e.Deliver(ctx, now.Add(time.Second)); sent != 0 {
+		t.Fatalf("retried before its backoff: %d", sent)
+	}
+	// A restart: a new engine from the same state file still has the queued notifications.
+	e = engine(t, st, rcv.srv.URL, e.StateFile())
+	if e.Pending() != 6 {
+		t.Fatalf("after restart %d pending, want 6", e.Pending())
+	}
+	if sent, err := e.Deliver(ctx, now.Add(10*time.Second)); sent != 6 || err != nil {
+		t.Fatalf("redelivery: sent %d, err %v", sent, err)
+	}
+	// Each receiver got both alerts; look at review-share's.
+	pick := func(path string, rule string, v any) {
+		t.Helper()
+		got := rcv.take(path)
+		if len(got) != 2 {
+			t.Fatalf("%s got %d payloads, want 2", path, len(got))
+		}
+		for _, b := range got {
+			if strings.Contains(string(b), `"`+rule+``) {
+				if err := json.Unmarshal(b, v); err != nil {
+					t.Fatalf("%s: %v: %s", path, err, b)
+				}
+				return
+			}
+		}
+		t.Fatalf("%s: no payload for %s: %q", path, rule, got)
+	}
+	var hook alert.Alert
+	pick("/hook", "review-share", &hook)
+	if hook.Status != "firing" || hook.Rule != "review-share" || hook.Metric != alert.ReviewShare || hook.Scope.Tenant != "acme" ||
+		hook.Baseline <= 0 || hook.Current < 2*hook.Baseline || hook.Samples < 30 || hook.Explain.Model != "gpt-4o-mini" ||
+		hook.Explain.Component != "human_review" || hook.Explain.ComponentCurrent <= 2*hook.Explain.ComponentBefore ||
+		hook.Explain.ModelShareCurrent != 1 || hook.Explain.ModelShareBefore != 0 || !strings.Contains(hook.Summary, "model gpt-4o-mini now has 100% of model cost, was 0%") ||
+		!hook.Window.From.Equal(now.Truncate(time.Hour)) || !hook.BaselineRange.To.Equal(now.Truncate(time.Hour)) || hook.BaselineHours != 24 {
+		t.Errorf("webhook payload: %+v", hook)
+	}
+	if rcv.hdr["/hook"] != "s3cret" {
+		t.Errorf("webhook header: %q", rcv.hdr["/hook"])
+	}
+	var slack struct {
+		Text string `json:"text"`
+	}
+	pick("/slack", "review-share", &slack)
+	if !strings.HasPrefix(slack.Text, "review-share: human review share of cost (tenant=acme) rose +") {
+		t.Fatalf("slack got %q", slack.Text)
+	}
+	var am []struct {
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    time.Time         `json:"startsAt"`
+		EndsAt      *time.Time        `json:"endsAt"`
+	}
+	pick("/api/v2/alerts", "review-share", &am)
+	if len(am) != 1 || am[0].Labels["alertname"] != "UnitCostDrift" || am[0].Labels["rule"] != "review-share" || am[0].Labels["tenant"] != "acme" ||
+		!am[0].StartsAt.Equal(now) || am[0].EndsAt != nil || !strings.Contains(am[0].Annotations["explanation"], "human_review moved most") {
+		t.Fatalf("alertmanager got %+v", am)
+	}
+	// Still firing after the restart: the same hour evaluated again notifies nobody.
+	if fired, err := e.Evaluate(ctx, now.Add(time.Minute)); err != nil || len(fired) != 0 {
+		t.Fatalf("re-evaluation after restart: %v %+v", err, fired)
+	}
+	if err := e.RefreshAlertmanager(ctx); err != nil || len(rcv.take("/api/v2/alerts")) != 2 {
+		t.Fatalf("alertmanager refresh: %v", err)
+	}
+	// The next hour is normal again: resolved, and the receivers hear of it.
+	next := now.Add(time.Hour)
+	fired, err := e.Evaluate(ctx, next)
+	if err != nil || len(fired) != 2 {
+		t.Fatalf("resolve: %v %+v", err, fired)
+	}
+	for _, a := range fired {
+		if a.Status != "resolved" || a.EndsAt == nil || !a.EndsAt.Equal(next) || !a.StartsAt.Equal(now) || !strings.HasPrefix(a.Summary, "RESOLVED "+a.Rule) {
+			t.Errorf("resolved: %+v", a)
+		}
+	}
+	if sent, err := e.Deliver(ctx, next); sent != 6 || err != nil {
+		t.Fatalf("resolved delivery: %d %v", sent, err)
+	}
+	pick("/api/v2/alerts", "review-share", &am)
+	if am[0].EndsAt == nil || !am[0].EndsAt.Equal(next) {
+		t.Fatalf("alertmanager resolved: %+v", am)
+	}
+	pick("/hook", "review-share", &hook)
+	if hook.Status != "resolved" {
+		t.Fatalf("webhook resolved: %+v", hook)
+	}
+	// Within the cooldown the same drift does not fire again.
+	if fired, err := e.Evaluate(ctx, now); err != nil || len(fired) != 0 {
+		t.Fatalf("fired again within the cooldown: %v %+v", err, fired)
+	}
+}
+
+func TestRulesAreValidated(t *testing.T) {
+	_, err := alert.ParseRules([]byte(`
+notifiers: [{name: a, type: pager, url: ""}]
+rules:
+  - {name: x, metric: cost_per_day, window: 90m, method: magic}
+  - {name: x, metric: review_share, scope: {model: gpt-4o}, threshold_pct: 10, hysteresis_pct: 12, notify: [b]}
+`))
+	if err == nil {
+		t.Fatal("bad rules accepted")
+	}
+	for _, want := range []string{"is not webhook, slack or alertmanager", "url: required", "cost_per_day", "window: 1h30m0s must be whole hours",
+		"median_mad or ewma", "must be unique", "cannot be narrowed to one model", "must be below threshold_pct", `no notifier named "b"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// The shipped example rules parse (with their ${ENV} placeholders expanded).
+func TestExampleRulesParse(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/alert-rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := alert.ParseRules([]byte(os.Expand(string(b), func(string) string { return "http://127.0.0.1:1" })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Rules) != 6 || len(rs.Notifiers) != 3 || rs.Rules[1].Baseline != "same_hours_last_week" || rs.Rules[1].Method != alert.EWMA {
+		t.Fatalf("example rules: %+v", rs)
+	}
+}
