@@ -15,8 +15,8 @@ build: ## build the unitcost binary into ./unitcost
 demo: ## README command 1: a realistic workload end to end on embedded Kafka + local ClickHouse, then the unit economics
 	deploy/local/with-services.sh "clickhouse" -- $(GO) run ./cmd/unitcost demo
 
-test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse, real Kafka and kfake, race detector
-	deploy/local/with-services.sh "clickhouse kafka" -- $(MAKE) --no-print-directory test-all
+test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse (one server and a two-server cluster with ZooKeeper), real Kafka and kfake, race detector
+	deploy/local/with-services.sh "clickhouse kafka cluster" -- $(MAKE) --no-print-directory test-all
 
 test-all: vet sql-modern
 	$(GO) test -count=1 -timeout 20m ./...
@@ -38,11 +38,13 @@ vet: ## go vet and a gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-services-up: ## start local ClickHouse and Kafka (data and logs under .unitcost/)
+services-up: ## start local ClickHouse, Kafka and the two-server ClickHouse cluster with ZooKeeper (data and logs under .unitcost/)
 	deploy/local/clickhouse.sh start
 	deploy/local/kafka.sh start
+	deploy/local/cluster.sh start
 
-services-down: ## stop local ClickHouse and Kafka
+services-down: ## stop them
+	-deploy/local/cluster.sh stop
 	-deploy/local/kafka.sh stop
 	-deploy/local/clickhouse.sh stop
 

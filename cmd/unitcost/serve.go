@@ -58,7 +58,7 @@ func runMigrate(args []string) error {
 	}
 	defer ss.stop()
 	if *print {
-		ms, err := store.Migrations(ss.cfg.ClickHouse.Database)
+		ms, err := store.MigrationsFor(ss.cfg.ClickHouse)
 		if err != nil {
 			return err
 		}

@@ -3,11 +3,13 @@
 # and logs under .unitcost/clickhouse. Idempotent: "start" on a running server does nothing.
 #   deploy/local/clickhouse.sh start|stop|status
 # Env: UNITCOST_HOME (default: <repo>/.unitcost), UNITCOST_CH_TCP_PORT (default 19000),
-#      UNITCOST_CH_HTTP_PORT (default 18123).
+#      UNITCOST_CH_HTTP_PORT (default 18123), UNITCOST_CH_NAME (the directory under
+#      UNITCOST_HOME, default clickhouse), UNITCOST_CH_CONFIG_D (an XML file merged into the
+#      server's config, e.g. a cluster's; deploy/local/cluster.sh uses these).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 home=${UNITCOST_HOME:-$repo/.unitcost}
-dir=$home/clickhouse
+dir=$home/${UNITCOST_CH_NAME:-clickhouse}
 tcp=${UNITCOST_CH_TCP_PORT:-19000}
 http=${UNITCOST_CH_HTTP_PORT:-18123}
 pidfile=$dir/clickhouse.pid
@@ -25,7 +27,9 @@ install() {
 }
 
 write_config() {
-  mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log"
+  mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas" "$dir/log" "$dir/config.d"
+  rm -f "$dir/config.d/"*.xml
+  if [ -n "${UNITCOST_CH_CONFIG_D:-}" ]; then cp "$UNITCOST_CH_CONFIG_D" "$dir/config.d/"; fi
   cat >"$dir/config.xml" <<XML
 <?xml version="1.0"?>
 <yandex>

@@ -81,6 +81,44 @@ func ClickHouse(t testing.TB) *store.Store {
 	return s
 }
 
+// ClusterNodes are the two ClickHouse servers deploy/local/cluster.sh starts.
+var ClusterNodes = []string{"127.0.0.1:19101", "127.0.0.1:19102"}
+
+// Cluster creates a fresh database with the cluster variant of the schema on cluster
+// (defined by deploy/local/cluster.sh) and returns a store on each node; the database is
+// dropped ON CLUSTER after the test. replicaPath "" takes the default.
+func Cluster(t testing.TB, cluster, replicaPath string) []*store.Store {
+	t.Helper()
+	for _, n := range ClusterNodes {
+		if !reachable(n) {
+			missing(t, "the ClickHouse cluster node "+n, "deploy/local/cluster.sh start")
+		}
+	}
+	if replicaPath == "" {
+		replicaPath = config.Defaults().ClickHouse.ReplicaPath
+	}
+	db := fmt.Sprintf("unitcost_cluster_%d_%d", time.Now().UnixNano()%1e9, dbSeq.Add(1))
+	ctx := context.Background()
+	var out []*store.Store
+	for _, n := range ClusterNodes {
+		s, err := store.Open(ctx, store.Config{Addr: []string{n}, Database: db, Username: "default", Cluster: cluster, ReplicaPath: replicaPath})
+		if err != nil {
+			t.Fatalf("open clickhouse %s: %v", n, err)
+		}
+		out = append(out, s)
+	}
+	t.Cleanup(func() {
+		out[0].Conn().Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" ON CLUSTER "+cluster)
+		for _, s := range out {
+			s.Close()
+		}
+	})
+	if _, err := out[0].Migrate(ctx); err != nil {
+		t.Fatalf("migrate on cluster %s: %v", cluster, err)
+	}
+	return out
+}
+
 // KafkaBrokers returns the real Kafka broker address, or skips/fails the test.
 func KafkaBrokers(t testing.TB) []string {
 	t.Helper()

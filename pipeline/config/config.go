@@ -66,14 +66,15 @@ type Config struct {
 // Defaults returns the configuration with every default filled in.
 func Defaults() Config {
 	return Config{
-		Kafka:      kafka.Defaults(),
-		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second},
-		Ingest:     Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
-		Process:    process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
-		Rollup:     rollup.Defaults(),
-		Admin:      Admin{Addr: "127.0.0.1:9464"},
-		API:        API{Addr: "127.0.0.1:8080"},
-		LogLevel:   "info",
+		Kafka: kafka.Defaults(),
+		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second,
+			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
+		Ingest:   Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
+		Process:  process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
+		Rollup:   rollup.Defaults(),
+		Admin:    Admin{Addr: "127.0.0.1:9464"},
+		API:      API{Addr: "127.0.0.1:8080"},
+		LogLevel: "info",
 	}
 }
 

@@ -32,7 +32,7 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 	if !ok {
 		return nil, fmt.Errorf("unknown dimension %q: use one of %s", dim, strings.Join(DimensionOrder, ", "))
 	}
-	q, err := Query("breakdown", s.cfg.Database)
+	q, err := s.query("breakdown")
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ type TopWorkflow struct {
 
 // TopWorkflows runs sql/queries/top_workflows.sql.
 func (s *Store) TopWorkflows(ctx context.Context, from, to time.Time, tenant string, limit int) ([]TopWorkflow, error) {
-	q, err := Query("top_workflows", s.cfg.Database)
+	q, err := s.query("top_workflows")
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ type Line struct {
 // WorkflowLines runs sql/queries/workflow_lines.sql: the workflow's line items, if tenant
 // ("" = any) owns it.
 func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([]Line, error) {
-	q, err := Query("workflow_lines", s.cfg.Database)
+	q, err := s.query("workflow_lines")
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,27 @@ func Migrations(db string) ([]Migration, error) {
 	return out, nil
 }
 
+// MigrationsFor returns the migrations for cfg: the single-node schema, or its cluster
+// variant when cfg.Cluster is set.
+func MigrationsFor(cfg Config) ([]Migration, error) {
+	ms, err := Migrations(cfg.Database)
+	if err != nil || cfg.Cluster == "" {
+		return ms, err
+	}
+	for i := range ms {
+		var out []string
+		for _, st := range ms[i].Statements {
+			cs, err := ClusterStatements(st, cfg.Cluster, cfg.ReplicaPath)
+			if err != nil {
+				return nil, fmt.Errorf("migration %04d_%s: %w", ms[i].Version, ms[i].Name, err)
+			}
+			out = append(out, cs...)
+		}
+		ms[i].Statements = out
+	}
+	return ms, nil
+}
+
 // SplitStatements splits a SQL file on semicolons that end a line, dropping comment-only
 // and empty statements.
 func SplitStatements(src string) []string {
@@ -80,12 +101,25 @@ func SplitStatements(src string) []string {
 // newer than this binary knows. It returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	db := s.cfg.Database
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+	onCluster := ""
+	if s.cfg.Cluster != "" {
+		onCluster = " ON CLUSTER " + s.cfg.Cluster
+	}
+	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db+onCluster); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", db, err)
 	}
-	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+db+`.schema_migrations
-(version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	bookkeeping := []string{`CREATE TABLE IF NOT EXISTS ` + db + `.schema_migrations
+(version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`}
+	if s.cfg.Cluster != "" {
+		var err error
+		if bookkeeping, err = ClusterStatements(bookkeeping[0], s.cfg.Cluster, s.cfg.ReplicaPath); err != nil {
+			return nil, err
+		}
+	}
+	for _, st := range bookkeeping {
+		if err := s.conn.Exec(ctx, st); err != nil {
+			return nil, fmt.Errorf("create schema_migrations: %w", err)
+		}
 	}
 	applied := map[int]bool{}
 	maxApplied := 0
@@ -103,7 +137,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 		maxApplied = max(maxApplied, int(v))
 	}
 	rows.Close()
-	ms, err := Migrations(db)
+	ms, err := MigrationsFor(s.cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func ratio(m pipeline.Money, n uint64) (pipeline.Money, bool) {
 
 // UnitEconomics runs sql/queries/unit_economics.sql over [from, to) for tenant ("" = all).
 func (s *Store) UnitEconomics(ctx context.Context, from, to time.Time, tenant string) ([]UnitEconomics, error) {
-	q, err := Query("unit_economics", s.cfg.Database)
+	q, err := s.query("unit_economics")
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Store) UnitEconomics(ctx context.Context, from, to time.Time, tenant st
 
 // WorkflowCost is the total cost of one workflow and its line count.
 func (s *Store) WorkflowCost(ctx context.Context, tenant, workflowID string) (pipeline.Money, uint64, error) {
-	q, err := Query("workflow_cost", s.cfg.Database)
+	q, err := s.query("workflow_cost")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -123,7 +123,7 @@ type IssueCount struct {
 
 // SpanIssues runs sql/queries/span_issues.sql over [from, to) for tenant ("" = all).
 func (s *Store) SpanIssues(ctx context.Context, from, to time.Time, tenant string) ([]IssueCount, error) {
-	q, err := Query("span_issues", s.cfg.Database)
+	q, err := s.query("span_issues")
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ type ContextShare struct {
 
 // ContextShare runs sql/queries/context_share.sql over [from, to) for tenant ("" = all).
 func (s *Store) ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]ContextShare, error) {
-	q, err := Query("context_share", s.cfg.Database)
+	q, err := s.query("context_share")
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (s *Store) lastCompleteRefresh(ctx context.Context) (uint64, error) {
 // DirtyHours runs sql/queries/rollup_dirty.sql: the start hours of workflows whose facts
 // or line items were written after since (ns).
 func (s *Store) DirtyHours(ctx context.Context, since uint64) ([]time.Time, error) {
-	q, err := Query("rollup_dirty", s.cfg.Database)
+	q, err := s.query("rollup_dirty")
 	if err != nil {
 		return nil, err
 	}
@@ -84,14 +84,14 @@ func (s *Store) DirtyHours(ctx context.Context, since uint64) ([]time.Time, erro
 func (s *Store) RebuildHour(ctx context.Context, hour time.Time, build uint64) error {
 	from := hour.UTC().Truncate(time.Hour)
 	to := from.Add(time.Hour)
-	q, err := Query("rollup_workflows", s.cfg.Database)
+	q, err := s.query("rollup_workflows")
 	if err != nil {
 		return err
 	}
 	if err := s.conn.Exec(ctx, q, build, from, to, from, from, to); err != nil {
 		return fmt.Errorf("rebuild rollup_workflows_hourly %s: %w", from.Format(time.DateTime), err)
 	}
-	if q, err = Query("rollup_costs", s.cfg.Database); err != nil {
+	if q, err = s.query("rollup_costs"); err != nil {
 		return err
 	}
 	if err := s.conn.Exec(ctx, q, build, from, from, to); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) dropSuperseded(ctx context.Context, hours []time.Time, build uin
 			list[i] = fmt.Sprintf("toDateTime(%d)", h.Unix())
 		}
 		for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly"} {
-			q := fmt.Sprintf("ALTER TABLE %s.%s DELETE WHERE build < %d AND bucket IN (%s)", s.cfg.Database, t, build, strings.Join(list, ", "))
+			q := fmt.Sprintf("ALTER TABLE %s DELETE WHERE build < %d AND bucket IN (%s)", s.localTable(t), build, strings.Join(list, ", "))
 			if err := s.conn.Exec(ctx, q); err != nil {
 				return fmt.Errorf("drop superseded rollup builds: %w", err)
 			}

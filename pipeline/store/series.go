@@ -60,7 +60,7 @@ func (s *Store) seriesQuery(name, bucket string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	q, err := Query(name, s.cfg.Database)
+	q, err := s.query(name)
 	if err != nil {
 		return "", err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -30,6 +31,15 @@ type Config struct {
 	TLS      tlsconf.Config `yaml:"tls"`
 	// DialTimeout bounds connecting. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Cluster, when set, makes migrate create the cluster variant of the schema ON CLUSTER
+	// (Replicated tables under Distributed ones; see cluster.go), every shipped query's
+	// JOINs and IN subqueries GLOBAL, and inserts synchronous (insert_distributed_sync).
+	// Default "".
+	Cluster string `yaml:"cluster"`
+	// ReplicaPath is the Replicated tables' ZooKeeper path: {db} and {table} are filled in
+	// here, {shard} (and any other macro) by each server. Default
+	// "/clickhouse/tables/{shard}/{db}/{table}".
+	ReplicaPath string `yaml:"replica_path"`
 }
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -42,6 +52,15 @@ func (c Config) Validate() error {
 	}
 	if !dbName.MatchString(c.Database) {
 		errs = append(errs, fmt.Errorf("clickhouse.database: %q is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)", c.Database))
+	}
+	if c.Cluster != "" && !dbName.MatchString(c.Cluster) {
+		errs = append(errs, fmt.Errorf("clickhouse.cluster: %q is not a plain identifier", c.Cluster))
+	}
+	if c.Cluster != "" && !strings.Contains(c.ReplicaPath, "{table}") {
+		errs = append(errs, fmt.Errorf("clickhouse.replica_path: %q must contain {table}", c.ReplicaPath))
+	}
+	if strings.ContainsAny(c.ReplicaPath, "'\\") {
+		errs = append(errs, errors.New("clickhouse.replica_path: must not contain quotes or backslashes"))
 	}
 	if c.DialTimeout < 0 {
 		errs = append(errs, errors.New("clickhouse.dial_timeout: must not be negative"))
@@ -70,7 +89,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 5 * time.Second
 	}
+	var settings clickhouse.Settings
+	if cfg.Cluster != "" {
+		settings = clickhouse.Settings{"insert_distributed_sync": 1}
+	}
 	conn, err := clickhouse.Open(&clickhouse.Options{
+		Settings:     settings,
 		Addr:         cfg.Addr,
 		Auth:         clickhouse.Auth{Username: cfg.Username, Password: cfg.Password},
 		TLS:          tc,
@@ -89,6 +113,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	return &Store{cfg: cfg, conn: conn}, nil
 }
+
+// Config is the configuration the store was opened with.
+func (s *Store) Config() Config { return s.cfg }
 
 // Database is the database unitcost's tables live in.
 func (s *Store) Database() string { return s.cfg.Database }

@@ -215,3 +215,33 @@ func TestExploreQueries(t *testing.T) {
 }
 
 func root(sp *pipeline.Span) string { return sp.TraceID.String() }
+
+// The cluster variant: a table becomes a Replicated local table and a Distributed table
+// sharded by its dedup key; an ALTER alters the local table and re-creates the other.
+func TestClusterStatements(t *testing.T) {
+	t.Parallel()
+	got, err := store.ClusterStatements("-- a comment\nCREATE TABLE IF NOT EXISTS db.line_items\n(\n    x UInt8\n)\nENGINE = ReplacingMergeTree(version)\nORDER BY x",
+		"c", "/ch/{shard}/{db}/{table}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"CREATE TABLE IF NOT EXISTS db.line_items_local ON CLUSTER c\n(\n    x UInt8\n)\nENGINE = ReplicatedReplacingMergeTree('/ch/{shard}/db/line_items', '{replica}', version)\nORDER BY x",
+		"CREATE TABLE IF NOT EXISTS db.line_items ON CLUSTER c AS db.line_items_local ENGINE = Distributed(c, db, line_items_local, cityHash64(trace_id))",
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %q", got)
+	}
+	got, err = store.ClusterStatements("ALTER TABLE db.rollup_builds ADD COLUMN y String", "c", "/ch/{db}/{table}")
+	if err != nil || len(got) != 3 || got[0] != "ALTER TABLE db.rollup_builds_local ON CLUSTER c ADD COLUMN y String" ||
+		got[1] != "DROP TABLE IF EXISTS db.rollup_builds ON CLUSTER c" || !strings.HasSuffix(got[2], "Distributed(c, db, rollup_builds_local, rand())") {
+		t.Fatalf("alter: %q %v", got, err)
+	}
+	if _, err := store.ClusterStatements("INSERT INTO db.x VALUES (1)", "c", "/{table}"); err == nil {
+		t.Fatal("a statement with no cluster variant was accepted")
+	}
+	if q := store.Globalize("FROM a ALL INNER JOIN (SELECT 1) USING x WHERE id IN\n  (\n SELECT id FROM b) ANY LEFT JOIN c"); q !=
+		"FROM a GLOBAL ALL INNER JOIN (SELECT 1) USING x WHERE id GLOBAL IN\n  (\n SELECT id FROM b) GLOBAL ANY LEFT JOIN c" {
+		t.Fatalf("globalize: %q", q)
+	}
+}
