@@ -164,7 +164,7 @@ def main():
                 continue
             try:
                 sql = q.read_text().replace("{db}", DB).replace("{dim}", "component")
-                sql = sql.replace("{bucket}", "toStartOfDay(bucket)")
+                sql = sql.replace("{bucket}", "toStartOfDay(bucket)").replace("{hours}", f"toDateTime('{HOUR[0]}')")
                 got = rows(s, bind(sql, PARAMS[name]))
                 if name == REBUILDS[-1]:
                     s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -35,10 +36,8 @@ func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (Refre
 	if err != nil {
 		return st, err
 	}
-	for _, h := range st.Hours {
-		if err := s.RebuildHour(ctx, h, st.Build); err != nil {
-			return st, err
-		}
+	if err := s.RebuildHours(ctx, st.Hours, st.Build); err != nil {
+		return st, err
 	}
 	if err := s.dropSuperseded(ctx, st.Hours, st.Build); err != nil {
 		return st, err
@@ -79,30 +78,91 @@ func (s *Store) DirtyHours(ctx context.Context, since uint64) ([]time.Time, erro
 	return out, rows.Err()
 }
 
-// RebuildHour recomputes one hour of both rollup tables under build and then records the
-// build, which makes it the one readers see.
+// rebuildChunk bounds the hours one rebuild pass covers: a pass reads the line items from
+// its first hour's day on, so a long backfill goes a week at a time.
+const rebuildChunk = 7 * 24
+
+// RebuildHours recomputes the given hours of both rollup tables under build, a week of
+// hours per pass over the source, and then records each hour's build, which makes it the
+// one readers see.
+func (s *Store) RebuildHours(ctx context.Context, hours []time.Time, build uint64) error {
+	hs := make([]time.Time, len(hours))
+	for i, h := range hours {
+		hs[i] = h.UTC().Truncate(time.Hour)
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].Before(hs[j]) })
+	for len(hs) > 0 {
+		chunk := hs[:min(len(hs), rebuildChunk)]
+		hs = hs[len(chunk):]
+		if err := s.rebuild(ctx, chunk, build); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RebuildHour recomputes one hour; see RebuildHours.
 func (s *Store) RebuildHour(ctx context.Context, hour time.Time, build uint64) error {
-	from := hour.UTC().Truncate(time.Hour)
-	to := from.Add(time.Hour)
+	return s.RebuildHours(ctx, []time.Time{hour}, build)
+}
+
+func hourList(hours []time.Time) string {
+	list := make([]string, len(hours))
+	for i, h := range hours {
+		list[i] = fmt.Sprintf("toDateTime(%d)", h.Unix())
+	}
+	return strings.Join(list, ", ")
+}
+
+// rebuild runs one pass over sorted hours.
+func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) error {
+	from, to := hours[0], hours[len(hours)-1].Add(time.Hour)
+	list := hourList(hours)
+	span := from.Format(time.DateTime) + " to " + to.Format(time.DateTime)
 	q, err := s.query("rollup_workflows")
 	if err != nil {
 		return err
 	}
-	if err := s.conn.Exec(ctx, q, build, from, to, from, from, to); err != nil {
-		return fmt.Errorf("rebuild rollup_workflows_hourly %s: %w", from.Format(time.DateTime), err)
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, to, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_workflows_hourly %s: %w", span, err)
 	}
 	if q, err = s.query("rollup_costs"); err != nil {
 		return err
 	}
-	if err := s.conn.Exec(ctx, q, build, from, from, to); err != nil {
-		return fmt.Errorf("rebuild rollup_costs_hourly %s: %w", from.Format(time.DateTime), err)
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_costs_hourly %s: %w", span, err)
 	}
-	var n uint64
-	if err := s.conn.QueryRow(ctx, "SELECT sum(workflows) FROM "+s.cfg.Database+
-		".rollup_workflows_hourly WHERE bucket = ? AND build = ?", from, build).Scan(&n); err != nil {
-		return fmt.Errorf("count rebuilt hour %s: %w", from.Format(time.DateTime), err)
+	counts := map[int64]uint64{}
+	rows, err := s.conn.Query(ctx, "SELECT bucket, sum(workflows) FROM "+s.cfg.Database+
+		".rollup_workflows_hourly WHERE build = ? AND bucket >= ? AND bucket < ? GROUP BY bucket", build, from, to)
+	if err != nil {
+		return fmt.Errorf("count rebuilt hours %s: %w", span, err)
 	}
-	return s.recordBuild(ctx, from, build, n)
+	for rows.Next() {
+		var h time.Time
+		var n uint64
+		if err := rows.Scan(&h, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("count rebuilt hours %s: %w", span, err)
+		}
+		counts[h.Unix()] = n
+	}
+	rows.Close()
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".rollup_builds (bucket, build, built_at, workflows)")
+	if err != nil {
+		return fmt.Errorf("record rollup builds: %w", err)
+	}
+	now := time.Now().UTC()
+	for _, h := range hours {
+		if err := b.Append(h, build, now, counts[h.Unix()]); err != nil {
+			b.Abort()
+			return fmt.Errorf("record rollup builds: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record rollup builds: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) recordBuild(ctx context.Context, bucket time.Time, build, workflows uint64) error {
@@ -126,12 +186,8 @@ func (s *Store) dropSuperseded(ctx context.Context, hours []time.Time, build uin
 	for len(hours) > 0 {
 		chunk := hours[:min(len(hours), 500)]
 		hours = hours[len(chunk):]
-		list := make([]string, len(chunk))
-		for i, h := range chunk {
-			list[i] = fmt.Sprintf("toDateTime(%d)", h.Unix())
-		}
 		for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly"} {
-			q := fmt.Sprintf("ALTER TABLE %s DELETE WHERE build < %d AND bucket IN (%s)", s.localTable(t), build, strings.Join(list, ", "))
+			q := fmt.Sprintf("ALTER TABLE %s DELETE WHERE build < %d AND bucket IN (%s)", s.localTable(t), build, hourList(chunk))
 			if err := s.conn.Exec(ctx, q); err != nil {
 				return fmt.Errorf("drop superseded rollup builds: %w", err)
 			}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +77,7 @@ func TestRollupsRebuildFromTheSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	q = strings.ReplaceAll(q, "{hours}", fmt.Sprintf("toDateTime(%d)", h10.Unix()))
 	if err := s.Conn().Exec(ctx, q, uint64(1)<<62, h10, h10.Add(time.Hour), h10, h10, h10.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
