@@ -25,7 +25,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
 HOUR = ("2026-11-01 10:00:00", "2026-11-01 11:00:00")
 PARAMS = {
-    "unit_economics": [*WINDOW, "", "", *WINDOW, "", ""],
+    "unit_economics": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", ""],
     "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
@@ -33,9 +33,9 @@ PARAMS = {
     "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
                      ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
-    "context_share": [*WINDOW, "acme", "acme", *WINDOW, "acme", "acme"],
-    "breakdown": [*WINDOW, "", ""],
-    "top_workflows": [*WINDOW, "", "", *WINDOW, "", "", 10],
+    "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
+    "breakdown": [WINDOW[0], *WINDOW, "", ""],
+    "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
     "workflow_lines": [TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
     # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads

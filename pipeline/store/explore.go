@@ -36,7 +36,7 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, strings.ReplaceAll(q, "{dim}", col), from.UTC(), to.UTC(), tenant, tenant)
+	rows, err := s.conn.Query(ctx, strings.ReplaceAll(q, "{dim}", col), from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown query: %w", err)
 	}
@@ -74,7 +74,7 @@ func (s *Store) TopWorkflows(ctx context.Context, from, to time.Time, tenant str
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), to.UTC(), tenant, tenant, uint64(limit))
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant, uint64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("top workflows query: %w", err)
 	}

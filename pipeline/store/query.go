@@ -58,7 +58,7 @@ func (s *Store) UnitEconomics(ctx context.Context, from, to time.Time, tenant st
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), to.UTC(), tenant, tenant)
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("unit economics query: %w", err)
 	}
@@ -156,7 +156,7 @@ func (s *Store) ContextShare(ctx context.Context, from, to time.Time, tenant str
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), to.UTC(), tenant, tenant)
+	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("context share query: %w", err)
 	}

@@ -166,18 +166,7 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 }
 
 func (s *Store) recordBuild(ctx context.Context, bucket time.Time, build, workflows uint64) error {
-	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".rollup_builds (bucket, build, built_at, workflows)")
-	if err != nil {
-		return fmt.Errorf("record rollup build: %w", err)
-	}
-	if err := b.Append(bucket.UTC(), build, time.Now().UTC(), workflows); err != nil {
-		b.Abort()
-		return fmt.Errorf("record rollup build: %w", err)
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("record rollup build: %w", err)
-	}
-	return nil
+	return s.record(ctx, "rollup_builds (bucket, build, built_at, workflows)", bucket.UTC(), build, time.Now().UTC(), workflows)
 }
 
 // dropSuperseded deletes the rows of older builds of the given hours (an asynchronous

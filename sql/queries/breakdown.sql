@@ -2,8 +2,8 @@
 -- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant
 -- (substituted from a fixed list by the caller, never from input). ALL INNER JOIN: the
 -- right side is one row per workflow; ANY would also drop left rows on current ClickHouse.
--- Parameters: from, to,
--- tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow.
+-- Parameters: from (line items from the day before on, as in unit_economics.sql), from,
+-- to, tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow.
 SELECT
     {dim} AS key,
     count() AS line_items,
@@ -11,7 +11,12 @@ SELECT
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,
     sum(priced = 0) AS unpriced_lines
-FROM {db}.line_items FINAL
+FROM
+(
+    SELECT workflow_id, component, model, provider, team, feature, cost_nano, input_tokens, output_tokens, priced
+    FROM {db}.line_items FINAL
+    WHERE day >= toDate(?) - 1
+) AS l
 ALL INNER JOIN
 (
     SELECT workflow_id, name, workflow_version, outcome, tenant AS wf_tenant

@@ -1,6 +1,6 @@
 -- Token mix of model input per workflow type over [from, to) of workflow start time, for
 -- calls whose messages were captured. Parameters: from, to, tenant ('' = all), tenant,
--- then the same four again. Context share = context_tokens / mix_tokens.
+-- from, then the first four again. (Line items from the day before `from` on.) Context share = context_tokens / mix_tokens.
 SELECT
     w.name AS workflow,
     sum(c.calls) AS calls_with_mix,
@@ -27,7 +27,8 @@ ANY INNER JOIN
         sum(user_tokens) AS user,
         sum(other_tokens) AS other
     FROM {db}.line_items FINAL
-    WHERE component = 'model_tokens'
+    WHERE day >= toDate(?) - 1
+      AND component = 'model_tokens'
       AND system_tokens + context_tokens + history_tokens + user_tokens + other_tokens > 0
       AND workflow_id IN
       (

@@ -1,5 +1,6 @@
 -- The most expensive workflows over [from, to) of start time, with their line counts.
--- Parameters: from, to, tenant ('' = all), tenant, then the same four again, then limit.
+-- Parameters: from, to, tenant ('' = all), tenant, from, then the first four again, then
+-- limit. (Line items from the day before `from` on, as in unit_economics.sql.)
 SELECT
     w.workflow_id AS workflow_id,
     w.name AS workflow,
@@ -18,7 +19,8 @@ ANY INNER JOIN
 (
     SELECT workflow_id, count() AS lines, sum(cost_nano) AS cost
     FROM {db}.line_items FINAL
-    WHERE workflow_id IN
+    WHERE day >= toDate(?) - 1
+      AND workflow_id IN
     (
         SELECT workflow_id FROM {db}.workflows FINAL
         WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)

@@ -1,5 +1,7 @@
 -- Unit economics per workflow type over [from, to) of workflow start time.
--- Parameters: from, to (DateTime), tenant ('' = all), tenant; then the same four again.
+-- Parameters: from, to (DateTime), tenant ('' = all), tenant; from; then the first four again.
+-- Line items are read from the day before `from` on: none of a workflow starts earlier,
+-- and the bound lets ClickHouse skip older parts.
 -- A workflow's cost is every line item assigned to it, whenever it arrived; the tenant
 -- that owns the workflow owns its cost.
 -- Cost per completed workflow = cost_nano / completed; per validated output =
@@ -30,7 +32,8 @@ ANY LEFT JOIN
         sumIf(cost_nano, component = 'human_review') AS review_cost,
         sum(priced = 0) AS unpriced
     FROM {db}.line_items FINAL
-    WHERE workflow_id IN
+    WHERE day >= toDate(?) - 1
+      AND workflow_id IN
     (
         SELECT workflow_id FROM {db}.workflows FINAL
         WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
