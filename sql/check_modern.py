@@ -26,7 +26,7 @@ WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
 HOUR = ("2026-11-01 10:00:00", "2026-11-01 11:00:00")
 PARAMS = {
     "unit_economics": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", ""],
-    "workflow_cost": ["00000000000000000000000000000001", "acme", "acme"],
+    "workflow_cost": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
     "series": [["2026-11-01 00:00:00", "qa", 1, 1, 2, 1, 20001234567, 20001234567, 20000000000, 1000, 0, 600, 1000, 3, 0]],
@@ -36,7 +36,7 @@ PARAMS = {
     "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
     "breakdown": [WINDOW[0], *WINDOW, "", ""],
     "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
-    "workflow_lines": [TRACE_ID, "acme", "acme"],
+    "workflow_lines": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
     # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads
     "rollup_workflows": [7, *HOUR, HOUR[0], *HOUR],

@@ -18,6 +18,7 @@ func runAlert(args []string) error {
 	rulesPath := fs.String("rules", "", "the alert rules YAML file (required)")
 	once := fs.Bool("once", false, "evaluate once, print every reading, deliver what is due and exit")
 	at := fs.String("at", "", "with --once: evaluate as of this time, RFC 3339 (default: now)")
+	statePath := fs.String("state", "", "the state file (default: the rules' state_file)")
 	ss, err := s.start(args)
 	if err != nil {
 		return err
@@ -30,6 +31,9 @@ func runAlert(args []string) error {
 	rules, err := alert.LoadRules(*rulesPath)
 	if err != nil {
 		return err
+	}
+	if *statePath != "" {
+		rules.StateFile = *statePath
 	}
 	st, err := store.Open(ctx, cfg.ClickHouse)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/encoding/json"
 
 	"github.com/unitcost/unitcost/internal/testenv"
@@ -254,11 +255,75 @@ func drift(t *testing.T, changed hour, want []firing) (*store.Store, *alert.Engi
 	return st, e, rcv, now
 }
 
-// A price change (the model's price doubled) fires cost per completed workflow at once.
+// A price change (the model's price doubled) fires cost per completed workflow at once;
+// the unit-cost gauges on /metrics carry the same figures as the rollups.
 func TestPriceChangeFires(t *testing.T) {
 	changed := normal
 	changed.priceScale = 2
-	drift(t, changed, []firing{{"cost-per-completed", "model_tokens", ""}})
+	st, _, rcv, now := drift(t, changed, []firing{{"cost-per-completed", "model_tokens", ""}})
+
+	reg := prometheus.NewRegistry()
+	y := strings.NewReplacer("%STATE%", filepath.Join(t.TempDir(), "s.json"), "%URL%", rcv.srv.URL).Replace(rulesYAML)
+	rules, err := alert.ParseRules([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := alert.New(rules, st, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.UpdateGauges(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	pts, err := st.Series(context.Background(), now.Truncate(time.Hour), now, "hour", store.SeriesFilter{})
+	if err != nil || len(pts) != 1 {
+		t.Fatalf("series: %+v %v", pts, err)
+	}
+	p := pts[0]
+	per, _ := p.PerCompleted()
+	for _, c := range []struct {
+		name string
+		want float64
+	}{
+		{`unitcost_workflows{workflow="support_agent"}`, float64(p.Workflows)},
+		{`unitcost_cost_dollars{workflow="_all"}`, float64(p.Cost) / 1e9},
+		{`unitcost_unit_cost{metric="cost_per_completed",workflow="support_agent"}`, float64(p.Cost) / 1e9 / float64(p.Completed)},
+		{`unitcost_unit_cost{metric="tokens_per_workflow",workflow="_all"}`, float64(p.InputTokens+p.OutputTokens) / float64(p.Workflows)},
+	} {
+		got := gauge(t, reg, c.name)
+		if diff := got - c.want; diff > 1e-9*c.want || diff < -1e-9*c.want {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := gauge(t, reg, `unitcost_unit_cost{metric="cost_per_completed",workflow="support_agent"}`); int64(got*1e9+0.5) != int64(per) {
+		t.Errorf("cost per completed gauge %v vs exact %d nano", got, per)
+	}
+}
+
+// gauge reads one series from reg by its text-format name.
+func gauge(t *testing.T, reg *prometheus.Registry, series string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			name := mf.GetName()
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			if name == series {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s", series)
+	return 0
 }
 
 // A prompt that doubled input tokens fires tokens per workflow and cost per completed.

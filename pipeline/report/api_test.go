@@ -32,7 +32,7 @@ func TestAPITenantIsolation(t *testing.T) {
 	for i, tenant := range []string{"acme", "globex"} {
 		root, call := apiSpan(byte(i+1), 1, 0, tenant), apiSpan(byte(i+1), 2, 1, tenant)
 		call.Model = "gpt-x"
-		b.Workflows = append(b.Workflows, pipeline.Workflow{ID: root.TraceID.String(), Tenant: tenant, Name: "qa", Outcome: "completed",
+		b.Workflows = append(b.Workflows, pipeline.Workflow{ID: root.TraceID.String(), TraceID: root.TraceID, Tenant: tenant, Name: "qa", Outcome: "completed",
 			ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano})
 		b.LineItems = append(b.LineItems, pipeline.LineItem{Span: call, WorkflowID: root.TraceID.String(), Component: pipeline.ComponentModel,
 			Cost: pipeline.Money(1000 * (i + 1)), Priced: true})

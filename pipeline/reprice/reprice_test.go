@@ -58,7 +58,7 @@ func TestRepriceIsExactAndIdempotent(t *testing.T) {
 	for _, sp := range spans {
 		items = old.Price(items, sp, "wf1")
 	}
-	wf := []pipeline.Workflow{{ID: "wf1", Tenant: "acme", Name: "qa", StartUnixNano: start.UnixNano(), EndUnixNano: start.UnixNano()}}
+	wf := []pipeline.Workflow{{ID: "wf1", Tenant: "acme", TraceID: spans[0].TraceID, Name: "qa", StartUnixNano: start.UnixNano(), EndUnixNano: start.UnixNano()}}
 	if err := st.Write(ctx, pipeline.Batch{LineItems: items, Workflows: wf}); err != nil {
 		t.Fatal(err)
 	}

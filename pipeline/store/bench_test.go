@@ -48,7 +48,7 @@ func BenchmarkReportQueries(b *testing.B) {
 		var tid pipeline.TraceID
 		binary.BigEndian.PutUint64(tid[8:], uint64(w+1))
 		// in time order, as a live system writes them (parts then cover narrow day ranges)
-		ts := start.Add(time.Duration(int64(w)*int64(30*24*time.Hour)/int64(workflows)) + time.Duration(rng.Int64N(int64(time.Minute)))).UnixNano()
+		ts := start.Add(time.Duration(w)*(30*24*time.Hour/time.Duration(workflows)) + time.Duration(rng.Int64N(int64(time.Minute)))).UnixNano()
 		tenant := tenants[w%len(tenants)]
 		wid := tid.String()
 		if w == workflows/2 {

@@ -116,7 +116,7 @@ func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, workflowID, tenant, tenant)
+	rows, err := s.conn.Query(ctx, q, workflowID, workflowID, tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("workflow lines query: %w", err)
 	}

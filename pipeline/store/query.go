@@ -83,7 +83,7 @@ func (s *Store) WorkflowCost(ctx context.Context, tenant, workflowID string) (pi
 	if err != nil {
 		return 0, 0, err
 	}
-	rows, err := s.conn.Query(ctx, q, workflowID, tenant, tenant)
+	rows, err := s.conn.Query(ctx, q, workflowID, workflowID, tenant, tenant)
 	if err != nil {
 		return 0, 0, fmt.Errorf("workflow cost query: %w", err)
 	}

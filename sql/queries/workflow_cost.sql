@@ -1,4 +1,6 @@
--- Cost of one workflow by component. Parameters: workflow_id, tenant ('' = any), tenant.
+-- Cost of one workflow by component. Parameters: workflow_id, workflow_id,
+-- tenant ('' = any), tenant. The lines are looked up by the workflow's trace (a
+-- workflow's spans are in its trace), which is line_items' key.
 -- The tenant that owns the workflow (its root span) owns all of its line items, including
 -- late ones whose own tenant label could not be resolved.
 SELECT
@@ -8,6 +10,6 @@ SELECT
     sum(priced = 0) AS unpriced_lines
 FROM {db}.line_items FINAL
 WHERE workflow_id = ?
-  AND workflow_id IN (SELECT workflow_id FROM {db}.workflows FINAL WHERE ? = '' OR tenant = ?)
+  AND trace_id IN (SELECT trace_id FROM {db}.workflows FINAL WHERE workflow_id = ? AND (? = '' OR tenant = ?))
 GROUP BY component
 ORDER BY component

@@ -1,5 +1,6 @@
--- Drill-down: every line item of one workflow. Parameters: workflow_id, tenant ('' = any),
--- tenant. A tenant sees a workflow's lines only if it owns the workflow.
+-- Drill-down: every line item of one workflow. Parameters: workflow_id, workflow_id,
+-- tenant ('' = any), tenant. The lines are looked up by the workflow's trace (a
+-- workflow's spans are in its trace), which is line_items' key. A tenant sees a workflow's lines only if it owns the workflow.
 SELECT
     span_id,
     component,
@@ -16,5 +17,5 @@ SELECT
     price_rule
 FROM {db}.line_items FINAL
 WHERE workflow_id = ?
-  AND workflow_id IN (SELECT workflow_id FROM {db}.workflows FINAL WHERE ? = '' OR tenant = ?)
+  AND trace_id IN (SELECT trace_id FROM {db}.workflows FINAL WHERE workflow_id = ? AND (? = '' OR tenant = ?))
 ORDER BY cost_nano DESC, span_id, component
