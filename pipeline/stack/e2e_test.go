@@ -57,17 +57,7 @@ func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to ti
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := truth.ByType(tenant)
-		if len(got) != len(want) {
-			t.Fatalf("tenant %q: %d types, want %d", tenant, len(got), len(want))
-		}
-		for i, w := range want {
-			exp := store.UnitEconomics{Workflow: w.Workflow, Workflows: w.Workflows, Completed: w.Completed, ValidatedOutputs: w.ValidatedOutputs,
-				Exceptions: w.Exceptions, Cost: w.Cost, ExceptionCost: w.ExceptionCost, ReviewCost: w.ReviewCost}
-			if got[i] != exp {
-				t.Errorf("tenant %q %s:\n got %+v\nwant %+v", tenant, w.Workflow, got[i], exp)
-			}
-		}
+		sameFigures(t, "line items, tenant "+tenant, got, truth.ByType(tenant))
 	}
 	checkRollups(t, st, truth, from, to)
 	for _, w := range truth.Workflows {
@@ -95,20 +85,21 @@ func checkRollups(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to 
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := map[string]store.UnitEconomics{}
-		for _, u := range store.SumByWorkflow(points) {
-			got[u.Workflow] = u
-		}
-		want := truth.ByType(tenant)
-		if len(got) != len(want) {
-			t.Fatalf("rollups, tenant %q: %d types, want %d", tenant, len(got), len(want))
-		}
-		for _, w := range want {
-			exp := store.UnitEconomics{Workflow: w.Workflow, Workflows: w.Workflows, Completed: w.Completed, ValidatedOutputs: w.ValidatedOutputs,
-				Exceptions: w.Exceptions, Cost: w.Cost, ExceptionCost: w.ExceptionCost, ReviewCost: w.ReviewCost}
-			if got[w.Workflow] != exp {
-				t.Errorf("rollups, tenant %q %s:\n got %+v\nwant %+v", tenant, w.Workflow, got[w.Workflow], exp)
-			}
+		sameFigures(t, "rollups, tenant "+tenant, store.SumByWorkflow(points), truth.ByType(tenant))
+	}
+}
+
+// sameFigures compares unit economics per workflow type (sorted by type) with the truth.
+func sameFigures(t *testing.T, what string, got []store.UnitEconomics, want []loadgen.TypeTruth) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d types, want %d", what, len(got), len(want))
+	}
+	for i, w := range want {
+		exp := store.UnitEconomics{Workflow: w.Workflow, Workflows: w.Workflows, Completed: w.Completed, ValidatedOutputs: w.ValidatedOutputs,
+			Exceptions: w.Exceptions, Cost: w.Cost, ExceptionCost: w.ExceptionCost, ReviewCost: w.ReviewCost}
+		if got[i] != exp {
+			t.Errorf("%s %s:\n got %+v\nwant %+v", what, w.Workflow, got[i], exp)
 		}
 	}
 }
@@ -326,27 +317,34 @@ func TestShuffledAndDuplicatedDelivery(t *testing.T) {
 			st := testenv.ClickHouse(t)
 			cfg := builtinConfig(t, k.Addrs(t), st)
 			startStack(t, cfg)
-			ctx := context.Background()
-			cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			del := loadgen.NewKafkaDelivery(cl, cfg.Kafka.SpansTopic, 1, 256, 0.10, 3)
-			exp, err := otlptrace.New(ctx, del)
-			if err != nil {
-				t.Fatal(err)
-			}
 			start := time.Now().Add(-4 * time.Hour).Truncate(time.Minute)
-			truth := generate(t, exp, loadgen.Config{Seed: 17, Workflows: 400, Start: start})
-			if del.Dups == 0 {
-				t.Fatal("no duplicate was delivered")
-			}
-			t.Logf("%d records sent, %d of them duplicates", del.Sent, del.Dups)
+			truth := deliverShuffled(t, cfg, 3, loadgen.Config{Seed: 17, Workflows: 400, Start: start})
 			waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
 			checkTruth(t, st, truth, start.Add(-time.Minute), time.Now().Add(time.Hour))
 		})
 	}
+}
+
+// deliverShuffled runs the workload straight into the spans topic, one record per span,
+// shuffled in windows of 256 with 10% delivered twice, and returns its ground truth.
+func deliverShuffled(t *testing.T, cfg config.Config, seed uint64, lc loadgen.Config) *loadgen.Truth {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	del := loadgen.NewKafkaDelivery(cl, cfg.Kafka.SpansTopic, 1, 256, 0.10, seed)
+	exp, err := otlptrace.New(context.Background(), del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := generate(t, exp, lc)
+	if del.Dups == 0 {
+		t.Fatal("no duplicate was delivered")
+	}
+	t.Logf("%d records sent, %d of them duplicates", del.Sent, del.Dups)
+	return truth
 }
 
 // A span with captured content but no usage (OpenLLMetry <= 0.4 flattened prompts) is
