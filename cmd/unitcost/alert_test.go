@@ -24,6 +24,7 @@ func TestAlertAndRollupCommands(t *testing.T) {
 	st := testenv.ClickHouse(t)
 	var b pipeline.Batch
 	now := time.Now().UTC()
+	until := now.Add(time.Minute).Format(time.RFC3339) // report windows end at a whole second
 	for i := 0; i < 3; i++ {
 		var tid pipeline.TraceID
 		tid[15] = byte(i + 1)
@@ -60,10 +61,15 @@ rules:
 	if out := run("rollup"); !strings.Contains(out, "rebuilt 3 hours") {
 		t.Fatalf("rollup: %s", out)
 	}
-	if out := run("report", "--view", "series", "--since", "4h", "--format", "csv"); strings.Count(out, ",qa,1,1,1,0,0.001000000,") != 3 {
+	if out := run("report", "--view", "series", "--since", "4h", "--until", until, "--format", "csv"); strings.Count(out, ",qa,1,1,1,0,0.001000000,") != 3 {
 		t.Fatalf("series report:\n%s", out)
 	}
-	out := run("alert", "--rules", rules, "--once")
+	for _, args := range [][]string{{"report", "--rollups", "--since", "4h", "--until", until, "--format", "csv"}, {"report", "--since", "4h", "--until", until, "--format", "csv"}} {
+		if out := run(args...); !strings.Contains(out, "\nqa,3,3,3,0,0.003000000,") {
+			t.Fatalf("%v:\n%s", args, out)
+		}
+	}
+	out := run("alert", "--rules", rules, "--once", "--at", now.Format(time.RFC3339))
 	if !strings.Contains(out, "cpc/qa") || !strings.Contains(out, "+0.0%") || strings.Contains(out, "breach") || strings.Contains(out, "not enough data") ||
 		!strings.Contains(out, "0 notifications sent, 0 pending") {
 		t.Fatalf("alert --once:\n%s", out)

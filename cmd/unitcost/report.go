@@ -21,6 +21,7 @@ func runReport(args []string) error {
 	workflow := fs.String("workflow", "", "series: only this workflow type")
 	version := fs.String("workflow-version", "", "series: only this workflow version")
 	team := fs.String("team", "", "series: only this team")
+	rollups := fs.Bool("rollups", false, "unit view: add up the hourly rollups instead of reading the line items (fast over long\nwindows; whole hours; as of the last rollup refresh)")
 	ss, err := s.start(args)
 	if err != nil {
 		return err
@@ -61,8 +62,14 @@ func runReport(args []string) error {
 	if *view != "unit" {
 		return fmt.Errorf("--view %q: use unit, series or context", *view)
 	}
-	ue, err := st.UnitEconomics(ctx, to.Add(-*since), to, *tenant)
-	if err != nil {
+	var ue []store.UnitEconomics
+	if *rollups {
+		pts, err := st.Series(ctx, to.Add(-*since).Truncate(time.Hour), to, "hour", store.SeriesFilter{Tenant: *tenant})
+		if err != nil {
+			return err
+		}
+		ue = store.SumByWorkflow(pts)
+	} else if ue, err = st.UnitEconomics(ctx, to.Add(-*since), to, *tenant); err != nil {
 		return err
 	}
 	if len(ue) == 0 && *format == "table" {

@@ -136,7 +136,19 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	ue, err := a.q.UnitEconomics(r.Context(), from, to, tenantOf(r))
+	var ue []store.UnitEconomics
+	switch src := r.URL.Query().Get("source"); src {
+	case "", "line_items":
+		ue, err = a.q.UnitEconomics(r.Context(), from, to, tenantOf(r))
+	case "rollups": // whole hours, as of the last rollup refresh; fast over long windows
+		from = from.Truncate(time.Hour)
+		var pts []store.SeriesPoint
+		pts, err = a.q.Series(r.Context(), from, to, "hour", store.SeriesFilter{Tenant: tenantOf(r)})
+		ue = store.SumByWorkflow(pts)
+	default:
+		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
+		return
+	}
 	reply(w, err, map[string]any{"from": from, "to": to, "rows": Rows(ue)})
 }
 

@@ -90,6 +90,9 @@ func TestAPITenantIsolation(t *testing.T) {
 	if _, err := st.RefreshRollups(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
+	if code, body := get("/api/v1/unit-economics?source=rollups&since=48h", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme unit economics from the rollups: %d %v", code, body)
+	}
 	if code, body := get("/api/v1/series?bucket=day", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme series: %d %v", code, body)
 	}
@@ -113,6 +116,7 @@ func TestAPITenantIsolation(t *testing.T) {
 		{"/api/v1/workflows/top?limit=0", "tok-acme", 400, "1 to 1000"},
 		{"/api/v1/nope", "tok-acme", 404, "no such endpoint"},
 		{"/api/v1/series?bucket=week", "tok-acme", 400, "use hour or day"},
+		{"/api/v1/unit-economics?source=cache", "tok-acme", 400, "use line_items or rollups"},
 		{"/api/v1/series/costs?tenant=globex", "tok-acme", 403, `sees tenant "acme" only`},
 	} {
 		code, body := get(c.path, c.token)
