@@ -211,6 +211,29 @@ func TestSteadyWeekFiresNothing(t *testing.T) {
 	if evaluated != 168 || e.Pending() != 0 {
 		t.Fatalf("evaluated %d hours, %d notifications queued", evaluated, e.Pending())
 	}
+	// Then the price doubles: the weekly rule (EWMA over the same hours a week earlier)
+	// fires at the first evaluation, with the trailing-day rule.
+	drifted := normal
+	drifted.priceScale = 2
+	writeHours(t, st, 3, day0.Add(8*24*time.Hour), []hour{drifted})
+	fired, err := e.Evaluate(context.Background(), day0.Add(8*24*time.Hour+59*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]bool{}
+	for _, a := range fired {
+		rules[a.Rule] = true
+		if a.Rule == "cost-per-completed-weekly" && (a.Method != alert.EWMA || !a.BaselineRange.To.Equal(day0.Add(24*time.Hour+time.Hour)) ||
+			a.Explain == nil || a.Explain.Component != "model_tokens") {
+			t.Errorf("weekly: %+v", a)
+		}
+	}
+	if len(fired) != 2 || !rules["cost-per-completed-weekly"] || !rules["cost-per-completed"] {
+		for _, a := range fired {
+			t.Log(a.Summary)
+		}
+		t.Fatalf("after the price change %d alerts fired, want the two cost rules", len(fired))
+	}
 }
 
 type firing struct {

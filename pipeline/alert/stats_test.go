@@ -3,6 +3,7 @@ package alert
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 func TestMedianMAD(t *testing.T) {
@@ -47,5 +48,22 @@ func TestThresholdsAndHysteresis(t *testing.T) {
 	r.Direction = "both"
 	if !crosses(r, -0.30, -30, 0.01, 20) {
 		t.Error("both: a fall must cross")
+	}
+}
+
+// The current window ends with the hour in progress; the trailing baseline precedes it,
+// the weekly one ends where the current window ends, seven days earlier.
+func TestWindows(t *testing.T) {
+	now := time.Date(2026, 11, 22, 14, 37, 0, 0, time.UTC)
+	r := &Rule{Window: 3 * time.Hour, BaselineWindow: 24 * time.Hour, Baseline: "trailing"}
+	cur, base := windows(r, now)
+	if !cur.From.Equal(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)) || !cur.To.Equal(now) ||
+		!base.From.Equal(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)) || !base.To.Equal(cur.From) {
+		t.Fatalf("trailing: %+v %+v", cur, base)
+	}
+	r.Baseline, r.BaselineWindow = "same_hours_last_week", 12*time.Hour
+	_, base = windows(r, now)
+	if !base.To.Equal(time.Date(2026, 11, 15, 15, 0, 0, 0, time.UTC)) || !base.From.Equal(time.Date(2026, 11, 15, 3, 0, 0, 0, time.UTC)) {
+		t.Fatalf("same hours last week: %+v", base)
 	}
 }
