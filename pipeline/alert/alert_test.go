@@ -266,6 +266,9 @@ func drift(t *testing.T, changed hour, want []firing) (*store.Store, *alert.Engi
 		}
 		t.Fatalf("%d alerts fired, want %d", len(got), len(want))
 	}
+	for _, a := range fired {
+		t.Log(a.Summary)
+	}
 	for _, w := range want {
 		a, ok := got[w.rule]
 		if !ok {
@@ -357,20 +360,21 @@ func TestDoubledPromptFires(t *testing.T) {
 	drift(t, changed, []firing{{"tokens-per-workflow", "model_tokens", ""}})
 }
 
-// A model swap that doubled the review rate fires the review share, names the new model
-// and human review; then the receivers get every payload, a receiver that is down gets it
-// later, a restart keeps the state, and the alert resolves.
+// A model swap that doubled the review rate fires the review share, naming the new model
+// and human review (cost per completed falls: the new model is 16x cheaper); then the
+// receivers get every payload, a receiver that is down gets it later, a restart keeps the
+// state, and the alert resolves.
 func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
 	changed := normal
-	changed.model, changed.reviewRate = "gpt-4o-mini", 0.25
-	st, e, rcv, now := drift(t, changed, []firing{{"cost-per-completed", "human_review", "gpt-4o-mini"}, {"review-share", "human_review", "gpt-4o-mini"}})
+	changed.model, changed.reviewRate = "gpt-4o-mini", 2*normal.reviewRate
+	// The component that moved most is the model's cost, which fell 16-fold.
+	st, e, rcv, now := drift(t, changed, []firing{{"review-share", "model_tokens", "gpt-4o-mini"}})
 	ctx := context.Background()
 
 	rcv.mu.Lock()
 	rcv.down = true
 	rcv.mu.Unlock()
-	// review-share goes to all three receivers, cost-per-completed to all three too.
-	if sent, err := e.Deliver(ctx, now); sent != 0 || err == nil || e.Pending() != 6 {
+	if sent, err := e.Deliver(ctx, now); sent != 0 || err == nil || e.Pending() != 3 {
 		t.Fatalf("delivery to a receiver that is down: sent %d, err %v, pending %d", sent, err, e.Pending())
 	}
 	rcv.mu.Lock()
@@ -381,18 +385,18 @@ func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
 	}
 	// A restart: a new engine from the same state file still has the queued notifications.
 	e = engine(t, st, rcv.srv.URL, e.StateFile())
-	if e.Pending() != 6 {
-		t.Fatalf("after restart %d pending, want 6", e.Pending())
+	if e.Pending() != 3 {
+		t.Fatalf("after restart %d pending, want 3", e.Pending())
 	}
-	if sent, err := e.Deliver(ctx, now.Add(10*time.Second)); sent != 6 || err != nil {
+	if sent, err := e.Deliver(ctx, now.Add(10*time.Second)); sent != 3 || err != nil {
 		t.Fatalf("redelivery: sent %d, err %v", sent, err)
 	}
-	// Each receiver got both alerts; look at review-share's.
+	// Each receiver got the alert; look at review-share's.
 	pick := func(path string, rule string, v any) {
 		t.Helper()
 		got := rcv.take(path)
-		if len(got) != 2 {
-			t.Fatalf("%s got %d payloads, want 2", path, len(got))
+		if len(got) != 1 {
+			t.Fatalf("%s got %d payloads, want 1", path, len(got))
 		}
 		for _, b := range got {
 			if strings.Contains(string(b), `"`+rule+``) {
@@ -408,7 +412,8 @@ func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
 	pick("/hook", "review-share", &hook)
 	if hook.Status != "firing" || hook.Rule != "review-share" || hook.Metric != alert.ReviewShare || hook.Scope.Tenant != "acme" ||
 		hook.Baseline <= 0 || hook.Current < 2*hook.Baseline || hook.Samples < 30 || hook.Explain.Model != "gpt-4o-mini" ||
-		hook.Explain.Component != "human_review" || hook.Explain.ComponentCurrent <= 2*hook.Explain.ComponentBefore ||
+		hook.Explain.Component != "model_tokens" || hook.Explain.ComponentCurrent*10 >= hook.Explain.ComponentBefore ||
+		hook.Explain.ExceptionRateCurrent < 1.5*hook.Explain.ExceptionRateBefore || !strings.Contains(hook.Summary, "of workflows needed human review, was") ||
 		hook.Explain.ModelShareCurrent != 1 || hook.Explain.ModelShareBefore != 0 || !strings.Contains(hook.Summary, "model gpt-4o-mini now has 100% of model cost, was 0%") ||
 		!hook.Window.From.Equal(now.Truncate(time.Hour)) || !hook.BaselineRange.To.Equal(now.Truncate(time.Hour)) || hook.BaselineHours != 24 {
 		t.Errorf("webhook payload: %+v", hook)
@@ -431,20 +436,20 @@ func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
 	}
 	pick("/api/v2/alerts", "review-share", &am)
 	if len(am) != 1 || am[0].Labels["alertname"] != "UnitCostDrift" || am[0].Labels["rule"] != "review-share" || am[0].Labels["tenant"] != "acme" ||
-		!am[0].StartsAt.Equal(now) || am[0].EndsAt != nil || !strings.Contains(am[0].Annotations["explanation"], "human_review moved most") {
+		!am[0].StartsAt.Equal(now) || am[0].EndsAt != nil || !strings.Contains(am[0].Annotations["explanation"], "model_tokens moved most") {
 		t.Fatalf("alertmanager got %+v", am)
 	}
 	// Still firing after the restart: the same hour evaluated again notifies nobody.
 	if fired, err := e.Evaluate(ctx, now.Add(time.Minute)); err != nil || len(fired) != 0 {
 		t.Fatalf("re-evaluation after restart: %v %+v", err, fired)
 	}
-	if err := e.RefreshAlertmanager(ctx); err != nil || len(rcv.take("/api/v2/alerts")) != 2 {
+	if err := e.RefreshAlertmanager(ctx); err != nil || len(rcv.take("/api/v2/alerts")) != 1 {
 		t.Fatalf("alertmanager refresh: %v", err)
 	}
 	// The next hour is normal again: resolved, and the receivers hear of it.
 	next := now.Add(time.Hour)
 	fired, err := e.Evaluate(ctx, next)
-	if err != nil || len(fired) != 2 {
+	if err != nil || len(fired) != 1 {
 		t.Fatalf("resolve: %v %+v", err, fired)
 	}
 	for _, a := range fired {
@@ -452,7 +457,7 @@ func TestModelSwapFiresNotifiesAndResolves(t *testing.T) {
 			t.Errorf("resolved: %+v", a)
 		}
 	}
-	if sent, err := e.Deliver(ctx, next); sent != 6 || err != nil {
+	if sent, err := e.Deliver(ctx, next); sent != 3 || err != nil {
 		t.Fatalf("resolved delivery: %d %v", sent, err)
 	}
 	pick("/api/v2/alerts", "review-share", &am)

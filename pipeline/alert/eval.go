@@ -92,7 +92,11 @@ type Explanation struct {
 	Version             string  `json:"workflow_version,omitempty"`
 	VersionShareCurrent float64 `json:"workflow_version_share_current"`
 	VersionShareBefore  float64 `json:"workflow_version_share_baseline"`
-	Text                string  `json:"text"`
+	// ExceptionRate is the share of workflows that needed human review, now and in the
+	// baseline; named in Text when it moved by a quarter or more.
+	ExceptionRateCurrent float64 `json:"exception_rate_current"`
+	ExceptionRateBefore  float64 `json:"exception_rate_baseline"`
+	Text                 string  `json:"text"`
 }
 
 // Window is a time range.
@@ -397,6 +401,13 @@ func explain(r *Rule, group string, costs []store.CostPoint, cur, base Window, n
 			v = "(none)"
 		}
 		parts = append(parts, fmt.Sprintf("workflow version %s now has %.0f%% of %s, was %.0f%%", v, 100*e.VersionShareCurrent, what, 100*e.VersionShareBefore))
+	}
+	if now.workflows > 0 && before.workflows > 0 {
+		e.ExceptionRateCurrent = float64(now.exceptions) / float64(now.workflows)
+		e.ExceptionRateBefore = float64(before.exceptions) / float64(before.workflows)
+		if b := e.ExceptionRateBefore; math.Abs(e.ExceptionRateCurrent-b) >= 0.25*b && e.ExceptionRateCurrent != b {
+			parts = append(parts, fmt.Sprintf("%.1f%% of workflows needed human review, was %.1f%%", 100*e.ExceptionRateCurrent, 100*b))
+		}
 	}
 	e.Text = strings.Join(parts, "; ")
 	return e
