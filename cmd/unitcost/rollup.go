@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -30,19 +31,29 @@ func runRollup(args []string) error {
 			return err
 		}
 		build := uint64(time.Now().UnixNano())
-		for i, h := range hours {
-			if err := st.RebuildHour(ctx, h, build); err != nil {
+		for done := 0; done < len(hours); { // a week of hours per pass, with progress
+			n := min(len(hours)-done, 7*24)
+			if err := st.RebuildHours(ctx, hours[done:done+n], build); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "\rrebuilt %d/%d hours", i+1, len(hours))
+			done += n
+			fmt.Fprintf(os.Stderr, "\rrebuilt %d/%d hours", done, len(hours))
 		}
 		fmt.Fprintf(os.Stderr, "\rrebuilt %d hours in %s\n", len(hours), time.Since(began).Round(time.Millisecond))
-		return nil
+		return dropSuperseded(ctx, st)
 	}
 	res, err := st.RefreshRollups(ctx, cfg.Rollup.Margin)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "rebuilt %d hours in %s\n", len(res.Hours), time.Since(began).Round(time.Millisecond))
-	return nil
+	return dropSuperseded(ctx, st)
+}
+
+func dropSuperseded(ctx context.Context, st *store.Store) error {
+	n, err := st.DropSupersededBuilds(ctx)
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "deleting the superseded builds of %d hours (a background mutation)\n", n)
+	}
+	return err
 }

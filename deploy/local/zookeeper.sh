@@ -12,6 +12,9 @@ pidfile=$dir/zookeeper.pid
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+# Serving (not only listening): `srvr` names the server's mode once it takes sessions;
+# ClickHouse servers with Replicated tables refuse to start against one that does not yet.
+serving() { (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && grep -q "^Mode:" <&3) 2>/dev/null; }
 
 install() {
   if [ -f /usr/share/java/zookeeper.jar ]; then return; fi
@@ -25,7 +28,10 @@ install() {
 
 start() {
   mkdir -p "$dir/data" "$dir/log" "$dir/conf"
-  if running; then echo "zookeeper: already running on 127.0.0.1:$port"; return; fi
+  if running; then
+    for _ in $(seq 1 120); do serving && break; sleep 0.5; done
+    echo "zookeeper: already running on 127.0.0.1:$port"; return
+  fi
   if port_open; then echo "zookeeper: something else already listens on 127.0.0.1:$port; set UNITCOST_ZK_PORT" >&2; exit 1; fi
   install
   cat >"$dir/conf/zoo.cfg" <<CFG
@@ -46,7 +52,7 @@ CFG
     >"$dir/log/stdout.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
-    if port_open; then echo "zookeeper: ready"; return; fi
+    if serving; then echo "zookeeper: ready"; return; fi
     if ! kill -0 $! 2>/dev/null; then echo "zookeeper: exited; see $dir/log/stdout.log" >&2; tail -20 "$dir/log/stdout.log" >&2; exit 1; fi
     sleep 0.5
   done

@@ -23,10 +23,15 @@ type Config struct {
 	// Margin is how far before the last complete refresh to look for written rows: it
 	// must cover an insert's duration and the clock skew between writers. Default 2m.
 	Margin time.Duration `yaml:"margin"`
+	// CleanupInterval is how often the rows of superseded builds are deleted (one
+	// ClickHouse mutation per rollup table). Default 10m.
+	CleanupInterval time.Duration `yaml:"cleanup_interval"`
 }
 
 // Defaults is the refresher's default configuration.
-func Defaults() Config { return Config{Interval: 30 * time.Second, Margin: 2 * time.Minute} }
+func Defaults() Config {
+	return Config{Interval: 30 * time.Second, Margin: 2 * time.Minute, CleanupInterval: 10 * time.Minute}
+}
 
 // Validate reports every bad field.
 func (c Config) Validate() error {
@@ -36,6 +41,9 @@ func (c Config) Validate() error {
 	}
 	if c.Margin < 0 {
 		errs = append(errs, errors.New("rollup.margin: must not be negative"))
+	}
+	if c.CleanupInterval < 0 {
+		errs = append(errs, errors.New("rollup.cleanup_interval: must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -95,11 +103,18 @@ func (r *Refresher) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(r.cfg.Interval)
 	defer t.Stop()
+	lastCleanup := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			if r.cfg.CleanupInterval > 0 && time.Since(lastCleanup) >= r.cfg.CleanupInterval {
+				lastCleanup = time.Now()
+				if _, err := r.st.DropSupersededBuilds(ctx); err != nil && ctx.Err() == nil {
+					r.log.Warn("dropping superseded rollup builds failed; retrying later", "err", err)
+				}
+			}
 			st, err := r.Once(ctx)
 			if err != nil {
 				if ctx.Err() == nil {

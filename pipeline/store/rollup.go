@@ -20,7 +20,8 @@ type RefreshStats struct {
 
 // RefreshRollups rebuilds every rollup hour that rows written since the last complete
 // refresh (less margin, for inserts in flight and writers' clock skew) land in, records
-// each hour's build, deletes the builds it superseded, and marks the refresh complete.
+// each hour's build, and marks the refresh complete. The rows of superseded builds stay
+// (unread) until DropSupersededBuilds.
 // It is safe to run from several processes at once: readers take each hour's newest
 // recorded build, and every build is a full recomputation from line_items and workflows.
 func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (RefreshStats, error) {
@@ -37,9 +38,6 @@ func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (Refre
 		return st, err
 	}
 	if err := s.RebuildHours(ctx, st.Hours, st.Build); err != nil {
-		return st, err
-	}
-	if err := s.dropSuperseded(ctx, st.Hours, st.Build); err != nil {
 		return st, err
 	}
 	return st, s.recordBuild(ctx, time.Unix(0, 0), st.Build, 0)
@@ -169,18 +167,61 @@ func (s *Store) recordBuild(ctx context.Context, bucket time.Time, build, workfl
 	return s.record(ctx, "rollup_builds (bucket, build, built_at, workflows)", bucket.UTC(), build, time.Now().UTC(), workflows)
 }
 
-// dropSuperseded deletes the rows of older builds of the given hours (an asynchronous
-// mutation; readers never see them anyway, as they read only the newest build).
-func (s *Store) dropSuperseded(ctx context.Context, hours []time.Time, build uint64) error {
-	for len(hours) > 0 {
-		chunk := hours[:min(len(hours), 500)]
-		hours = hours[len(chunk):]
-		for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly"} {
-			q := fmt.Sprintf("ALTER TABLE %s DELETE WHERE build < %d AND bucket IN (%s)", s.localTable(t), build, hourList(chunk))
-			if err := s.conn.Exec(ctx, q); err != nil {
-				return fmt.Errorf("drop superseded rollup builds: %w", err)
+// DropSupersededBuilds deletes the rollup rows of builds older than their hour's newest
+// recorded build, with one mutation per table covering every such hour: mutations are
+// heavy in ClickHouse, so the refresher runs this every rollup.cleanup_interval rather
+// than after each refresh. It never touches the newest recorded build of an hour, nor a
+// build still being written (newer than it). It returns how many hours had stale rows.
+func (s *Store) DropSupersededBuilds(ctx context.Context) (int, error) {
+	current := map[int64]uint64{}
+	rows, err := s.conn.Query(ctx, "SELECT bucket, max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket > toDateTime(0) GROUP BY bucket")
+	if err != nil {
+		return 0, fmt.Errorf("read rollup builds: %w", err)
+	}
+	for rows.Next() {
+		var h time.Time
+		var b uint64
+		if err := rows.Scan(&h, &b); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read rollup builds: %w", err)
+		}
+		current[h.Unix()] = b
+	}
+	rows.Close()
+	stale := 0
+	for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly"} {
+		rows, err := s.conn.Query(ctx, "SELECT bucket, min(build) FROM "+s.cfg.Database+"."+t+" GROUP BY bucket")
+		if err != nil {
+			return stale, fmt.Errorf("read %s builds: %w", t, err)
+		}
+		byBuild := map[uint64][]time.Time{} // the hours whose newest recorded build is the key
+		for rows.Next() {
+			var h time.Time
+			var oldest uint64
+			if err := rows.Scan(&h, &oldest); err != nil {
+				rows.Close()
+				return stale, fmt.Errorf("read %s builds: %w", t, err)
+			}
+			if cur, ok := current[h.Unix()]; ok && oldest < cur {
+				byBuild[cur] = append(byBuild[cur], h)
 			}
 		}
+		rows.Close()
+		var conds []string
+		for b, hours := range byBuild {
+			conds = append(conds, fmt.Sprintf("(build < %d AND bucket IN (%s))", b, hourList(hours)))
+			if t == "rollup_workflows_hourly" {
+				stale += len(hours)
+			}
+		}
+		if len(conds) == 0 {
+			continue
+		}
+		sort.Strings(conds)
+		q := fmt.Sprintf("ALTER TABLE %s DELETE WHERE %s", s.localTable(t), strings.Join(conds, " OR "))
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return stale, fmt.Errorf("drop superseded rollup builds: %w", err)
+		}
 	}
-	return nil
+	return stale, nil
 }

@@ -125,4 +125,27 @@ func TestRollupsRebuildFromTheSource(t *testing.T) {
 	if _, err := s.Series(ctx, day, day, "week", store.SeriesFilter{}); err == nil {
 		t.Error("bucket not checked")
 	}
+
+	// Both hours were built twice: the first builds' rows go, the newest stay (and so do
+	// the rows of the never-recorded build, newer than any recorded one).
+	if n, err := s.DropSupersededBuilds(ctx); err != nil || n != 2 {
+		t.Fatalf("superseded hours: %d, %v", n, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var old uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM "+s.Database()+".rollup_workflows_hourly WHERE build = ?", st.Build).Scan(&old); err != nil {
+			t.Fatal(err)
+		}
+		if old == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows of the superseded build remain", old)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if again, _ := s.Series(ctx, day, day.Add(24*time.Hour), "day", store.SeriesFilter{}); len(again) != 2 || again[0].UnitEconomics != daily[0].UnitEconomics {
+		t.Fatalf("after the cleanup: %+v", again)
+	}
 }
