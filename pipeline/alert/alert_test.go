@@ -286,7 +286,8 @@ func drift(t *testing.T, changed hour, want []firing) (*store.Store, *alert.Engi
 func TestPriceChangeFires(t *testing.T) {
 	changed := normal
 	changed.priceScale = 2
-	st, _, rcv, now := drift(t, changed, []firing{{"cost-per-completed", "model_tokens", ""}})
+	st, fired, rcv, now := drift(t, changed, []firing{{"cost-per-completed", "model_tokens", ""}})
+	firedState := fired.StateFile()
 
 	reg := prometheus.NewRegistry()
 	y := strings.NewReplacer("%STATE%", filepath.Join(t.TempDir(), "s.json"), "%URL%", rcv.srv.URL).Replace(rulesYAML)
@@ -301,6 +302,30 @@ func TestPriceChangeFires(t *testing.T) {
 	if err := e.UpdateGauges(context.Background(), now); err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		// The rule is then removed from the file: its firing alert resolves (an hour with
+		// no data would not resolve it; a removed rule does).
+		rules, err := alert.ParseRules([]byte(`
+state_file: ` + firedState + `
+notifiers: [{name: hook, type: webhook, url: "` + rcv.srv.URL + `/hook"}]
+rules: [{name: tokens-per-workflow, metric: tokens_per_workflow, min_samples: 30}]
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := alert.New(rules, st, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired, err := e.Evaluate(context.Background(), now.Add(time.Minute))
+		if err != nil || len(fired) != 1 || fired[0].Status != "resolved" || fired[0].Rule != "cost-per-completed" ||
+			!strings.Contains(fired[0].Summary, "removed from the rules file") || e.Pending() != 4 { // 3 firing ones still queued
+			t.Fatalf("removed rule: %v %+v (pending %d)", err, fired, e.Pending())
+		}
+		if fired, _ := e.Evaluate(context.Background(), now.Add(2*time.Minute)); len(fired) != 0 {
+			t.Fatalf("resolved twice: %+v", fired)
+		}
+	}()
 	pts, err := st.Series(context.Background(), now.Truncate(time.Hour), now, "hour", store.SeriesFilter{})
 	if err != nil || len(pts) != 1 {
 		t.Fatalf("series: %+v %v", pts, err)

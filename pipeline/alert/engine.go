@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,8 +131,29 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 			}
 		}
 	}
-	for k, s := range e.st.Alerts { // rules removed from the file
-		if !live[k] && s.Status != "firing" {
+	rules := map[string]bool{}
+	for _, r := range e.rules.Rules {
+		rules[r.Name] = true
+	}
+	for _, k := range sortedKeys(e.st.Alerts) {
+		s := e.st.Alerts[k]
+		rule, _, _ := strings.Cut(k, "/")
+		switch {
+		case live[k]:
+		case rules[rule]: // the rule stands but this group had no data: keep the state
+		case s.Status == "firing" && s.Firing != nil:
+			// The rule was removed from the file: resolve its alert, telling every receiver.
+			end := now
+			a := *s.Firing
+			a.Status, a.EndsAt = "resolved", &end
+			a.Summary = "RESOLVED " + a.Rule + ": the rule was removed from the rules file"
+			for _, n := range e.rules.Notifiers {
+				e.st.Outbox = append(e.st.Outbox, &pending{Notifier: n.Name, Alert: a, Queued: now, NextAttempt: now})
+			}
+			out = append(out, a)
+			delete(e.st.Alerts, k)
+			e.m.firing.DeleteLabelValues(k)
+		default:
 			delete(e.st.Alerts, k)
 		}
 	}
