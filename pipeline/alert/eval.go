@@ -179,10 +179,12 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 	for _, p := range points {
 		a := at(group(p.Workflow), p.Bucket)
 		a.add(agg{workflows: p.Workflows, completed: p.Completed, validated: p.ValidatedOutputs, exceptions: p.Exceptions,
-			exceptionCost: dollars(int64(p.ExceptionCost)), reviewCost: dollars(int64(p.ReviewCost)), lines: p.LineItems, unpriced: p.UnpricedLines})
+			exceptionCost: dollars(int64(p.ExceptionCost)), reviewCost: dollars(int64(p.ReviewCost))})
 		if r.Scope.Model == "" {
 			a.cost += dollars(int64(p.Cost))
 			a.tokens += p.InputTokens + p.OutputTokens
+			a.lines += p.LineItems
+			a.unpriced += p.UnpricedLines
 		}
 	}
 	if r.Scope.Model != "" { // the model's own cost, tokens and lines over the scope's workflows
@@ -190,14 +192,6 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 			a := at(group(c.Workflow), c.Bucket)
 			a.cost += dollars(int64(c.Cost))
 			a.tokens += c.InputTokens + c.OutputTokens
-		}
-		for _, h := range byGroup {
-			for _, a := range h {
-				a.lines, a.unpriced = 0, 0
-			}
-		}
-		for _, c := range costs {
-			a := at(group(c.Workflow), c.Bucket)
 			a.lines += c.LineItems
 			a.unpriced += c.UnpricedLines
 		}

@@ -40,7 +40,7 @@ func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (Refre
 	if err := s.RebuildHours(ctx, st.Hours, st.Build); err != nil {
 		return st, err
 	}
-	return st, s.recordBuild(ctx, time.Unix(0, 0), st.Build, 0)
+	return st, s.record(ctx, "rollup_builds (bucket, build, built_at, workflows)", time.Unix(0, 0).UTC(), st.Build, time.Now().UTC(), uint64(0))
 }
 
 // lastCompleteRefresh is the build of the newest refresh that finished (0 if none).
@@ -97,11 +97,6 @@ func (s *Store) RebuildHours(ctx context.Context, hours []time.Time, build uint6
 		}
 	}
 	return nil
-}
-
-// RebuildHour recomputes one hour; see RebuildHours.
-func (s *Store) RebuildHour(ctx context.Context, hour time.Time, build uint64) error {
-	return s.RebuildHours(ctx, []time.Time{hour}, build)
 }
 
 func hourList(hours []time.Time) string {
@@ -161,10 +156,6 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 		return fmt.Errorf("record rollup builds: %w", err)
 	}
 	return nil
-}
-
-func (s *Store) recordBuild(ctx context.Context, bucket time.Time, build, workflows uint64) error {
-	return s.record(ctx, "rollup_builds (bucket, build, built_at, workflows)", bucket.UTC(), build, time.Now().UTC(), workflows)
 }
 
 // DropSupersededBuilds deletes the rollup rows of builds older than their hour's newest
