@@ -48,6 +48,7 @@ func runDemo(args []string) error {
 		"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.")
 	workflows := fs.Int("workflows", 400, "workflows to generate")
 	seed := fs.Uint64("seed", 7, "random seed")
+	serve := fs.Bool("serve", false, "afterwards keep the dashboard and the API up on api.addr (default 127.0.0.1:8080) until Ctrl-C")
 	if err := s.parse(args); err != nil {
 		return err
 	}
@@ -127,6 +128,11 @@ func runDemo(args []string) error {
 	fmt.Printf("\nEvery figure above equals the generator's independently computed ground truth, to the nano-dollar,\n"+
 		"both from the line items and from the hourly rollups (%d hour x workflow-type points).", len(series))
 	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\nWall time %.1fs.\n", time.Since(began).Seconds())
+	if *serve {
+		return serveDashboard(ctx, cfg)
+	}
+	fmt.Printf("See them in the dashboard: http://%s/ui/ - `make demo-serve` (unitcost demo --serve) keeps it up until Ctrl-C,\n"+
+		"or `unitcost api --clickhouse.database %s` serves this database while ClickHouse runs.\n", cfg.API.Addr, cfg.ClickHouse.Database)
 	return nil
 }
 

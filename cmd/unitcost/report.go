@@ -44,6 +44,9 @@ func runReport(args []string) error {
 		if err != nil {
 			return err
 		}
+		if *format == "json" {
+			return report.WriteJSON(os.Stdout, report.NewContextDoc(to.Add(-*since), to, cs))
+		}
 		return report.WriteContext(os.Stdout, report.ContextRows(cs), *format)
 	}
 	if *view == "series" {
@@ -57,14 +60,19 @@ func runReport(args []string) error {
 				from.Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
 			return nil
 		}
+		if *format == "json" {
+			return report.WriteJSON(os.Stdout, report.NewSeriesDoc(from, to, *bucket, pts))
+		}
 		return report.WriteSeries(os.Stdout, report.SeriesRows(pts), *format)
 	}
 	if *view != "unit" {
 		return fmt.Errorf("--view %q: use unit, series or context", *view)
 	}
 	var ue []store.UnitEconomics
+	from, source := to.Add(-*since), "line_items"
 	if *rollups {
-		pts, err := st.Series(ctx, to.Add(-*since).Truncate(time.Hour), to, "hour", store.SeriesFilter{Tenant: *tenant})
+		from, source = from.Truncate(time.Hour), "rollups"
+		pts, err := st.Series(ctx, from, to, "hour", store.SeriesFilter{Tenant: *tenant})
 		if err != nil {
 			return err
 		}
@@ -75,6 +83,9 @@ func runReport(args []string) error {
 	if len(ue) == 0 && *format == "table" {
 		fmt.Fprintf(os.Stderr, "no workflows started between %s and %s in database %s\n", to.Add(-*since).Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
 		return nil
+	}
+	if *format == "json" { // the API's document (schemas/openapi.yaml)
+		return report.WriteJSON(os.Stdout, report.NewUnitEconomicsDoc(from, to, source, ue))
 	}
 	return report.Write(os.Stdout, report.Rows(ue), *format)
 }

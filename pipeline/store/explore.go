@@ -18,12 +18,12 @@ var Dimensions = map[string]string{
 
 // BreakdownRow is the cost of one value of a dimension.
 type BreakdownRow struct {
-	Key          string         `json:"key"`
-	LineItems    uint64         `json:"line_items"`
-	Cost         pipeline.Money `json:"cost_nano"`
-	InputTokens  uint64         `json:"input_tokens"`
-	OutputTokens uint64         `json:"output_tokens"`
-	Unpriced     uint64         `json:"unpriced_lines"`
+	Key          string
+	LineItems    uint64
+	Cost         pipeline.Money
+	InputTokens  uint64
+	OutputTokens uint64
+	Unpriced     uint64
 }
 
 // Breakdown runs sql/queries/breakdown.sql grouped by dim (a key of Dimensions).
@@ -54,18 +54,49 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 	return out, rows.Err()
 }
 
+// BreakdownRollups runs sql/queries/breakdown_rollups.sql: the same rows as Breakdown, added
+// up from the hourly rollups over the whole hours of [from, to), narrowed by f.
+func (s *Store) BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f SeriesFilter) ([]BreakdownRow, error) {
+	if _, ok := Dimensions[dim]; !ok {
+		return nil, fmt.Errorf("unknown dimension %q: use one of %s", dim, strings.Join(DimensionOrder, ", "))
+	}
+	q, err := s.query("breakdown_rollups")
+	if err != nil {
+		return nil, err
+	}
+	from, to = from.UTC(), to.UTC()
+	// the rollup columns carry the dimension's own name
+	rows, err := s.conn.Query(ctx, strings.ReplaceAll(q, "{dim}", dim), from, to, from, to, f.Tenant, f.Tenant, f.Workflow, f.Workflow,
+		f.Version, f.Version, f.Team, f.Team, f.Model, f.Model)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown rollups query: %w", err)
+	}
+	defer rows.Close()
+	out := []BreakdownRow{}
+	for rows.Next() {
+		var r BreakdownRow
+		var cost int64
+		if err := rows.Scan(&r.Key, &r.LineItems, &cost, &r.InputTokens, &r.OutputTokens, &r.Unpriced); err != nil {
+			return nil, fmt.Errorf("breakdown rollups row: %w", err)
+		}
+		r.Cost = pipeline.Money(cost)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // DimensionOrder lists Dimensions for messages and help.
 var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {
-	WorkflowID string         `json:"workflow_id"`
-	Workflow   string         `json:"workflow"`
-	Tenant     string         `json:"tenant"`
-	Outcome    string         `json:"outcome"`
-	Start      time.Time      `json:"start_time"`
-	LineItems  uint64         `json:"line_items"`
-	Cost       pipeline.Money `json:"cost_nano"`
+	WorkflowID string
+	Workflow   string
+	Tenant     string
+	Outcome    string
+	Start      time.Time
+	LineItems  uint64
+	Cost       pipeline.Money
 }
 
 // TopWorkflows runs sql/queries/top_workflows.sql.
@@ -94,19 +125,23 @@ func (s *Store) TopWorkflows(ctx context.Context, from, to time.Time, tenant str
 
 // Line is one line item of a workflow, for drill-down.
 type Line struct {
-	SpanID         string         `json:"span_id"`
-	Component      string         `json:"component"`
-	Step           string         `json:"step"`
-	Provider       string         `json:"provider"`
-	Model          string         `json:"model"`
-	InputTokens    uint64         `json:"input_tokens"`
-	OutputTokens   uint64         `json:"output_tokens"`
-	CacheRead      uint64         `json:"cache_read_tokens"`
-	Cost           pipeline.Money `json:"cost_nano"`
-	Priced         bool           `json:"priced"`
-	UnpricedReason string         `json:"unpriced_reason,omitempty"`
-	PriceVersion   string         `json:"price_version"`
-	PriceRule      string         `json:"price_rule"`
+	SpanID         string
+	Component      string
+	Step           string
+	Provider       string
+	Model          string
+	InputTokens    uint64
+	OutputTokens   uint64
+	CacheRead      uint64
+	Cost           pipeline.Money
+	Priced         bool
+	UnpricedReason string
+	PriceVersion   string
+	PriceRule      string
+	StartTime      time.Time
+	DurationMs     uint64
+	UsageEstimated bool
+	Issues         []string
 }
 
 // WorkflowLines runs sql/queries/workflow_lines.sql: the workflow's line items, if tenant
@@ -125,12 +160,12 @@ func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([
 	for rows.Next() {
 		var l Line
 		var cost int64
-		var priced uint8
+		var priced, estimated uint8
 		if err := rows.Scan(&l.SpanID, &l.Component, &l.Step, &l.Provider, &l.Model, &l.InputTokens, &l.OutputTokens, &l.CacheRead,
-			&cost, &priced, &l.UnpricedReason, &l.PriceVersion, &l.PriceRule); err != nil {
+			&cost, &priced, &l.UnpricedReason, &l.PriceVersion, &l.PriceRule, &l.StartTime, &l.DurationMs, &estimated, &l.Issues); err != nil {
 			return nil, fmt.Errorf("workflow line row: %w", err)
 		}
-		l.Cost, l.Priced = pipeline.Money(cost), priced == 1
+		l.Cost, l.Priced, l.UsageEstimated, l.StartTime = pipeline.Money(cost), priced == 1, estimated == 1, l.StartTime.UTC()
 		out = append(out, l)
 	}
 	return out, rows.Err()
