@@ -77,7 +77,7 @@ func runAlert(args []string) error {
 		return err
 	}
 	if cfg.Admin.Addr != "" {
-		a, err := admin.New(cfg.Admin.Addr, reg, map[string]admin.Check{"clickhouse": st.Ping})
+		a, err := admin.New(cfg.Admin, reg, map[string]admin.Check{"clickhouse": st.Ping})
 		if err != nil {
 			return err
 		}

@@ -9,36 +9,53 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/process"
 	"github.com/unitcost/unitcost/pipeline/rollup"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/tlsconf"
 )
 
 // Ingest configures `unitcost ingest`.
 type Ingest struct {
 	// GRPCAddr is the OTLP/gRPC listen address. Default "127.0.0.1:4317".
-	GRPCAddr string `yaml:"grpc_addr"`
+	GRPCAddr string `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
 	// HTTPAddr is the OTLP/HTTP listen address. Default "127.0.0.1:4318".
-	HTTPAddr string `yaml:"http_addr"`
+	HTTPAddr string `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
 	// MaxRequestBytes caps one request (decompressed). Default 16 MiB.
-	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	MaxRequestBytes int64 `yaml:"max_request_bytes" desc:"largest request body after decompression; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
+	// MaxInflightBytes caps the memory of the requests served at once (bodies plus their
+	// decoded form); a request that does not fit gets 503 / UNAVAILABLE with a retry hint.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes" desc:"memory of requests being served at once (bodies and decoded form); beyond it requests get 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	// MaxAttributeDepth bounds the nesting of attribute values (arrays, key-value lists).
+	MaxAttributeDepth int `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) a request may hold; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
+	// MaxRequestValues caps spans, events, links, attributes and values per request.
+	MaxRequestValues int `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
+	// ProduceTimeout bounds the wait for Kafka's acknowledgement before answering 503.
+	ProduceTimeout time.Duration `yaml:"produce_timeout" desc:"how long a request waits for Kafka's acknowledgement before it is answered 503 / UNAVAILABLE with a retry hint; keep it well under the SDKs' 10s export timeout (default 5s)"`
+	// MaxBufferedBytes caps the records waiting for Kafka in the producer.
+	MaxBufferedBytes int64 `yaml:"max_buffered_bytes" desc:"bytes of records waiting for Kafka's acknowledgement; when full, requests get 503 at once (default 268435456)"`
+	// RetryAfter is the retry hint of 503 / UNAVAILABLE answers.
+	RetryAfter time.Duration `yaml:"retry_after" desc:"retry hint sent with 503 (Retry-After) and UNAVAILABLE (RetryInfo) answers (default 2s)"`
+	// ShutdownTimeout bounds the final wait for Kafka on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" desc:"on SIGTERM, how long to wait for Kafka to acknowledge records still buffered (each was answered 503, never acknowledged) (default 10s)"`
 	// Tokens maps bearer tokens to tenants; empty disables authentication.
 	// Environment form: UNITCOST_INGEST_TOKENS="tok1=tenantA,tok2=tenantB".
-	Tokens map[string]string `yaml:"tokens"`
+	Tokens map[string]string `yaml:"tokens" desc:"bearer token -> tenant; empty disables authentication; empty tokens or tenants are refused"`
 	// DefaultTenant applies to unauthenticated requests whose spans name no tenant.
-	DefaultTenant string `yaml:"default_tenant"`
+	DefaultTenant string `yaml:"default_tenant" desc:"tenant of unauthenticated requests whose spans name none (default: spans choose, else \"default\")"`
+	// TLS serves both OTLP listeners over TLS.
+	TLS tlsconf.Server `yaml:"tls" desc:"TLS of the OTLP listeners"`
 }
 
 // Admin configures the health and metrics endpoint every long-running command serves.
-type Admin struct {
-	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
-	Addr string `yaml:"addr"`
-}
+type Admin = admin.Config
 
 // API configures `unitcost api`, the HTTP JSON API under /api/v1.
 type API struct {
@@ -48,6 +65,8 @@ type API struct {
 	// Empty: no authentication, every tenant visible (loopback development only).
 	// Environment form: UNITCOST_API_TOKENS="tok1=acme,tok2=*".
 	Tokens map[string]string `yaml:"tokens"`
+	// TLS serves the API over TLS.
+	TLS tlsconf.Server `yaml:"tls" desc:"TLS of the API listener"`
 }
 
 // Config is everything unitcost reads.
@@ -69,7 +88,9 @@ func Defaults() Config {
 		Kafka: kafka.Defaults(),
 		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second,
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
-		Ingest:   Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
+		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20, MaxInflightBytes: 256 << 20,
+			MaxAttributeDepth: 32, MaxRequestValues: 1_000_000, ProduceTimeout: 5 * time.Second, MaxBufferedBytes: 256 << 20,
+			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Process:  process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
 		Rollup:   rollup.Defaults(),
 		Admin:    Admin{Addr: "127.0.0.1:9464"},
@@ -82,15 +103,67 @@ func Defaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Kafka.Validate(), c.ClickHouse.Validate(), c.Process.Validate(), c.Rollup.Validate())
-	if c.Ingest.MaxRequestBytes <= 0 {
-		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
-	}
+	errs = append(errs, c.Ingest.validate(), c.Admin.TLS.Validate("admin.tls"), c.API.TLS.Validate("api.tls"),
+		validateTokens("api.tokens", c.API.Tokens))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+func (in Ingest) validate() error {
+	var errs []error
+	if in.MaxRequestBytes <= 0 {
+		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
+	}
+	if in.MaxInflightBytes < in.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below ingest.max_request_bytes %d; no request of the largest size could be served", in.MaxInflightBytes, in.MaxRequestBytes))
+	}
+	if in.MaxAttributeDepth < 1 {
+		errs = append(errs, errors.New("ingest.max_attribute_depth: must be at least 1"))
+	}
+	if in.MaxRequestValues < 1 {
+		errs = append(errs, errors.New("ingest.max_request_values: must be at least 1"))
+	}
+	if in.ProduceTimeout <= 0 {
+		errs = append(errs, errors.New("ingest.produce_timeout: must be positive (and well under the SDKs' 10s export timeout)"))
+	}
+	if in.MaxBufferedBytes < in.MaxRequestBytes {
+		errs = append(errs, errors.New("ingest.max_buffered_bytes: must be at least ingest.max_request_bytes"))
+	}
+	if in.RetryAfter < time.Second {
+		errs = append(errs, errors.New("ingest.retry_after: must be at least 1s (Retry-After counts whole seconds)"))
+	}
+	if in.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("ingest.shutdown_timeout: must not be negative"))
+	}
+	errs = append(errs, validateTokens("ingest.tokens", in.Tokens), in.TLS.Validate("ingest.tls"))
+	return errors.Join(errs...)
+}
+
+// validateTokens refuses empty tokens and empty tenants: an unset ${VAR} would otherwise
+// create a token "" or a token whose tenant is "", which sees or writes every tenant.
+func validateTokens(setting string, tokens map[string]string) error {
+	var errs []error
+	for tok, tenant := range tokens {
+		if strings.TrimSpace(tok) == "" {
+			errs = append(errs, fmt.Errorf("%s: a token is empty (for tenant %q); is its ${VAR} unset?", setting, tenant))
+		}
+		if strings.TrimSpace(tenant) == "" {
+			errs = append(errs, fmt.Errorf("%s: the token ending %q maps to an empty tenant; is its ${VAR} unset?", setting, tail(tok)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tail shows the last characters of a secret, enough to find it in the file.
+func tail(tok string) string {
+	if len(tok) <= 8 {
+		return "..."
+	}
+	return "..." + tok[len(tok)-3:]
 }
 
 // Load builds the configuration: defaults, then the YAML file at path (if not ""), then
@@ -157,6 +230,9 @@ func envValue(environ []string, k string) (string, bool) {
 func (c Config) YAML() string {
 	if c.ClickHouse.Password != "" {
 		c.ClickHouse.Password = "***"
+	}
+	if c.Admin.MetricsToken != "" {
+		c.Admin.MetricsToken = "***"
 	}
 	if c.Kafka.SASL.Password != "" {
 		c.Kafka.SASL.Password = "***"
