@@ -59,8 +59,12 @@ type Refresher struct {
 	lastSuccess                prometheus.Gauge
 }
 
-// New builds a refresher; reg (may be nil) receives unitcost_rollup_* series.
+// New builds a refresher; reg (may be nil) receives unitcost_rollup_* series; log may be
+// nil (slog.Default).
 func New(cfg Config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *Refresher {
+	if log == nil {
+		log = slog.Default()
+	}
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "rollup", Name: name, Help: help})
 	}
