@@ -168,7 +168,7 @@ func (m *Model) validate(what string, errs []error) []error {
 	}
 	for _, d := range []struct {
 		field, mult, route string
-		dst             **Model
+		dst                **Model
 	}{{"regional_premium", m.RegionalPremium, "@regional x", &m.regional}, {"govcloud_premium", m.GovCloudPremium, "@us-gov x", &m.govcloud}} {
 		if d.mult == "" {
 			continue
