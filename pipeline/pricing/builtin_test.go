@@ -82,7 +82,12 @@ func TestBuiltinGolden(t *testing.T) {
 		{"bedrock apac.", span("aws.bedrock", "apac.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock jp.", span("aws.bedrock", "jp.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock au.", span("aws.bedrock", "au.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
-		{"bedrock us-gov.", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
+		// GovCloud has its own price list, 1.2x: 1000*3.60 + 1000*18 = 21600 u$; a model
+		// without a GovCloud price there is unknown, not the list price
+		{"bedrock us-gov.", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 21_600_000},
+		{"bedrock us-gov. without a GovCloud price", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-20250514-v1:0", "", usage{in: 1000, out: 1000}), 0},
+		// Claude 3 Haiku in GovCloud, 1.2 x $0.25/$1.25: 1000*0.30 + 1000*1.50 = 1800 u$
+		{"bedrock us-gov. claude 3 haiku", span("aws.bedrock", "us-gov.anthropic.claude-3-haiku-20240307-v1:0", "", usage{in: 1000, out: 1000}), 1_800_000},
 		{"bedrock in-region", span("aws.bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock ARN of the global profile", span("aws.bedrock", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 18_000_000},
 		// Haiku 4.5 on a US profile, $1.10/$5.50: 1000*1.1 + 1000*5.5 = 6600 u$

@@ -46,9 +46,14 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 		fmt.Fprintf(&w, "book checked  %s against %s\n", b.Refreshed, b.RefreshedFrom)
 	}
 	if m.route != "" {
-		fmt.Fprintf(&w, "endpoint      regional (%s): every rate below includes the premium of %s\n", model, m.RegionalPremium)
-	} else if m.RegionalPremium != "" {
-		fmt.Fprintf(&w, "endpoint      regional endpoints (Bedrock in-region and us./eu./apac./jp./au. profiles, Azure data zones) bill every rate x %s\n", m.RegionalPremium)
+		fmt.Fprintf(&w, "endpoint      %s: %q is a cloud endpoint that bills every rate below at that multiple of the list price\n", strings.TrimPrefix(m.route, "@"), model)
+	} else {
+		if m.RegionalPremium != "" {
+			fmt.Fprintf(&w, "endpoint      regional endpoints (Bedrock in-region and us./eu./apac./jp./au. profiles, Azure data zones) bill every rate x %s\n", m.RegionalPremium)
+		}
+		if m.GovCloudPremium != "" {
+			fmt.Fprintf(&w, "endpoint      AWS GovCloud (us-gov.) bills every rate x %s\n", m.GovCloudPremium)
+		}
 	}
 	fmt.Fprintf(&w, "rates ($ per million tokens)\n")
 	row := func(name string, r Rate, def string) {

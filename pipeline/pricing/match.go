@@ -18,7 +18,8 @@ import (
 //   - Bedrock: a geography prefix ("global.", "us.", "eu.", "apac.", "jp.", "au.",
 //     "us-gov.", ...) and a vendor prefix ("anthropic.", "openai.", "meta.", ...).
 //     Regional forms (in-region "anthropic.claude-..." and every geography but global)
-//     and Azure data zones bill the entry's regional_premium when it has one.
+//     and Azure data zones bill the entry's regional_premium when it has one; GovCloud
+//     ("us-gov.") bills its govcloud_premium, and is unknown for an entry without one.
 //   - Snapshot suffixes, one at a time from the end: Bedrock versions "-v1:0", Vertex
 //     "@20250514" / "@001" / "@latest", dates "-2025-10-06", "-20250929", "-0709",
 //     "-09-2025", "-05-20", Gemini revisions "-001", and "-latest".
@@ -29,14 +30,15 @@ import (
 // with the reason.
 
 // modelIndex finds models by exact name and alias ("provider/name" and "name", lower case);
-// regional holds the derived regional-endpoint models under the same keys.
+// regional and govcloud hold the derived endpoint models under the same keys.
 type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
+	govcloud map[string]*Model
 }
 
 func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}}
+	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{}}
 	for i := range models {
 		m := &models[i]
 		if m.Model == "" {
@@ -64,6 +66,9 @@ func buildIndex(what string, models []Model, errs []error) (modelIndex, []error)
 				idx.models[k] = m
 				if m.regional != nil {
 					idx.regional[k] = m.regional
+				}
+				if m.govcloud != nil {
+					idx.govcloud[k] = m.govcloud
 				}
 			}
 		}
@@ -123,7 +128,7 @@ func trimSnapshot(id string) (string, bool) {
 
 // route is how an id reaches the model: the provider's API or a cloud's global endpoint
 // bill the listed rates, a regional endpoint may bill a premium.
-type route struct{ regional bool }
+type route struct{ regional, govcloud bool }
 
 func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 	provider = strings.ToLower(strings.TrimSpace(provider))
@@ -132,6 +137,16 @@ func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 		return nil, false
 	}
 	for _, k := range forms {
+		if rt.govcloud {
+			// GovCloud has its own price list: only an entry that states it prices it.
+			if m := x.govcloud[provider+"/"+k]; m != nil {
+				return m, true
+			}
+			if m := x.govcloud[k]; m != nil {
+				return m, true
+			}
+			continue
+		}
 		if rt.regional {
 			if m := x.regional[provider+"/"+k]; m != nil {
 				return m, true
@@ -182,6 +197,7 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 	if geo != "" && geo != "global" {
 		rt.regional = true
 	}
+	rt.govcloud = geo == "us-gov"
 	for {
 		var more bool
 		if id, more = trimSnapshot(id); !more {
