@@ -23,7 +23,7 @@ import (
 // Config is the admin endpoint's configuration (the admin section of unitcost's config).
 type Config struct {
 	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
-	Addr string `yaml:"addr" desc:"listen address of /healthz, /readyz and /metrics; \"\" disables (default 127.0.0.1:9464)"`
+	Addr string `yaml:"addr" desc:"address of /healthz, /readyz and /metrics; \"\" disables (default per command: ingest 127.0.0.1:9464, process :9465, api :9466, alert :9467, dev :9468)"`
 	// MetricsToken, when set, is required as a bearer token on /metrics.
 	MetricsToken string `yaml:"metrics_token" desc:"bearer token required on /metrics (which shows cost figures of every tenant); empty: no authentication (default empty)"`
 	// TLS serves the admin endpoint over TLS.
@@ -40,10 +40,11 @@ type Server struct {
 	checks map[string]Check
 }
 
-// NewRegistry returns a registry with the Go and process collectors.
+// NewRegistry returns a registry with the Go and process collectors and
+// unitcost_build_info.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoCollector())
 	return reg
 }
 
