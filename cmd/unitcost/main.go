@@ -24,6 +24,7 @@ func commands() []command {
 		{"alert", "evaluate cost-per-output drift rules and notify webhooks, Slack or Alertmanager", runAlert},
 		{"api", "serve the unit economics as JSON under /api/v1, isolated per tenant token", runAPI},
 		{"loadgen", "send a realistic synthetic AI workload over OTLP and write its ground truth", runLoadgen},
+		{"whatif", "re-price recorded workflows under another routing, count the review each model causes, recommend", runWhatif},
 		{"reprice", "price stored line items again under the configured price book, idempotently", runReprice},
 		{"prices", "explain a model's price (show) or import LiteLLM's price file (import)", runPrices},
 		{"config", "validate or show the effective configuration", runConfig},
