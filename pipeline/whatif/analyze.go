@@ -171,6 +171,11 @@ type Report struct {
 	Notes            []string       `json:"notes"`
 }
 
+// minReviewsForT is the number of reviewed workflows from which the t-interval of the
+// review cost per workflow is used (below it, the skew of mostly-zero costs makes it too
+// narrow).
+const minReviewsForT = 20
+
 // AsRecorded names the routing as it ran.
 const AsRecorded = "as recorded"
 
@@ -275,20 +280,28 @@ func (c *Cohort) add(o *Cohort) {
 	c.ErrorCalls += o.ErrorCalls
 }
 
-// cohort sums the cohorts whose mapped steps ran only on the mapped models.
-func (a *analysis) cohort(changes map[string]Change) Cohort {
+// cohort sums the cohorts whose mapped steps ran only on the mapped models. With ran,
+// only workflows that ran every mapped step count (the rates of a step and model);
+// without, a workflow that never ran a mapped step counts too (a routing does not
+// change it).
+func (a *analysis) cohort(changes map[string]Change, ran bool) Cohort {
 	var out Cohort
 	for i := range a.d.Cohorts {
 		c := &a.d.Cohorts[i]
 		ok := true
+		seen := 0
 		for _, sm := range c.Routing {
 			ch, mapped := changes[StepKey(sm.Step, sm.Operation, sm.Model)]
-			if mapped && ch.Model != "" && !sameModel(sm.Model, ch.Model) {
+			if !mapped || ch.Model == "" {
+				continue
+			}
+			if !sameModel(sm.Model, ch.Model) {
 				ok = false
 				break
 			}
+			seen++
 		}
-		if ok {
+		if ok && (!ran || seen > 0) {
 			out.add(c)
 		}
 	}
@@ -362,7 +375,7 @@ func (a *analysis) steps() []Step {
 			}
 			m.ShareOfCalls = float64(m.Calls) / float64(s.Calls)
 			m.Cost = pipeline.Money(m.CostNano).Dollars(9)
-			m.Rates = a.rateCard(a.cohort(map[string]Change{key: {Model: m.Model}}))
+			m.Rates = a.rateCard(a.cohort(map[string]Change{key: {Model: m.Model}}, true))
 			s.Models = append(s.Models, *m)
 		}
 		sort.Slice(s.Models, func(i, j int) bool {
@@ -467,7 +480,7 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 		ev.Notes = append(ev.Notes, fmt.Sprintf("%d calls moved to a model of another tokenizer family: tokens carried over 1:1 (an estimate)", rp.Estimated))
 	}
 
-	c := a.cohort(changes)
+	c := a.cohort(changes, false)
 	var reviewRate, perReview, validated, completion Interval
 	pooledPerReview := MeanT(a.total.Reviewed, float64(a.total.ReviewCost), a.total.ReviewCostSq, 0)
 	pooledHours := MeanT(a.total.Reviewed, float64(a.total.ReviewActiveMs), a.total.ReviewActiveMsSq, 0)
@@ -511,7 +524,13 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 	if assumed == nil {
 		reviewPer = ratFrac(c.ReviewCost, c.Workflows)
 	}
+	// Review cost per workflow: the t-interval of the per-workflow cost (zeros included)
+	// once there are enough reviews for it to hold; with few, the product of the rate's
+	// Wilson interval and the cost per review's t-interval, which is wider and safe.
 	reviewI := product(reviewRate, perReview)
+	if assumed == nil && c.Reviewed >= minReviewsForT {
+		reviewI = MeanT(c.Workflows, float64(c.ReviewCost), c.ReviewCostSq, 0)
+	}
 	ev.ReviewPerWorkflow = moneyRange(ratRound(reviewPer), reviewI)
 	perWf := new(big.Rat).Add(machinePer, reviewPer)
 	perWfI := Interval{Point: float64(ev.machine) + reviewI.Point, Lo: float64(ev.machine) + reviewI.Lo, Hi: float64(ev.machine) + reviewI.Hi}
@@ -621,9 +640,19 @@ func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
 			overlaps = append(overlaps, e.Routing)
 		}
 	}
-	r.Confidence = "clear"
-	if len(overlaps) > 0 {
+	contenders := 0
+	for _, e := range evs {
+		if e.EnoughData {
+			contenders++
+		}
+	}
+	switch {
+	case contenders == 1:
+		r.Confidence = "no alternative"
+	case len(overlaps) > 0:
 		r.Confidence = "uncertain"
+	default:
+		r.Confidence = "clear"
 	}
 	r.Why = a.why(evs, best, cur, overlaps)
 	return r
@@ -654,9 +683,18 @@ func (a *analysis) why(evs []Evaluation, best int, cur Evaluation, overlaps []st
 		fmt.Fprintf(&sb, "; review rate %.1f%% (%.1f-%.1f%%, %d workflows), %.2f review hours per 1,000 workflows",
 			100*b.ReviewRate.Point, 100*b.ReviewRate.Lo, 100*b.ReviewRate.Hi, b.Samples, b.hours)
 	}
-	if len(overlaps) > 0 {
+	contenders := 0
+	for _, e := range evs {
+		if e.EnoughData {
+			contenders++
+		}
+	}
+	switch {
+	case contenders == 1:
+		sb.WriteString(". No other routing has enough data: every step ran on one model (evaluate another with a scenario)")
+	case len(overlaps) > 0:
 		fmt.Fprintf(&sb, ". Not yet certain: its range overlaps %s", strings.Join(overlaps, "; "))
-	} else if len(evs) > 1 {
+	default:
 		sb.WriteString(". Its range lies below every other routing with enough data")
 	}
 	return sb.String()
