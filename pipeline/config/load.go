@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/unitcost/unitcost/pipeline"
 )
 
 // Sources are the layers Load reads, lowest first after Defaults.
@@ -135,29 +136,10 @@ func notSetting(k string) bool {
 	return false
 }
 
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}`)
-
-// Expand replaces ${VAR} with the variable's value and ${VAR:-fallback} with the
-// fallback when VAR is unset or empty (${VAR-fallback}: only when unset). It returns the
-// variables that were referenced but unset without a fallback. A bare $ is left alone,
-// so secrets may contain one.
+// Expand replaces ${VAR} and ${VAR:-fallback} from env (see pipeline.ExpandVars) and
+// returns the variables referenced but unset.
 func Expand(s string, env map[string]string) (string, []string) {
-	var missing []string
-	out := varRef.ReplaceAllStringFunc(s, func(m string) string {
-		sm := varRef.FindStringSubmatch(m)
-		name, op, fallback := sm[1], sm[2], sm[3]
-		v, set := env[name]
-		switch {
-		case op == ":-" && v == "":
-			return fallback
-		case op == "-" && !set:
-			return fallback
-		case !set:
-			missing = append(missing, name)
-		}
-		return v
-	})
-	return out, missing
+	return pipeline.ExpandVars(s, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 }
 
 // EnvMap turns os.Environ()-style pairs into a map; a later pair wins.
@@ -184,8 +166,8 @@ func loadFile(path string, env map[string]string, byPath map[string]Field, refer
 		if strings.HasPrefix(strings.TrimSpace(l), "#") {
 			continue
 		}
-		for _, sm := range varRef.FindAllStringSubmatch(l, -1) {
-			referenced[sm[1]] = true
+		for _, v := range pipeline.VarRefs(l) {
+			referenced[v] = true
 		}
 		expanded, missing := Expand(l, env)
 		for _, m := range missing {
