@@ -131,9 +131,13 @@ type Rules struct {
 	StateFile string `yaml:"state_file"`
 	// MetricsWindow is the trailing window of the unit-cost gauges exported on /metrics.
 	// Default 1h.
-	MetricsWindow time.Duration    `yaml:"metrics_window"`
-	Notifiers     []NotifierConfig `yaml:"notifiers"`
-	Rules         []Rule           `yaml:"rules"`
+	MetricsWindow time.Duration `yaml:"metrics_window"`
+	// MetricsMaxWorkflows bounds the workflow label of the gauges: the most expensive
+	// workflow types get a series each, the rest add up under workflow="_other".
+	// Default 20.
+	MetricsMaxWorkflows int              `yaml:"metrics_max_workflows"`
+	Notifiers           []NotifierConfig `yaml:"notifiers"`
+	Rules               []Rule           `yaml:"rules"`
 }
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
@@ -262,6 +266,12 @@ func (rs *Rules) normalize() error {
 	}
 	if rs.MetricsWindow == 0 {
 		rs.MetricsWindow = time.Hour
+	}
+	if rs.MetricsMaxWorkflows == 0 {
+		rs.MetricsMaxWorkflows = 20
+	}
+	if rs.MetricsMaxWorkflows < 0 {
+		bad("metrics_max_workflows: must not be negative")
 	}
 	if rs.MetricsWindow < time.Hour || rs.MetricsWindow%time.Hour != 0 {
 		bad("metrics_window: %v must be whole hours", rs.MetricsWindow)
