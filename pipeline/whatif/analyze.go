@@ -61,8 +61,11 @@ type Evaluation struct {
 	RatesSource string       `json:"rates_source"`
 	// Samples is the cohort size the rates come from; EnoughData says whether it reaches
 	// min_samples and every re-priced call has a price (only then may it be recommended).
-	Samples            uint64     `json:"samples"`
-	EnoughData         bool       `json:"enough_data"`
+	Samples    uint64 `json:"samples"`
+	EnoughData bool   `json:"enough_data"`
+	// MachineCostNano is the machine cost of all the window's workflows of the type under
+	// the routing: model calls priced again plus the recorded compute, retrieval and tools.
+	MachineCostNano    int64      `json:"machine_cost_nano"`
 	MachinePerWorkflow MoneyRange `json:"machine_cost_per_workflow"`
 	ReviewPerWorkflow  MoneyRange `json:"review_cost_per_workflow"`
 	PerWorkflow        MoneyRange `json:"cost_per_workflow"`
@@ -483,6 +486,7 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 	}
 	machine := rp.Cost + a.other
 	n := a.total.Workflows
+	ev.MachineCostNano = int64(machine)
 	machinePer := ratFrac(machine, n)
 	ev.machine = ratRound(machinePer)
 	ev.MachinePerWorkflow = moneyRange(ev.machine, Interval{Point: float64(ev.machine), Lo: float64(ev.machine), Hi: float64(ev.machine)})
