@@ -128,7 +128,7 @@ func load(src Sources) (Result, []error) {
 // settings (deploy/local/*.sh, internal/testenv, benchmarks, the example rules).
 func notSetting(k string) bool {
 	for _, p := range []string{"UNITCOST_HOME", "UNITCOST_CH_", "UNITCOST_ZK_", "UNITCOST_KAFKA_PORT", "UNITCOST_TEST_",
-		"UNITCOST_BENCH_", "UNITCOST_ALERT_", "UNITCOST_SLACK_", "UNITCOST_JAVA", "UNITCOST_VENV"} {
+		"UNITCOST_BENCH_", "UNITCOST_ALERT_", "UNITCOST_ALERTMANAGER_", "UNITCOST_SLACK_", "UNITCOST_IMAGE", "UNITCOST_JAVA", "UNITCOST_VENV"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}

@@ -61,8 +61,11 @@ type Evaluation struct {
 	RatesSource string       `json:"rates_source"`
 	// Samples is the cohort size the rates come from; EnoughData says whether it reaches
 	// min_samples and every re-priced call has a price (only then may it be recommended).
-	Samples            uint64     `json:"samples"`
-	EnoughData         bool       `json:"enough_data"`
+	Samples    uint64 `json:"samples"`
+	EnoughData bool   `json:"enough_data"`
+	// MachineCostNano is the machine cost of all the window's workflows of the type under
+	// the routing: model calls priced again plus the recorded compute, retrieval and tools.
+	MachineCostNano    int64      `json:"machine_cost_nano"`
 	MachinePerWorkflow MoneyRange `json:"machine_cost_per_workflow"`
 	ReviewPerWorkflow  MoneyRange `json:"review_cost_per_workflow"`
 	PerWorkflow        MoneyRange `json:"cost_per_workflow"`
@@ -152,23 +155,26 @@ type Recommendation struct {
 
 // Report is the what-if of one workflow type over a window.
 type Report struct {
-	Workflow         string         `json:"workflow"`
-	Tenant           string         `json:"tenant"`
-	From             string         `json:"from"`
-	To               string         `json:"to"`
-	Currency         string         `json:"currency"`
-	PriceVersion     string         `json:"price_version"` // "" = in effect at each call
-	CachePolicy      string         `json:"cache_policy"`
-	Workflows        uint64         `json:"workflows"`
-	ValidatedOutputs uint64         `json:"validated_outputs"`
-	MinSamples       uint64         `json:"min_samples"`
-	Steps            []Step         `json:"steps"`
-	Routings         []Evaluation   `json:"routings"`
-	Scenarios        []Evaluation   `json:"scenarios"`
-	Pareto           []string       `json:"pareto"`
-	Recommendation   Recommendation `json:"recommendation"`
-	Context          *ContextCut    `json:"context_cut"`
-	Notes            []string       `json:"notes"`
+	Workflow         string `json:"workflow"`
+	Tenant           string `json:"tenant"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Currency         string `json:"currency"`
+	PriceVersion     string `json:"price_version"` // "" = in effect at each call
+	CachePolicy      string `json:"cache_policy"`
+	Workflows        uint64 `json:"workflows"`
+	ValidatedOutputs uint64 `json:"validated_outputs"`
+	// The model calls' cost as billed, and priced again with the book (as recorded).
+	RecordedModelCostNano int64          `json:"recorded_model_cost_nano"`
+	RepricedModelCostNano int64          `json:"repriced_model_cost_nano"`
+	MinSamples            uint64         `json:"min_samples"`
+	Steps                 []Step         `json:"steps"`
+	Routings              []Evaluation   `json:"routings"`
+	Scenarios             []Evaluation   `json:"scenarios"`
+	Pareto                []string       `json:"pareto"`
+	Recommendation        Recommendation `json:"recommendation"`
+	Context               *ContextCut    `json:"context_cut"`
+	Notes                 []string       `json:"notes"`
 }
 
 // minReviewsForT is the number of reviewed workflows from which the t-interval of the
@@ -217,6 +223,11 @@ func Analyze(d Data, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Routings = append(rep.Routings, cur)
+	rep.RecordedModelCostNano, rep.RepricedModelCostNano = int64(recorded), int64(a.asRecorded)
+	if a.asRecorded != recorded {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the recorded model calls cost %s as billed and %s priced again with this book; every routing, %q included, is priced again so they compare like for like (a price change since, a named version, or `unitcost reprice` not yet run)",
+			"$"+recorded.Dollars(6), "$"+a.asRecorded.Dollars(6), AsRecorded))
+	}
 	cands, truncated := a.candidates(rep.Steps)
 	if truncated {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("more than %d routings: only the first %d were evaluated", opts.MaxCandidates, opts.MaxCandidates))
@@ -260,6 +271,8 @@ type analysis struct {
 	opts  Options
 	total Cohort
 	other pipeline.Money // recorded machine cost that is not a model call
+	// asRecorded is the model calls' cost priced again as they ran.
+	asRecorded pipeline.Money
 }
 
 func (c *Cohort) add(o *Cohort) {
@@ -468,8 +481,12 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 		return ev, err
 	}
 	ev.EstimatedLines, ev.UnpricedLines = rp.Estimated, rp.Unpriced
+	if len(changes) == 0 {
+		a.asRecorded = rp.Cost
+	}
 	machine := rp.Cost + a.other
 	n := a.total.Workflows
+	ev.MachineCostNano = int64(machine)
 	machinePer := ratFrac(machine, n)
 	ev.machine = ratRound(machinePer)
 	ev.MachinePerWorkflow = moneyRange(ev.machine, Interval{Point: float64(ev.machine), Lo: float64(ev.machine), Hi: float64(ev.machine)})
