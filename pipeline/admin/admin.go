@@ -25,7 +25,7 @@ type Config struct {
 	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
 	Addr string `yaml:"addr" desc:"address of /healthz, /readyz and /metrics; \"\" disables (default per command: ingest 127.0.0.1:9464, process :9465, api :9466, alert :9467, dev :9468)"`
 	// MetricsToken, when set, is required as a bearer token on /metrics.
-	MetricsToken string `yaml:"metrics_token" desc:"bearer token required on /metrics (which shows cost figures of every tenant); empty: no authentication (default empty)"`
+	MetricsToken string `yaml:"metrics_token" desc:"bearer token required on /metrics (which shows cost figures of every tenant); empty: no authentication (default none)"`
 	// TLS serves the admin endpoint over TLS.
 	TLS tlsconf.Server `yaml:"tls" desc:"TLS of the admin listener"`
 }
