@@ -85,6 +85,14 @@ func TestVersionAndCompletion(t *testing.T) {
 	if err != nil || !strings.Contains(out, "unitcost ") || !strings.Contains(out, "go1.") || !strings.Contains(out, "commit ") {
 		t.Errorf("version: %v\n%s", err, out)
 	}
+	out, err = run(t, "__complete", "report", "--by", "")
+	if err != nil || !strings.Contains(out, "model") || !strings.Contains(out, "price_version") {
+		t.Errorf("completion of report --by: %v\n%s", err, out)
+	}
+	out, err = run(t, "__complete", "rep")
+	if err != nil || !strings.Contains(out, "report") || !strings.Contains(out, "reprice") {
+		t.Errorf("completion of rep: %v\n%s", err, out)
+	}
 	out, err = run(t, "completion", "bash")
 	if err != nil || !strings.Contains(out, "__start_unitcost") {
 		t.Errorf("completion bash: %v", err)

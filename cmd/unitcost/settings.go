@@ -182,5 +182,10 @@ func (s *settings) start() (*session, error) {
 	return &session{cfg: cfg, log: logger(cfg.LogLevel), ctx: ctx, stop: stop}, nil
 }
 
+// complete offers values for a flag in shell completion.
+func complete(c *cobra.Command, flag string, values ...string) {
+	c.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
 // isSetting says whether a flag is a configuration setting.
 func isSetting(f *pflag.Flag) bool { _, ok := f.Annotations[settingAnnotation]; return ok }
