@@ -148,6 +148,7 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	if err := report.Write(os.Stdout, report.Rows(ue), "table"); err != nil {
 		return err
 	}
+	fmt.Printf("\n%s\n", report.Footnote)
 	if err := compareTruth(ue, truth.ByType("")); err != nil {
 		return err
 	}
