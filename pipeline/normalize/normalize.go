@@ -94,6 +94,7 @@ type fields struct {
 	workflow, workflowVersion, outcome, agent       strField
 	tenant, team, feature, session, user, tool      strField
 	reviewRole, reviewOutcome, computeClass         strField
+	step                                            strField
 	serviceTier                                     strField
 	cacheWrite1h, audioIn, imageIn, audioOut, share numField
 	input, output, cacheRead, cacheWrite, reasoning numField
@@ -154,6 +155,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	out.Agent = f.str(f.agent.v, "agent", lim)
 	out.ToolName = f.str(f.tool.v, "tool", lim)
 	out.ComputeClass = f.str(f.computeClass.v, "compute class", lim)
+	out.Step = f.str(f.step.v, "step", lim)
 
 	u := &out.Usage
 	u.InputTokens = f.tokens(f.input, "input tokens", lim)
@@ -273,6 +275,8 @@ func (f *fields) read(k string, v pcommon.Value) {
 		f.reviewOutcome.set(v.AsString(), rankUnitcost)
 	case sc.ComputeClass:
 		f.computeClass.set(v.AsString(), rankUnitcost)
+	case sc.StepName:
+		f.step.set(v.AsString(), rankUnitcost)
 	case sc.RetrievalUnits:
 		f.num(&f.units, k, v, rankUnitcost)
 	case sc.ServiceTier:
