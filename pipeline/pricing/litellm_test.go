@@ -64,7 +64,7 @@ func TestImportLiteLLM(t *testing.T) {
 		// 1000*2.75 + 500*11 = 8250; the plain id on Azure is the global price, 7500
 		{model("azure", "azure/eu/gpt-4o", 1000, 0, 0, 500, 0), 8_250_000},
 		{model("azure", "gpt-4o", 1000, 0, 0, 500, 0), 7_500_000},
-				// 2e-08/token = $0.02/M: 1,000,000 tokens = $0.02
+		// 2e-08/token = $0.02/M: 1,000,000 tokens = $0.02
 		{model("openai", "text-embedding-3-small", 1_000_000, 0, 0, 0, 0), 20_000_000},
 	}
 	for _, c := range cases {
