@@ -38,6 +38,10 @@ func reportCmd() *cobra.Command {
 	team := fs.String("team", "", "series: only this team")
 	rollups := fs.Bool("rollups", false, "unit view: add up the hourly rollups instead of reading the line items (fast over long\nwindows; whole hours; as of the last rollup refresh)")
 	s := bindSettings(c, "report", "clickhouse", "log_level")
+	complete(c, "format", "table", "json", "csv")
+	complete(c, "view", report.Views()...)
+	complete(c, "by", store.DimensionOrder...)
+	complete(c, "bucket", "hour", "day")
 	c.RunE = func(*cobra.Command, []string) error {
 		return runReport(s, reportFlags{by: *by, since: *since, until: *until, tenant: *tenant, format: *format, view: *view, bucket: *bucket,
 			workflow: *workflow, version: *version, team: *team, rollups: *rollups})

@@ -229,6 +229,9 @@ func (e *Engine) step(r *Rule, rd Reading, now time.Time) *Alert {
 		}
 	}
 	for _, n := range targets {
+		if e.notifiers[n] == nil { // disabled when loading (see Rules.Disabled)
+			continue
+		}
 		e.st.Outbox = append(e.st.Outbox, &pending{Notifier: n, Alert: *a, Queued: now, NextAttempt: now})
 	}
 	return a

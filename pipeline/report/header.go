@@ -133,6 +133,9 @@ func WriteBreakdown(w io.Writer, h Header, by string, rows []store.BreakdownRow,
 			key := r.Key
 			if key == "" {
 				key = "(none)"
+				if by == "model" || by == "provider" {
+					key = "(no model: review, tools, compute, ...)"
+				}
 			}
 			fmt.Fprintf(tw, "%s\t%d\t$%s\t%s%%\t%d\t%d\t%d\t\n", key, r.LineItems, r.Cost.Dollars(4), costShare(int64(r.Cost), total), r.InputTokens, r.OutputTokens, r.Unpriced)
 		}

@@ -45,6 +45,9 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		if err != nil {
 			return err
 		}
+		if q.Format == "json" { // the shape of GET /api/v1/context-share
+			return writeJSON(out, map[string]any{"from": q.From, "to": q.To, "rows": ContextRows(cs)})
+		}
 		return WriteContext(out, ContextRows(cs), q.Format)
 	case "series":
 		from := q.From.Truncate(time.Hour)
@@ -55,6 +58,9 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		if len(pts) == 0 && q.Format == "table" {
 			fmt.Fprintf(notes, "no rollup rows %s (rollups lag the source by up to rollup.interval; `unitcost rollup` refreshes them now)\n", window)
 			return nil
+		}
+		if q.Format == "json" { // the shape of GET /api/v1/series
+			return writeJSON(out, map[string]any{"from": from, "to": q.To, "bucket": q.Bucket, "rows": SeriesRows(pts)})
 		}
 		return WriteSeries(out, SeriesRows(pts), q.Format)
 	case "breakdown":

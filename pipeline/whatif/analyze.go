@@ -61,8 +61,11 @@ type Evaluation struct {
 	RatesSource string       `json:"rates_source"`
 	// Samples is the cohort size the rates come from; EnoughData says whether it reaches
 	// min_samples and every re-priced call has a price (only then may it be recommended).
-	Samples            uint64     `json:"samples"`
-	EnoughData         bool       `json:"enough_data"`
+	Samples    uint64 `json:"samples"`
+	EnoughData bool   `json:"enough_data"`
+	// MachineCostNano is the machine cost of all the window's workflows of the type under
+	// the routing: model calls priced again plus the recorded compute, retrieval and tools.
+	MachineCostNano    int64      `json:"machine_cost_nano"`
 	MachinePerWorkflow MoneyRange `json:"machine_cost_per_workflow"`
 	ReviewPerWorkflow  MoneyRange `json:"review_cost_per_workflow"`
 	PerWorkflow        MoneyRange `json:"cost_per_workflow"`
@@ -134,7 +137,12 @@ type ContextStep struct {
 type ContextCut struct {
 	Percent float64       `json:"percent"`
 	Steps   []ContextStep `json:"steps"`
-	Note    string        `json:"note"`
+	// Saving over every step, and per validated output of the window.
+	SavingNano             int64  `json:"saving_nano"`
+	Saving                 string `json:"saving"`
+	SavingPerValidatedNano int64  `json:"saving_per_validated_output_nano"`
+	SavingPerValidated     string `json:"saving_per_validated_output"`
+	Note                   string `json:"note"`
 }
 
 // Recommendation is the routing with the lowest expected cost per validated output.
@@ -152,23 +160,26 @@ type Recommendation struct {
 
 // Report is the what-if of one workflow type over a window.
 type Report struct {
-	Workflow         string         `json:"workflow"`
-	Tenant           string         `json:"tenant"`
-	From             string         `json:"from"`
-	To               string         `json:"to"`
-	Currency         string         `json:"currency"`
-	PriceVersion     string         `json:"price_version"` // "" = in effect at each call
-	CachePolicy      string         `json:"cache_policy"`
-	Workflows        uint64         `json:"workflows"`
-	ValidatedOutputs uint64         `json:"validated_outputs"`
-	MinSamples       uint64         `json:"min_samples"`
-	Steps            []Step         `json:"steps"`
-	Routings         []Evaluation   `json:"routings"`
-	Scenarios        []Evaluation   `json:"scenarios"`
-	Pareto           []string       `json:"pareto"`
-	Recommendation   Recommendation `json:"recommendation"`
-	Context          *ContextCut    `json:"context_cut"`
-	Notes            []string       `json:"notes"`
+	Workflow         string `json:"workflow"`
+	Tenant           string `json:"tenant"`
+	From             string `json:"from"`
+	To               string `json:"to"`
+	Currency         string `json:"currency"`
+	PriceVersion     string `json:"price_version"` // "" = in effect at each call
+	CachePolicy      string `json:"cache_policy"`
+	Workflows        uint64 `json:"workflows"`
+	ValidatedOutputs uint64 `json:"validated_outputs"`
+	// The model calls' cost as billed, and priced again with the book (as recorded).
+	RecordedModelCostNano int64          `json:"recorded_model_cost_nano"`
+	RepricedModelCostNano int64          `json:"repriced_model_cost_nano"`
+	MinSamples            uint64         `json:"min_samples"`
+	Steps                 []Step         `json:"steps"`
+	Routings              []Evaluation   `json:"routings"`
+	Scenarios             []Evaluation   `json:"scenarios"`
+	Pareto                []string       `json:"pareto"`
+	Recommendation        Recommendation `json:"recommendation"`
+	Context               *ContextCut    `json:"context_cut"`
+	Notes                 []string       `json:"notes"`
 }
 
 // minReviewsForT is the number of reviewed workflows from which the t-interval of the
@@ -191,7 +202,10 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	if opts.MaxCandidates == 0 {
 		opts.MaxCandidates = 64
 	}
-	a := &analysis{d: d, opts: opts}
+	// The context cut is its own what-if (Report.Context); routings are priced without it.
+	cut := opts.Pricer.CutContextPct
+	opts.Pricer.CutContextPct = 0
+	a := &analysis{d: d, opts: opts, cut: cut}
 	for _, c := range d.Cohorts {
 		a.total.add(&c)
 	}
@@ -217,6 +231,11 @@ func Analyze(d Data, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Routings = append(rep.Routings, cur)
+	rep.RecordedModelCostNano, rep.RepricedModelCostNano = int64(recorded), int64(a.asRecorded)
+	if a.asRecorded != recorded {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the recorded model calls cost %s as billed and %s priced again with this book; every routing, %q included, is priced again so they compare like for like (a price change since, a named version, or `unitcost reprice` not yet run)",
+			"$"+recorded.Dollars(6), "$"+a.asRecorded.Dollars(6), AsRecorded))
+	}
 	cands, truncated := a.candidates(rep.Steps)
 	if truncated {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("more than %d routings: only the first %d were evaluated", opts.MaxCandidates, opts.MaxCandidates))
@@ -242,7 +261,7 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	all := append(append([]Evaluation{}, rep.Routings...), rep.Scenarios...)
 	rep.Pareto = pareto(all)
 	rep.Recommendation = a.recommend(all, cur)
-	if opts.Pricer.CutContextPct > 0 {
+	if cut > 0 {
 		cc, err := a.contextCut()
 		if err != nil {
 			return nil, err
@@ -260,6 +279,9 @@ type analysis struct {
 	opts  Options
 	total Cohort
 	other pipeline.Money // recorded machine cost that is not a model call
+	// asRecorded is the model calls' cost priced again as they ran.
+	asRecorded pipeline.Money
+	cut        float64 // percent of retrieved context the context what-if removes
 }
 
 func (c *Cohort) add(o *Cohort) {
@@ -468,8 +490,12 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 		return ev, err
 	}
 	ev.EstimatedLines, ev.UnpricedLines = rp.Estimated, rp.Unpriced
+	if len(changes) == 0 {
+		a.asRecorded = rp.Cost
+	}
 	machine := rp.Cost + a.other
 	n := a.total.Workflows
+	ev.MachineCostNano = int64(machine)
 	machinePer := ratFrac(machine, n)
 	ev.machine = ratRound(machinePer)
 	ev.MachinePerWorkflow = moneyRange(ev.machine, Interval{Point: float64(ev.machine), Lo: float64(ev.machine), Hi: float64(ev.machine)})
@@ -702,7 +728,7 @@ func (a *analysis) why(evs []Evaluation, best int, cur Evaluation, overlaps []st
 
 // contextCut prices each step with the retrieved context cut, models as recorded.
 func (a *analysis) contextCut() (*ContextCut, error) {
-	cc := &ContextCut{Percent: a.opts.Pricer.CutContextPct, Steps: []ContextStep{},
+	cc := &ContextCut{Percent: a.cut, Steps: []ContextStep{},
 		Note: "calls without a captured token mix keep their input; review and validation rates are assumed unchanged by the cut (the data cannot show its effect on quality)"}
 	byStep := map[string][]LineGroup{}
 	var order []string
@@ -714,15 +740,15 @@ func (a *analysis) contextCut() (*ContextCut, error) {
 		byStep[k] = append(byStep[k], g)
 	}
 	sort.Strings(order)
-	plain := a.opts.Pricer
-	plain.CutContextPct = 0
+	plain, cutting := a.opts.Pricer, a.opts.Pricer
+	cutting.CutContextPct = a.cut
 	for _, k := range order {
 		gs := byStep[k]
 		before, err := plain.Reprice(gs, nil)
 		if err != nil {
 			return nil, err
 		}
-		after, err := a.opts.Pricer.Reprice(gs, nil)
+		after, err := cutting.Reprice(gs, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -734,6 +760,9 @@ func (a *analysis) contextCut() (*ContextCut, error) {
 		}
 		cs.Cost, cs.CutCost, cs.Saving = before.Cost.Dollars(9), after.Cost.Dollars(9), (before.Cost - after.Cost).Dollars(9)
 		cc.Steps = append(cc.Steps, cs)
+		cc.SavingNano += cs.SavingNano
 	}
+	per := ratRound(ratFrac(pipeline.Money(cc.SavingNano), a.total.ValidatedOutputs))
+	cc.Saving, cc.SavingPerValidatedNano, cc.SavingPerValidated = pipeline.Money(cc.SavingNano).Dollars(9), int64(per), per.Dollars(9)
 	return cc, nil
 }

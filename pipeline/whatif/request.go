@@ -47,8 +47,8 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 		}
 		rep, err := Analyze(d, req.Options)
 		if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
-			return nil, fmt.Errorf("what-if %q: no workflows of this type started between %s and %s (check the name with `unitcost report`)",
-				wf, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
+			return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
+				wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
 		}
 		if err != nil {
 			return nil, err

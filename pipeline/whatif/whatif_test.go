@@ -3,6 +3,7 @@ package whatif_test
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,108 @@ func TestContextCutAndJSON(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "Context what-if: retrieved context cut by 50%") {
 		t.Fatalf("table:\n%s", buf.String())
+	}
+}
+
+// The Wilson interval covers the true rate about 95% of the time, at the sample sizes
+// and rates the what-if sees.
+func TestWilsonCoverage(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct {
+		p float64
+		n int
+	}{{0.01, 1000}, {0.1, 100}, {0.1, 1000}, {0.2, 300}, {0.5, 50}} {
+		covered := 0
+		const trials = 4000
+		for i := 0; i < trials; i++ {
+			k := 0
+			for j := 0; j < c.n; j++ {
+				if rng.Float64() < c.p {
+					k++
+				}
+			}
+			if whatif.Wilson(uint64(k), uint64(c.n)).Contains(c.p) {
+				covered++
+			}
+		}
+		if cov := float64(covered) / trials; cov < 0.93 || cov > 0.985 {
+			t.Errorf("p=%.2f n=%d: Wilson covered the truth %.3f of the time", c.p, c.n, cov)
+		}
+	}
+}
+
+// The expected cost per validated output's range covers the true figure about 95% of
+// the time (here from the t-interval of the review cost per workflow, with ~45 reviews).
+func TestCostRangeCoverage(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	bs := books(t)
+	g := group(t, bs, "gpt-5-nano", pipeline.Usage{InputTokens: 1000, OutputTokens: 20}, 1)
+	const n, p, trials = 300, 0.15, 600
+	// review cost uniform on [1, 6] dollars: mean 3.5
+	truth := float64(g.Cost) + p*3.5e9
+	covered := 0
+	for i := 0; i < trials; i++ {
+		c := whatif.Cohort{Routing: []whatif.StepModel{{Step: "classify", Operation: "chat", Model: "gpt-5-nano"}}, Workflows: n, Completed: n,
+			ValidatedWorkflows: n, ValidatedOutputs: n, ValidatedSq: n, Calls: n, MachineCost: g.Cost * n}
+		for j := 0; j < n; j++ {
+			if rng.Float64() < p {
+				cost := pipeline.Money(1e9 + rng.Float64()*5e9)
+				c.Reviewed++
+				c.ReviewCost += cost
+				c.ReviewCostSq += float64(cost) * float64(cost)
+			}
+		}
+		gg := g
+		gg.Lines, gg.Cost = n, g.Cost*n
+		rep, err := whatif.Analyze(whatif.Data{Workflow: "w", From: day, To: day.Add(time.Hour), Groups: []whatif.LineGroup{gg}, Cohorts: []whatif.Cohort{c}},
+			whatif.Options{Pricer: whatif.Pricer{Books: bs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pv := rep.Routings[0].PerValidated
+		if float64(pv.LoNano) <= truth && pv.HiNano != nil && float64(*pv.HiNano) >= truth {
+			covered++
+		}
+	}
+	if cov := float64(covered) / trials; cov < 0.93 {
+		t.Errorf("the cost range covered the truth %.3f of the time", cov)
+	} else {
+		t.Logf("coverage %.3f", cov)
+	}
+}
+
+// The 1:1 carry-over between OpenAI's two tokenizer families is within 3% on English
+// prose: the basis of the estimate TokenizerFamily documents.
+func TestTokenizerFamiliesAgree(t *testing.T) {
+	t.Parallel()
+	prose := []string{
+		"The cost of calling a language model has fallen by two orders of magnitude over the past three years. " +
+			"Cheaper tokens lower the cost of experimentation and make more use cases viable, but they do not reduce " +
+			"the complexity of running AI in production: the total system grows faster than the per-token cost falls.",
+		"Routing and tiering send simple, high-confidence tasks to cheaper models and reserve frontier capacity for " +
+			"complex, ambiguous cases. A cheaper model that requires twice the human review might cost more in total " +
+			"than a more capable model that resolves most cases without escalation.",
+		"Please summarise the attached invoice: the supplier, the total amount due, the due date and any line items " +
+			"that look unusual compared with last month's order. Reply in two short paragraphs.",
+	}
+	var tk pricing.Tokenizer
+	for _, p := range prose {
+		o, err := tk.Count("gpt-4o", []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tk.Count("gpt-4", []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := float64(c) / float64(o); r < 0.97 || r > 1.03 {
+			t.Errorf("cl100k/o200k = %d/%d = %.3f on %.40q...", c, o, r, p)
+		}
+	}
+	if whatif.TokenizerFamily("openai", "gpt-5-nano") != whatif.TokenizerFamily("openai", "gpt-5") ||
+		whatif.TokenizerFamily("anthropic", "claude-opus-4-1") == whatif.TokenizerFamily("openai", "gpt-4.1-mini") {
+		t.Fatal("tokenizer families")
 	}
 }
