@@ -2,71 +2,104 @@ package main
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/admin"
+	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/whatif"
+	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
-func runDev(args []string) error {
-	fs, s := newFlags("dev", "Run everything in one process: an embedded Kafka broker (franz-go's kfake, real Kafka\nprotocol, in memory), OTLP ingest and process. ClickHouse must be reachable\n(deploy/local/clickhouse.sh start).", "")
-	kport := fs.Int("kafka-port", 29092, "port of the embedded Kafka broker (0 picks one)")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
+func devCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "run ingest and process in one process on an embedded Kafka (kfake)",
+		Long: "Run everything in one process: an embedded Kafka broker (franz-go's kfake, real Kafka\n" +
+			"protocol, in memory), OTLP ingest and process. ClickHouse must be reachable\n" +
+			"(deploy/local/clickhouse.sh start). /metrics on admin.addr (default 127.0.0.1:9468).",
+		Args: noArgs,
 	}
-	defer ss.stop()
-	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
-	kf, err := stack.Embedded(*kport, cfg.Kafka.Partitions)
-	if err != nil {
-		return err
+	kport := c.Flags().Int("kafka-port", 29092, "port of the embedded Kafka broker (0 picks one)")
+	s := bindSettings(c, "dev", "kafka.partitions", "kafka.spans_topic", "kafka.dead_letter_topic", "kafka.group", "clickhouse", "ingest", "process", "rollup", "admin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		ss, err := s.start()
+		if err != nil {
+			return err
+		}
+		defer ss.stop()
+		cfg, log, ctx := ss.cfg, ss.log, ss.ctx
+		kf, err := stack.Embedded(*kport, cfg.Kafka.Partitions)
+		if err != nil {
+			return err
+		}
+		defer kf.Close()
+		cfg.Kafka.Brokers = kf.ListenAddrs()
+		if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
+			return err
+		}
+		st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true, Process: true}, admin.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		log.Info("dev running: send OTLP here", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(),
+			"embedded_kafka", cfg.Kafka.Brokers, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database, "admin", cfg.Admin.Addr)
+		return st.Run(ctx)
 	}
-	defer kf.Close()
-	cfg.Kafka.Brokers = kf.ListenAddrs()
-	if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
-		return err
-	}
-	st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true, Process: true}, admin.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
-	log.Info("dev running: send OTLP here", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(),
-		"embedded_kafka", cfg.Kafka.Brokers, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)
-	return st.Run(ctx)
+	return c
 }
 
-func runDemo(args []string) error {
-	fs, s := newFlags("demo", "Drive a realistic synthetic AI workload end to end - OTel SDK -> OTLP ingest -> embedded\nKafka -> process -> ClickHouse - then print the unit economics and check every figure\nagainst the generator's ground truth. Exits 0 only if they all match.",
-		"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.")
-	workflows := fs.Int("workflows", 400, "workflows to generate")
-	seed := fs.Uint64("seed", 7, "random seed")
-	serve := fs.Bool("serve", false, "afterwards keep the dashboard and the API up on api.addr (default 127.0.0.1:8080) until Ctrl-C")
-	if err := s.parse(args); err != nil {
-		return err
+func demoCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "run a realistic workload end to end on embedded Kafka and print the unit economics",
+		Long: "Drive a realistic synthetic AI workload end to end - OTel SDK -> OTLP ingest -> embedded\n" +
+			"Kafka -> process -> ClickHouse - then print the unit economics and check every figure\n" +
+			"against the generator's ground truth, and end with the what-if's recommended routing for\n" +
+			"the ticket classifier. Exits 0 only if they all match.\n\n" +
+			"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.",
+		Args: noArgs,
 	}
-	if _, set := s.overrides["clickhouse.database"]; !set && os.Getenv("UNITCOST_CLICKHOUSE_DATABASE") == "" {
-		s.overrides["clickhouse.database"] = "unitcost_demo"
+	workflows := c.Flags().Int("workflows", 1000, "workflows to generate")
+	seed := c.Flags().Uint64("seed", 7, "random seed")
+	serve := c.Flags().Bool("serve", false, "afterwards keep the dashboard and the API up on api.addr (default 127.0.0.1:8080) until Ctrl-C")
+	s := bindSettingsAdjusted(c, "demo", func(c *config.Config) {
+		c.ClickHouse.Database = "unitcost_demo"
+		c.Admin.Addr = ""
+	}, "kafka.partitions", "clickhouse", "process", "admin", "api", "log_level")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		if err := runDemo(ctx, cfg, *workflows, *seed); err != nil {
+			return err
+		}
+		if *serve {
+			return serveDashboard(ctx, cfg)
+		}
+		fmt.Printf("Dashboard: http://%s/ui/ - `make demo-serve` (unitcost demo --serve) keeps it up until Ctrl-C, or\n"+
+			"`unitcost api --clickhouse.database %s` serves this database while ClickHouse runs.\n", cfg.API.Addr, cfg.ClickHouse.Database)
+		return nil
 	}
-	s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
-	if _, set := s.overrides["admin.addr"]; !set {
-		s.overrides["admin.addr"] = ""
-	}
-	cfg, err := s.load()
-	if err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	began := time.Now()
+	return c
+}
 
+func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64) error {
+	began := time.Now()
 	kf, err := stack.Embedded(0, cfg.Kafka.Partitions)
 	if err != nil {
 		return err
@@ -87,7 +120,7 @@ func runDemo(args []string) error {
 	stopStack := func() error { cancel(); return <-done }
 
 	client := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(st.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
-	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: *seed, Workflows: *workflows})
+	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows})
 	if err != nil {
 		stopStack()
 		return err
@@ -112,6 +145,11 @@ func runDemo(args []string) error {
 		stopStack()
 		return err
 	}
+	wi, err := demoWhatif(ctx, cfg, st.Store, from, to, truth)
+	if err != nil {
+		stopStack()
+		return err
+	}
 	if err := stopStack(); err != nil {
 		return err
 	}
@@ -119,6 +157,7 @@ func runDemo(args []string) error {
 	if err := report.Write(os.Stdout, report.Rows(ue), "table"); err != nil {
 		return err
 	}
+	fmt.Printf("\n%s\n", report.Footnote)
 	if err := compareTruth(ue, truth.ByType("")); err != nil {
 		return err
 	}
@@ -127,13 +166,47 @@ func runDemo(args []string) error {
 	}
 	fmt.Printf("\nEvery figure above equals the generator's independently computed ground truth, to the nano-dollar,\n"+
 		"both from the line items and from the hourly rollups (%d hour x workflow-type points).", len(series))
-	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\nWall time %.1fs.\n", time.Since(began).Seconds())
-	if *serve {
-		return serveDashboard(ctx, cfg)
+	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\n")
+	rec := wi.Recommendation
+	fmt.Printf("\nWhat-if, %s (%d workflows; the cheap model is reviewed twice as often):\n", wi.Workflow, wi.Workflows)
+	for _, e := range wi.Routings {
+		fmt.Printf("  %-22s %s per validated output (95%% range %s to %s), %d workflows observed\n", e.Routing, "$"+pipeline.Money(e.PerValidated.PointNano).Dollars(4),
+			"$"+pipeline.Money(e.PerValidated.LoNano).Dollars(4), demoHi(e.PerValidated), e.Samples)
 	}
-	fmt.Printf("See them in the dashboard: http://%s/ui/ - `make demo-serve` (unitcost demo --serve) keeps it up until Ctrl-C,\n"+
-		"or `unitcost api --clickhouse.database %s` serves this database while ClickHouse runs.\n", cfg.API.Addr, cfg.ClickHouse.Database)
+	if rec.Routing == "" {
+		fmt.Printf("Recommendation: none - %s\n", rec.Why)
+	} else {
+		fmt.Printf("Recommendation: %s, saving $%s a month at this volume (confidence: %s).\nWhy: %s.\n", rec.Routing, rec.Saving, rec.Confidence, rec.Why)
+	}
+	fmt.Printf("Its as-recorded machine cost equals the generator's to the nano-dollar. More: unitcost whatif --clickhouse.database %s --since 2d\n", cfg.ClickHouse.Database)
+	fmt.Printf("Wall time %.1fs.\n", time.Since(began).Seconds())
 	return nil
+}
+
+// demoWhatif runs the what-if on the demo's ticket classifier and checks its as-recorded
+// machine cost against the generator's.
+func demoWhatif(ctx context.Context, cfg config.Config, st *store.Store, from, to time.Time, truth *loadgen.Truth) (*whatif.Report, error) {
+	books, err := stack.LoadBook(cfg.Process.PriceBook)
+	if err != nil {
+		return nil, err
+	}
+	const wf = "ticket_classification"
+	reps, err := whatif.Run(ctx, whatifch.New(st), whatif.Request{Workflow: wf, From: from, To: to, Options: whatif.Options{Pricer: whatif.Pricer{Books: books}}})
+	if err != nil {
+		return nil, err
+	}
+	r := reps[0]
+	if got, want := pipeline.Money(r.Routings[0].MachineCostNano), truth.MachineCost(wf, nil); cfg.Process.PriceBook == "" && got != want {
+		return nil, fmt.Errorf("what-if: %s machine cost as recorded %s, ground truth %s", wf, got, want)
+	}
+	return r, nil
+}
+
+func demoHi(m whatif.MoneyRange) string {
+	if m.HiNano == nil {
+		return "unbounded"
+	}
+	return "$" + pipeline.Money(*m.HiNano).Dollars(4)
 }
 
 func resetDatabase(ctx context.Context, cfg store.Config) error {

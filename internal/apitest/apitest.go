@@ -155,21 +155,37 @@ func (c *Checker) Verify(t testing.TB) {
 	}
 }
 
-// RequireAllOperations fails t unless every GET operation of the document was answered
-// with status at least once.
-func (c *Checker) RequireAllOperations(t testing.TB, status int) {
+// RequireAllOperations fails t unless every GET operation of the document, but those
+// under the paths in except, was answered with status at least once.
+func (c *Checker) RequireAllOperations(t testing.TB, status int, except ...string) {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var missing []string
 	for p, item := range c.model.Paths.PathItems.FromOldest() {
-		if item.Get != nil && c.seen[p][status] == 0 {
+		skip := false
+		for _, e := range except {
+			skip = skip || p == e || strings.HasPrefix(p, e+"/")
+		}
+		if !skip && item.Get != nil && c.seen[p][status] == 0 {
 			missing = append(missing, p)
 		}
 	}
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("no %d response validated for: %s", status, strings.Join(missing, ", "))
+	}
+}
+
+// Require fails t unless each of paths was answered with status at least once.
+func (c *Checker) Require(t testing.TB, status int, paths ...string) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range paths {
+		if c.seen[p][status] == 0 {
+			t.Errorf("no %d response validated for %s", status, p)
+		}
 	}
 }
 

@@ -1,90 +1,120 @@
 // Package config is unitcost's one typed configuration: defaults in code, then a YAML
-// file (with ${ENV} expansion), then UNITCOST_* environment variables, then flags.
-// Validate reports every bad field at once. The package never reads the process
-// environment or arguments itself: callers pass them in.
+// file (with ${ENV} expansion), then UNITCOST_* environment variables, then flags. Every
+// setting's YAML key, variable and flag derive from its struct tags (fields.go); loading
+// reports every bad key, value and variable at once, named as the user wrote it
+// (load.go). The package never reads the process environment or arguments itself:
+// callers pass them in.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/process"
 	"github.com/unitcost/unitcost/pipeline/rollup"
+	"github.com/unitcost/unitcost/pipeline/stitch"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/tlsconf"
 )
 
 // Ingest configures `unitcost ingest`.
 type Ingest struct {
-	// GRPCAddr is the OTLP/gRPC listen address. Default "127.0.0.1:4317".
-	GRPCAddr string `yaml:"grpc_addr"`
-	// HTTPAddr is the OTLP/HTTP listen address. Default "127.0.0.1:4318".
-	HTTPAddr string `yaml:"http_addr"`
-	// MaxRequestBytes caps one request (decompressed). Default 16 MiB.
-	MaxRequestBytes int64 `yaml:"max_request_bytes"`
-	// Tokens maps bearer tokens to tenants; empty disables authentication.
-	// Environment form: UNITCOST_INGEST_TOKENS="tok1=tenantA,tok2=tenantB".
-	Tokens map[string]string `yaml:"tokens"`
-	// DefaultTenant applies to unauthenticated requests whose spans name no tenant.
-	DefaultTenant string `yaml:"default_tenant"`
+	GRPCAddr          string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
+	HTTPAddr          string            `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
+	MaxRequestBytes   int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
+	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes; a request that does not fit gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	MaxAttributeDepth int               `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) in a request; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
+	MaxRequestValues  int               `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
+	ProduceTimeout    time.Duration     `yaml:"produce_timeout" desc:"how long a request waits for Kafka's acknowledgement before it is answered 503 / UNAVAILABLE with a retry hint; keep it well under the SDKs' 10s export timeout (default 5s)"`
+	MaxBufferedBytes  int64             `yaml:"max_buffered_bytes" desc:"bytes of records waiting for Kafka's acknowledgement; when full, requests get 503 at once (default 268435456)"`
+	RetryAfter        time.Duration     `yaml:"retry_after" desc:"retry hint sent with 503 (Retry-After) and UNAVAILABLE (RetryInfo) answers (default 2s)"`
+	ShutdownTimeout   time.Duration     `yaml:"shutdown_timeout" desc:"on SIGTERM, how long to wait for Kafka to acknowledge records still buffered (each was answered 503, never acknowledged) (default 10s)"`
+	Tokens            map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=globex; empty disables authentication; empty tokens or tenants are refused"`
+	DefaultTenant     string            `yaml:"default_tenant" desc:"tenant of unauthenticated spans that name none (default none)"`
+	TLS               tlsconf.Server    `yaml:"tls" desc:"TLS of the OTLP listeners"`
 }
 
-// Admin configures the health and metrics endpoint every long-running command serves.
-type Admin struct {
-	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
-	Addr string `yaml:"addr"`
-}
+// Admin configures the health and metrics endpoint every long-running command serves
+// (admin.Config; its address's default depends on the command, see RoleDefaults).
+type Admin = admin.Config
 
 // API configures `unitcost api`, the HTTP JSON API under /api/v1.
 type API struct {
-	// Addr is the listen address. Default "127.0.0.1:8080".
-	Addr string `yaml:"addr"`
-	// Tokens maps bearer tokens to tenants; a token mapped to "*" sees every tenant.
-	// Empty: no authentication, every tenant visible (loopback development only).
-	// Environment form: UNITCOST_API_TOKENS="tok1=acme,tok2=*".
-	Tokens map[string]string `yaml:"tokens"`
+	Addr   string            `yaml:"addr" desc:"API listen address (default 127.0.0.1:8080)"`
+	Tokens map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=*; a token mapped to * sees every tenant; empty: no authentication (loopback only); empty tokens or tenants are refused"`
+	TLS    tlsconf.Server    `yaml:"tls" desc:"TLS of the API listener"`
 }
 
-// Config is everything unitcost reads.
+// Config is everything unitcost reads. Every leaf field has a yaml tag (its key, also
+// its flag --a.b.c and its variable UNITCOST_A_B_C) and a desc tag (its help text,
+// naming its default); TestEverySettingReachable enforces both.
 type Config struct {
-	Kafka      kafka.Config   `yaml:"kafka"`
-	ClickHouse store.Config   `yaml:"clickhouse"`
-	Ingest     Ingest         `yaml:"ingest"`
-	Process    process.Config `yaml:"process"`
-	Rollup     rollup.Config  `yaml:"rollup"`
-	Admin      Admin          `yaml:"admin"`
-	API        API            `yaml:"api"`
-	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string `yaml:"log_level"`
+	Kafka      kafka.Config   `yaml:"kafka" desc:"Kafka brokers, topics and client security"`
+	ClickHouse store.Config   `yaml:"clickhouse" desc:"ClickHouse connection and schema"`
+	Ingest     Ingest         `yaml:"ingest" desc:"OTLP receiver"`
+	Process    process.Config `yaml:"process" desc:"stitching, pricing and writing"`
+	Rollup     rollup.Config  `yaml:"rollup" desc:"hourly rollups"`
+	Admin      Admin          `yaml:"admin" desc:"health and metrics endpoint"`
+	API        API            `yaml:"api" desc:"HTTP JSON API"`
+	LogLevel   string         `yaml:"log_level" desc:"debug, info, warn or error (default info)"`
 }
 
-// Defaults returns the configuration with every default filled in.
+// AdminAddr is the default admin address of each long-running command, distinct so
+// that the README's `unitcost ingest &` then `unitcost process &` runs on one machine.
+// Other commands get ingest's.
+func AdminAddr(role string) string {
+	switch role {
+	case "process":
+		return "127.0.0.1:9465"
+	case "api":
+		return "127.0.0.1:9466"
+	case "alert":
+		return "127.0.0.1:9467"
+	case "dev":
+		return "127.0.0.1:9468"
+	}
+	return "127.0.0.1:9464"
+}
+
+// Defaults returns the configuration with every default filled in, as the ingest
+// command sees it (see RoleDefaults).
 func Defaults() Config {
 	return Config{
 		Kafka: kafka.Defaults(),
 		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second,
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
-		Ingest:   Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
-		Process:  process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
+		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20, MaxInflightBytes: 256 << 20,
+			MaxAttributeDepth: 32, MaxRequestValues: 1_000_000, ProduceTimeout: 5 * time.Second, MaxBufferedBytes: 256 << 20,
+			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second},
+		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
+			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits},
 		Rollup:   rollup.Defaults(),
-		Admin:    Admin{Addr: "127.0.0.1:9464"},
+		Admin:    Admin{Addr: AdminAddr("ingest")},
 		API:      API{Addr: "127.0.0.1:8080"},
 		LogLevel: "info",
 	}
+}
+
+// RoleDefaults returns Defaults with the admin address of the named command.
+func RoleDefaults(role string) Config {
+	c := Defaults()
+	c.Admin.Addr = AdminAddr(role)
+	return c
 }
 
 // Validate reports every bad field at once.
 func (c Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Kafka.Validate(), c.ClickHouse.Validate(), c.Process.Validate(), c.Rollup.Validate())
-	if c.Ingest.MaxRequestBytes <= 0 {
-		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
-	}
+	errs = append(errs, c.Ingest.validate(), c.Admin.TLS.Validate("admin.tls"), c.API.TLS.Validate("api.tls"),
+		validateTokens("api.tokens", c.API.Tokens))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -93,70 +123,66 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Load builds the configuration: defaults, then the YAML file at path (if not ""), then
-// UNITCOST_* variables from environ, then overrides (flag path -> value, e.g.
-// "kafka.brokers" -> "a:9092,b:9092"). It validates the result.
-func Load(path string, environ []string, overrides map[string]string) (Config, error) {
-	c := Defaults()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, fmt.Errorf("read config: %w", err)
-		}
-		b = []byte(os.Expand(string(b), func(k string) string { return lookup(environ, k) }))
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, errEOF) {
-			return c, fmt.Errorf("config file %s: %w", path, err)
-		}
-	}
+func (in Ingest) validate() error {
 	var errs []error
-	for _, f := range Fields(&c) {
-		if v, ok := envValue(environ, f.Env); ok {
-			if err := f.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", f.Env, err))
-			}
-		}
+	if in.MaxRequestBytes <= 0 {
+		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
 	}
-	byPath := map[string]Field{}
-	for _, f := range Fields(&c) {
-		byPath[f.Path] = f
+	if in.MaxInflightBytes < in.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below ingest.max_request_bytes %d; no request of the largest size could be served", in.MaxInflightBytes, in.MaxRequestBytes))
 	}
-	for k, v := range overrides {
-		f, ok := byPath[k]
-		if !ok {
-			errs = append(errs, fmt.Errorf("--%s: no such setting (see `unitcost config show`)", k))
-			continue
-		}
-		if err := f.Set(v); err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w", k, err))
-		}
+	if in.MaxAttributeDepth < 1 {
+		errs = append(errs, errors.New("ingest.max_attribute_depth: must be at least 1"))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return c, err
+	if in.MaxRequestValues < 1 {
+		errs = append(errs, errors.New("ingest.max_request_values: must be at least 1"))
 	}
-	return c, c.Validate()
+	if in.ProduceTimeout <= 0 {
+		errs = append(errs, errors.New("ingest.produce_timeout: must be positive (and well under the SDKs' 10s export timeout)"))
+	}
+	if in.MaxBufferedBytes < in.MaxRequestBytes {
+		errs = append(errs, errors.New("ingest.max_buffered_bytes: must be at least ingest.max_request_bytes"))
+	}
+	if in.RetryAfter < time.Second {
+		errs = append(errs, errors.New("ingest.retry_after: must be at least 1s (Retry-After counts whole seconds)"))
+	}
+	if in.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("ingest.shutdown_timeout: must not be negative"))
+	}
+	errs = append(errs, validateTokens("ingest.tokens", in.Tokens), in.TLS.Validate("ingest.tls"))
+	return errors.Join(errs...)
 }
 
-func lookup(environ []string, k string) string {
-	v, _ := envValue(environ, k)
-	return v
-}
-
-func envValue(environ []string, k string) (string, bool) {
-	for i := len(environ) - 1; i >= 0; i-- {
-		e := environ[i]
-		if len(e) > len(k) && e[len(k)] == '=' && e[:len(k)] == k {
-			return e[len(k)+1:], true
+// validateTokens refuses empty tokens and empty tenants: an unset ${VAR} would otherwise
+// create a token "" or a token whose tenant is "", which sees or writes every tenant.
+func validateTokens(setting string, tokens map[string]string) error {
+	var errs []error
+	for tok, tenant := range tokens {
+		if strings.TrimSpace(tok) == "" {
+			errs = append(errs, fmt.Errorf("%s: a token is empty (for tenant %q); is its ${VAR} unset?", setting, tenant))
+		}
+		if strings.TrimSpace(tenant) == "" {
+			errs = append(errs, fmt.Errorf("%s: the token ending %q maps to an empty tenant; is its ${VAR} unset?", setting, tail(tok)))
 		}
 	}
-	return "", false
+	return errors.Join(errs...)
+}
+
+// tail shows the last characters of a secret, enough to find it in the file.
+func tail(tok string) string {
+	if len(tok) <= 8 {
+		return "..."
+	}
+	return "..." + tok[len(tok)-3:]
 }
 
 // YAML renders the configuration (secrets masked) for `unitcost config show`.
 func (c Config) YAML() string {
 	if c.ClickHouse.Password != "" {
 		c.ClickHouse.Password = "***"
+	}
+	if c.Admin.MetricsToken != "" {
+		c.Admin.MetricsToken = "***"
 	}
 	if c.Kafka.SASL.Password != "" {
 		c.Kafka.SASL.Password = "***"

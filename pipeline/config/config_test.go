@@ -74,3 +74,94 @@ func TestBadValuesAndUnknownFlags(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestFileErrorsNameTheKeyAllAtOnce(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte(`kafka:
+  brokerz: [a:1]
+  partitions: many
+process:
+  limits:
+    maxtokens: 5
+  flush_interval: soon
+clickhouse:
+  password: ${NOT_SET_ANYWHERE}
+  username: ${NOT_SET_EITHER:-fallback}
+log_level: loud
+`), 0o600)
+	r, err := config.LoadSources(config.Sources{File: path, Environ: []string{"UNITCOST_PROCESS_LIMITS_MAXTOKENS=4", "UNITCOST_HOME=/x"}})
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{
+		path + ":2: kafka.brokerz: no such setting (did you mean kafka.brokers?)",
+		path + `:3: kafka.partitions: "many" is not an integer`,
+		path + ":6: process.limits.maxtokens: no such setting (did you mean process.limits.max_tokens?)",
+		path + `:7: process.flush_interval: "soon" is not a duration`,
+		path + ":9: ${NOT_SET_ANYWHERE} is not set",
+		`log_level: "loud"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if r.Config.ClickHouse.Username != "fallback" {
+		t.Errorf("${VAR:-fallback} = %q", r.Config.ClickHouse.Username)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "UNITCOST_PROCESS_LIMITS_MAXTOKENS is set but is not a setting") ||
+		!strings.Contains(r.Warnings[0], "did you mean UNITCOST_PROCESS_LIMITS_MAX_TOKENS?") {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+}
+
+func TestRoleDefaultsGiveDistinctAdminPorts(t *testing.T) {
+	t.Parallel()
+	seen := map[string]string{}
+	for _, role := range []string{"ingest", "process", "api", "alert", "dev"} {
+		a := config.RoleDefaults(role).Admin.Addr
+		if other, dup := seen[a]; dup {
+			t.Errorf("%s and %s share admin address %s", role, other, a)
+		}
+		seen[a] = role
+	}
+}
+
+// A token or tenant left empty by an unset ${VAR} would open ingest (spans choose their
+// tenant) or the API (every tenant visible): validation refuses both, naming the setting.
+func TestEmptyTokensAndTenantsAreRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unitcost.yaml")
+	os.WriteFile(path, []byte(`
+ingest:
+  tokens:
+    "${TOKEN_ACME}": acme
+    tok-e: "${TENANT_E}"
+api:
+  tokens: {api-tok: "${TENANT_API}"}
+`), 0o600)
+	_, err := config.Load(path, nil, nil)
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"ingest.tokens: a token is empty", "ingest.tokens: the token ending", "api.tokens: the token ending"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "tok-e") || strings.Contains(err.Error(), "api-tok") {
+		t.Errorf("error shows a whole token:\n%v", err)
+	}
+	c, err := config.Load("", []string{"UNITCOST_INGEST_TOKENS=t1=acme", "UNITCOST_ADMIN_METRICS_TOKEN=m3trics"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.YAML(), "m3trics") {
+		t.Error("config show leaks the metrics token")
+	}
+	if _, err := config.Load("", []string{"UNITCOST_INGEST_TLS_CERT_FILE=/x.pem", "UNITCOST_API_TLS_CLIENT_CA_FILE=/ca.pem"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "ingest.tls.cert_file and ingest.tls.key_file") || !strings.Contains(err.Error(), "api.tls.client_ca_file") {
+		t.Errorf("TLS settings: %v", err)
+	}
+}

@@ -276,6 +276,10 @@ func (a *API) breakdown(w http.ResponseWriter, r *http.Request) {
 		rows, err = a.q.Breakdown(r.Context(), by, from, to, tenantOf(r))
 		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "line_items", rows))
 	case "rollups":
+		if by == "price_version" {
+			fail(w, http.StatusBadRequest, "by=price_version needs source=line_items: the rollups do not keep the price-book version")
+			return
+		}
 		rows, err = a.q.BreakdownRollups(r.Context(), by, from, to, f)
 		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "rollups", rows))
 	default:

@@ -14,9 +14,6 @@ import (
 // amounts names its `currency`; a ratio that is undefined (a division by zero) is null in
 // both forms; shares are integer basis points (`*_bp`, 1/100 of a percent).
 
-// Currency is the currency of every amount unitcost reports.
-const Currency = "USD"
-
 func usd(nano int64) string { return pipeline.Money(nano).Dollars(9) }
 
 func optUSD(nano *int64) *string {
@@ -120,14 +117,14 @@ func NewBreakdownDoc(from, to time.Time, by, source string, in []store.Breakdown
 	}
 	for _, r := range in {
 		d.Rows = append(d.Rows, BreakdownRow{Key: r.Key, LineItems: r.LineItems, CostNano: int64(r.Cost), CostUSD: usd(int64(r.Cost)),
-			CostShareBP: share(r.Cost, total), InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, UnpricedLines: r.Unpriced})
+			CostShareBP: shareBP(r.Cost, total), InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, UnpricedLines: r.Unpriced})
 	}
 	d.TotalNano, d.TotalUSD = int64(total), usd(int64(total))
 	return d
 }
 
-// share is part/whole in basis points, 0 when whole is not positive.
-func share(part, whole pipeline.Money) int64 {
+// shareBP is part/whole in basis points, 0 when whole is not positive.
+func shareBP(part, whole pipeline.Money) int64 {
 	if whole <= 0 || part < 0 {
 		return 0
 	}

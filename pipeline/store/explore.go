@@ -13,7 +13,7 @@ import (
 var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
 	"workflow_version": "workflow_version", "team": "team", "feature": "feature", "outcome": "outcome",
-	"tenant": "wf_tenant",
+	"tenant": "wf_tenant", "price_version": "price_version",
 }
 
 // BreakdownRow is the cost of one value of a dimension.
@@ -57,8 +57,8 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 // BreakdownRollups runs sql/queries/breakdown_rollups.sql: the same rows as Breakdown, added
 // up from the hourly rollups over the whole hours of [from, to), narrowed by f.
 func (s *Store) BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f SeriesFilter) ([]BreakdownRow, error) {
-	if _, ok := Dimensions[dim]; !ok {
-		return nil, fmt.Errorf("unknown dimension %q: use one of %s", dim, strings.Join(DimensionOrder, ", "))
+	if _, ok := Dimensions[dim]; !ok || dim == "price_version" { // the rollups do not keep the price-book version
+		return nil, fmt.Errorf("dimension %q is not in the rollups: use one of %s", dim, strings.Join(DimensionOrder[:len(DimensionOrder)-1], ", "))
 	}
 	q, err := s.query("breakdown_rollups")
 	if err != nil {
@@ -86,7 +86,7 @@ func (s *Store) BreakdownRollups(ctx context.Context, dim string, from, to time.
 }
 
 // DimensionOrder lists Dimensions for messages and help.
-var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant"}
+var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant", "price_version"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {
