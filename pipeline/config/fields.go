@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 var errEOF = io.EOF
@@ -106,6 +108,15 @@ func (f Field) Set(s string) error {
 		}
 		v.SetFloat(n)
 	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String {
+			// a list of structs (e.g. process.outcome.rules): YAML or JSON flow syntax
+			ptr := reflect.New(v.Type())
+			if err := yaml.Unmarshal([]byte(s), ptr.Interface()); err != nil {
+				return fmt.Errorf("%q: want a YAML list, e.g. [{attribute: app.resolved, equals: \"true\", outcome: completed}]: %w", s, err)
+			}
+			v.Set(ptr.Elem())
+			return nil
+		}
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
 			if p = strings.TrimSpace(p); p != "" {
