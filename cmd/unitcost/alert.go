@@ -7,33 +7,53 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/alert"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-func runAlert(args []string) error {
-	fs, s := newFlags("alert", "Evaluate drift rules against the ClickHouse rollups every interval and notify webhooks,\nSlack or Alertmanager when cost per output drifts; serve the unit-cost figures as\nPrometheus gauges on admin.addr (/metrics).",
-		"Rules: a YAML file (see deploy/alert-rules.yaml). Alert states and undelivered\nnotifications are kept in the rules' state_file across restarts; run one alert process.")
+func alertCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "alert",
+		Short: "evaluate cost-per-output drift rules and notify webhooks, Slack or Alertmanager",
+		Long: "Evaluate drift rules against the ClickHouse rollups every interval and notify webhooks,\n" +
+			"Slack or Alertmanager when cost per output drifts; serve the unit-cost figures as\n" +
+			"Prometheus gauges on admin.addr (default 127.0.0.1:9467, /metrics).\n\n" +
+			"Rules: a YAML file (see deploy/alert-rules.yaml). Alert states and undelivered\n" +
+			"notifications are kept in the rules' state_file across restarts; run one alert process.",
+		Example: "  unitcost alert --rules deploy/alert-rules.yaml --once",
+		Args:    noArgs,
+	}
+	fs := c.Flags()
 	rulesPath := fs.String("rules", "", "the alert rules YAML file (required)")
 	once := fs.Bool("once", false, "evaluate once, print every reading, deliver what is due and exit")
 	at := fs.String("at", "", "with --once: evaluate as of this time, RFC 3339 (default: now)")
 	statePath := fs.String("state", "", "the state file (default: the rules' state_file)")
-	ss, err := s.start(args)
+	s := bindSettings(c, "alert", "clickhouse", "admin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		return runAlert(s, *rulesPath, *statePath, *at, *once)
+	}
+	return c
+}
+
+func runAlert(s *settings, rulesPath, statePath, at string, once bool) error {
+	if rulesPath == "" {
+		return usageError{errors.New("--rules: required (an example: deploy/alert-rules.yaml)")}
+	}
+	ss, err := s.start()
 	if err != nil {
 		return err
 	}
 	defer ss.stop()
 	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
-	if *rulesPath == "" {
-		return errors.New("--rules: required (an example: deploy/alert-rules.yaml)")
-	}
-	rules, err := alert.LoadRules(*rulesPath)
+	rules, err := alert.LoadRules(rulesPath)
 	if err != nil {
 		return err
 	}
-	if *statePath != "" {
-		rules.StateFile = *statePath
+	if statePath != "" {
+		rules.StateFile = statePath
 	}
 	st, err := store.Open(ctx, cfg.ClickHouse)
 	if err != nil {
@@ -45,10 +65,10 @@ func runAlert(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *once {
+	if once {
 		now := time.Now()
-		if *at != "" {
-			if now, err = time.Parse(time.RFC3339, *at); err != nil {
+		if at != "" {
+			if now, err = time.Parse(time.RFC3339, at); err != nil {
 				return fmt.Errorf("--at: %w", err)
 			}
 		}

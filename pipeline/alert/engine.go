@@ -56,8 +56,11 @@ type Engine struct {
 func (e *Engine) LastReadings() []Reading { return e.last }
 
 // New builds an engine, loading the state file if there is one. reg (may be nil)
-// receives the unit-cost gauges and the engine's own series.
+// receives the unit-cost gauges and the engine's own series; log may be nil (slog.Default).
 func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger) (*Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	e := &Engine{rules: rules, src: src, notifiers: map[string]*notifier{}, log: log, m: newEngineMetrics(reg),
 		st: state{Alerts: map[string]*alertState{}}}
 	for _, n := range rules.Notifiers {
