@@ -34,11 +34,17 @@ func reportCmd() *cobra.Command {
 	workflow := fs.String("workflow", "", "series: only this workflow type")
 	version := fs.String("workflow-version", "", "series: only this workflow version")
 	team := fs.String("team", "", "series: only this team")
+	var dims store.Filter
+	fs.StringVar(&dims.Service, "service", "", "unit view: only workflows of this service (service.name)")
+	fs.StringVar(&dims.Environment, "environment", "", "unit view: only workflows of this deployment environment")
+	fs.StringVar(&dims.Session, "session", "", "unit view: only workflows of this session (session.id, gen_ai.conversation.id)")
+	fs.StringVar(&dims.User, "user", "", "unit view: only workflows of this end user (user.id, enduser.id)")
+	fs.StringVar(&dims.Label, "label", "", "unit view: only workflows with this label, key=value")
 	rollups := fs.Bool("rollups", false, "unit view: add up the hourly rollups instead of reading the line items (fast over long\nwindows; whole hours; as of the last rollup refresh)")
 	s := bindSettings(c, "report", "clickhouse", "log_level")
 	c.RunE = func(*cobra.Command, []string) error {
 		return runReport(s, reportFlags{since: *since, until: *until, tenant: *tenant, format: *format, view: *view, bucket: *bucket,
-			workflow: *workflow, version: *version, team: *team, rollups: *rollups})
+			workflow: *workflow, version: *version, team: *team, rollups: *rollups, dims: dims})
 	}
 	return c
 }
@@ -46,6 +52,7 @@ func reportCmd() *cobra.Command {
 type reportFlags struct {
 	since, until, tenant, format, view, bucket, workflow, version, team string
 	rollups                                                             bool
+	dims                                                                store.Filter
 }
 
 func runReport(s *settings, f reportFlags) error {
@@ -100,13 +107,21 @@ func runReport(s *settings, f reportFlags) error {
 		return fmt.Errorf("--view %q: use unit, series or context", f.view)
 	}
 	var ue []store.UnitEconomics
+	dims := f.dims
+	dims.Tenant = f.tenant
+	if err := dims.Validate(); err != nil {
+		return usageError{fmt.Errorf("--label: %w", err)}
+	}
+	if f.rollups && dims != (store.Filter{Tenant: f.tenant}) {
+		return usageError{fmt.Errorf("--rollups: the rollups carry no service, environment, session, user or label; drop --rollups to filter by them")}
+	}
 	if f.rollups {
 		pts, err := st.Series(ctx, from.Truncate(time.Hour), to, "hour", store.SeriesFilter{Tenant: f.tenant})
 		if err != nil {
 			return err
 		}
 		ue = store.SumByWorkflow(pts)
-	} else if ue, err = st.UnitEconomics(ctx, from, to, f.tenant); err != nil {
+	} else if ue, err = st.UnitEconomicsWhere(ctx, from, to, dims); err != nil {
 		return err
 	}
 	if len(ue) == 0 && f.format == "table" {
