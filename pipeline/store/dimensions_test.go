@@ -93,6 +93,39 @@ func TestDimensionsFiltersAndReportedCost(t *testing.T) {
 	if _, err := s.UnitEconomicsWhere(ctx, from, to, store.Filter{Label: "no-equals"}); err == nil {
 		t.Fatal("a label filter without = must be refused")
 	}
+	// the rollups carry service and environment, so series and alert scopes filter by them
+	if _, err := s.RefreshRollups(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		f         store.SeriesFilter
+		workflows uint64
+		cost      pipeline.Money
+	}{
+		{store.SeriesFilter{Service: "support-api", Environment: "prod"}, 3, 7_000},
+		{store.SeriesFilter{Environment: "staging"}, 0, 0},
+	} {
+		pts, err := s.Series(ctx, from, to, "day", c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		var cost pipeline.Money
+		for _, p := range pts {
+			n, cost = n+p.Workflows, cost+p.Cost
+		}
+		costs, err := s.SeriesCosts(ctx, from, to, "day", c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lineCost pipeline.Money
+		for _, p := range costs {
+			lineCost += p.Cost
+		}
+		if n != c.workflows || cost != c.cost || lineCost != c.cost {
+			t.Fatalf("series %+v: %d workflows, %s (cost rollup %s), want %d, %s", c.f, n, cost, lineCost, c.workflows, c.cost)
+		}
+	}
 	// reprice reads the new columns back, so a rewrite keeps them
 	var seen int
 	if err := s.ReadLineItems(ctx, from, to, func(li pipeline.LineItem) error {

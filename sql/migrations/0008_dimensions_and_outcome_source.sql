@@ -24,3 +24,9 @@ ALTER TABLE {db}.workflows ADD COLUMN service String;
 ALTER TABLE {db}.workflows ADD COLUMN environment String;
 ALTER TABLE {db}.workflows ADD COLUMN label_keys Array(String);
 ALTER TABLE {db}.workflows ADD COLUMN label_values Array(String);
+-- The hourly rollups carry the service and environment too, so drift alerts can be scoped
+-- by them (sessions, users and labels are too many to roll up: query the source for those).
+ALTER TABLE {db}.rollup_workflows_hourly ADD COLUMN service String;
+ALTER TABLE {db}.rollup_workflows_hourly ADD COLUMN environment String;
+ALTER TABLE {db}.rollup_costs_hourly ADD COLUMN service String;
+ALTER TABLE {db}.rollup_costs_hourly ADD COLUMN environment String;
