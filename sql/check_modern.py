@@ -37,6 +37,7 @@ PARAMS = {
     "breakdown": [WINDOW[0], *WINDOW, "", ""],
     "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
     "reported_cost": [WINDOW[0], *WINDOW, "", ""],
+    "workflow": [TRACE_ID, "acme", "acme"],
     "workflow_lines": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
     # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads
@@ -58,6 +59,8 @@ EXPECT = {
     "breakdown": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
     "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "status OK", "s-1", "u-1", "2026-11-01 10:00:00", 3, 20001234567]],
     # computed vs reported: the model line reported $0.0012 and was computed at $0.001234567
+    "workflow": [[TRACE_ID, "qa", "acme", "", "completed", "status OK", 2, "2026-11-01 10:00:00", 0, "s-1", "u-1", "api", "prod",
+                  ["tier"], ["gold"]]],
     "reported_cost": [["", "", "USD", 3, 1, 20001234567, 1234567, 1200000, 34567]],
     "workflow_lines": [
         ["0000000000000003", "human_review", "", "", "", 0, 0, 0, 20000000000, 1, "", "", ""],

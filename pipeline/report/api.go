@@ -21,6 +21,7 @@ type Querier interface {
 	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
 	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
 	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
+	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
 	ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]store.ContextShare, error)
 	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
@@ -237,7 +238,17 @@ func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no workflow %q visible to this token", id)
 		return
 	}
-	reply(w, err, map[string]any{"workflow_id": id, "rows": rows})
+	// The workflow's facts: its outcome and which rule decided it, its dimensions. A late
+	// span's lines may be written before the workflow row (null until then).
+	var facts *store.WorkflowFacts
+	if err == nil {
+		if wf, ok, ferr := a.q.Workflow(r.Context(), id, tenantOf(r)); ferr != nil {
+			err = ferr
+		} else if ok {
+			facts = &wf
+		}
+	}
+	reply(w, err, map[string]any{"workflow_id": id, "workflow": facts, "rows": rows})
 }
 
 func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {

@@ -35,7 +35,7 @@ func TestAPITenantIsolation(t *testing.T) {
 		call.Session, call.User, call.Service = "s-"+tenant, "u-"+tenant, "api"
 		call.ProviderCost, call.HasProviderCost = pipeline.Money(900*(i+1)), true
 		b.Workflows = append(b.Workflows, pipeline.Workflow{ID: root.TraceID.String(), TraceID: root.TraceID, Tenant: tenant, Name: "qa", Outcome: "completed",
-			ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano, Session: "s-" + tenant, User: "u-" + tenant,
+			OutcomeSource: "status UNSET", ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano, Session: "s-" + tenant, User: "u-" + tenant,
 			Service: "api", Labels: []pipeline.Label{{Key: "tier", Value: "gold"}}})
 		b.LineItems = append(b.LineItems, pipeline.LineItem{Span: call, WorkflowID: root.TraceID.String(), Component: pipeline.ComponentModel,
 			Cost: pipeline.Money(1000 * (i + 1)), Priced: true})
@@ -113,6 +113,9 @@ func TestAPITenantIsolation(t *testing.T) {
 	}
 	if code, body := get("/api/v1/workflows/"+acmeWF+"/lines", "tok-acme"); code != 200 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme drill-down: %d %v", code, body)
+	} else if wf := body["workflow"].(map[string]any); wf["outcome"] != "completed" || wf["outcome_source"] != "status UNSET" ||
+		wf["session"] != "s-acme" || wf["labels"].(map[string]any)["tier"] != "gold" {
+		t.Fatalf("acme drill-down facts: %v", wf)
 	}
 	if _, err := st.RefreshRollups(ctx, 0); err != nil {
 		t.Fatal(err)

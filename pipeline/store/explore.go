@@ -223,3 +223,52 @@ func (s *Store) ReportedCost(ctx context.Context, from, to time.Time, f Filter) 
 	}
 	return out, rows.Err()
 }
+
+// WorkflowFacts is one workflow's row: what drill-down shows above its lines.
+type WorkflowFacts struct {
+	WorkflowID string `json:"workflow_id"`
+	Workflow   string `json:"workflow"`
+	Tenant     string `json:"tenant"`
+	Version    string `json:"workflow_version"`
+	Outcome    string `json:"outcome"`
+	// OutcomeSource says which rule decided Outcome.
+	OutcomeSource    string            `json:"outcome_source"`
+	ValidatedOutputs uint64            `json:"validated_outputs"`
+	Start            time.Time         `json:"start_time"`
+	DurationMs       uint64            `json:"duration_ms"`
+	Session          string            `json:"session"`
+	User             string            `json:"user"`
+	Service          string            `json:"service"`
+	Environment      string            `json:"environment"`
+	Labels           map[string]string `json:"labels"`
+}
+
+// Workflow runs sql/queries/workflow.sql: the workflow's facts if tenant ("" = any) owns
+// it; false when there is none.
+func (s *Store) Workflow(ctx context.Context, workflowID, tenant string) (WorkflowFacts, bool, error) {
+	q, err := s.query("workflow")
+	if err != nil {
+		return WorkflowFacts{}, false, err
+	}
+	rows, err := s.conn.Query(ctx, q, workflowID, tenant, tenant)
+	if err != nil {
+		return WorkflowFacts{}, false, fmt.Errorf("workflow query: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return WorkflowFacts{}, false, rows.Err()
+	}
+	var w WorkflowFacts
+	var keys, values []string
+	if err := rows.Scan(&w.WorkflowID, &w.Workflow, &w.Tenant, &w.Version, &w.Outcome, &w.OutcomeSource, &w.ValidatedOutputs, &w.Start,
+		&w.DurationMs, &w.Session, &w.User, &w.Service, &w.Environment, &keys, &values); err != nil {
+		return WorkflowFacts{}, false, fmt.Errorf("workflow row: %w", err)
+	}
+	w.Labels = make(map[string]string, len(keys))
+	for i, k := range keys {
+		if i < len(values) {
+			w.Labels[k] = values[i]
+		}
+	}
+	return w, true, rows.Err()
+}
