@@ -152,7 +152,10 @@ type Span struct {
 	// validated outputs are resolved from its root and its spans' signals.
 	Signal *Signal
 
-	Agent   string
+	Agent string
+	// Step is the span's step within its workflow when the instrumentation names one
+	// (unitcost.step); stored as the line's step instead of the span name.
+	Step    string
 	Team    string
 	Feature string
 	Session string
@@ -206,6 +209,15 @@ type Signal struct {
 	Validated uint64
 	// Source names the first rule that set Outcome (or counted outputs).
 	Source string
+}
+
+// StepKey is what the span is stored under as its step: Step when named, else the span
+// name.
+func (s *Span) StepKey() string {
+	if s.Step != "" {
+		return s.Step
+	}
+	return s.Name
 }
 
 // DurationMs is the span's wall time in milliseconds (0 when the clock ran backwards).

@@ -45,6 +45,7 @@ const (
 	sReviewRole
 	sReviewOutcome
 	sComputeClass
+	sStep // unitcost.step
 	sServiceTier
 	sService
 	sEnvironment

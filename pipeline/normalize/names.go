@@ -36,6 +36,7 @@ var attrs = map[string]attr{
 	sc.ReviewQueueSeconds:  num(nReviewQueue, rankUnitcost),
 	sc.ReviewOutcome:       str(sReviewOutcome, rankUnitcost),
 	sc.ComputeClass:        str(sComputeClass, rankUnitcost),
+	sc.StepName:            str(sStep, rankUnitcost),
 	sc.ComputeShare:        num(nShare, rankUnitcost),
 	sc.RetrievalUnits:      num(nUnits, rankUnitcost),
 	sc.ServiceTier:         str(sServiceTier, rankUnitcost),

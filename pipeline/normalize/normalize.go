@@ -103,6 +103,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	f.dimensions(out, lim)
 	out.ToolName = f.get(sTool, "tool", lim)
 	out.ComputeClass = f.get(sComputeClass, "compute class", lim)
+	out.Step = f.get(sStep, "step", lim)
 	f.usage(out, lim)
 	f.providerCost(out, lim)
 	out.Operation = f.operation(out)
@@ -128,6 +129,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	}
 	f.silentDrops(out)
 	out.Issues = f.issues
+	ingestMarks(sp.Attributes(), out)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
 	"workflow_version": "workflow_version", "team": "team", "feature": "feature", "outcome": "outcome",
-	"tenant": "wf_tenant", "service": "service", "environment": "environment", "session": "session",
+	"tenant": "wf_tenant", "price_version": "price_version", "service": "service", "environment": "environment", "session": "session",
 	"user": "end_user", "outcome_source": "outcome_source",
 }
 
@@ -84,7 +84,7 @@ func (s *Store) BreakdownWhere(ctx context.Context, dim string, from, to time.Ti
 
 // DimensionOrder lists Dimensions for messages and help.
 var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant",
-	"service", "environment", "session", "user", "outcome_source"}
+	"price_version", "service", "environment", "session", "user", "outcome_source"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {

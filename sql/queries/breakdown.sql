@@ -1,6 +1,6 @@
 -- Cost broken down by one dimension over [from, to) of workflow start time: {dim} is one
 -- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant,
--- service, environment, session, user (end_user), outcome_source, or a label's value
+-- price_version, service, environment, session, user (end_user), outcome_source, or a label's value
 -- (label_values[indexOf(label_keys, 'key')], the key checked against [A-Za-z0-9_.-]),
 -- substituted from a fixed list by the caller, never from input. {filter} narrows the
 -- workflows by dimension values (' AND service = ?'..., see store.Filter), '' for none. ALL INNER JOIN: the
@@ -16,7 +16,7 @@ SELECT
     sum(priced = 0) AS unpriced_lines
 FROM
 (
-    SELECT workflow_id, component, model, provider, team, feature, cost_nano, input_tokens, output_tokens, priced
+    SELECT workflow_id, component, model, provider, team, feature, price_version, cost_nano, input_tokens, output_tokens, priced
     FROM {db}.line_items FINAL
     WHERE day >= toDate(?) - 1
 ) AS l
