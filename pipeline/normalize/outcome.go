@@ -46,6 +46,12 @@ type Rule struct {
 	Name       string   `yaml:"name" desc:"what outcome_source says when this rule decides (default: the rule's position and match)"`
 }
 
+// DefaultOutcomes spells out what the zero value means: ERROR is failed, OK/UNSET
+// completed, DefaultRules.
+func DefaultOutcomes() Outcomes {
+	return Outcomes{OnError: sc.OutcomeFailed, OnOK: sc.OutcomeCompleted}
+}
+
 // OutcomeNone in OnError or OnOK leaves such a workflow's outcome unknown.
 const OutcomeNone = "none"
 
