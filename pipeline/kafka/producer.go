@@ -99,7 +99,7 @@ func (p *Producer) Flush(ctx context.Context) (int64, error) {
 }
 
 // Accept splits td by trace id and produces it. It returns nil when every span is
-// durably in Kafka, otlp.ErrBackpressure (wrapped with the cause) when Kafka did not
+// durably in Kafka, otlp.ErrBackpressure (naming the kind of failure) when Kafka did not
 // acknowledge within the timeout or failed a record.
 func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) (otlp.Result, error) {
 	recs, res, err := p.records(ctx, td, tenant)
@@ -186,7 +186,9 @@ func (p *Producer) fail(reason string, records int, err error) error {
 	p.m.failures.WithLabelValues(reason).Inc()
 	p.log.Log(slog.LevelWarn, "produce:"+reason, "ingest: kafka did not take a request; answered 503 / UNAVAILABLE (client retries)",
 		"reason", reason, "records", records, "topic", p.cfg.Topic, "buffered_bytes", p.cl.BufferedProduceBytes(), "err", err)
-	return fmt.Errorf("%w: kafka %s: %v", otlp.ErrBackpressure, reason, err)
+	// The client learns only the kind of failure; the detail (broker addresses, errors)
+	// stays in the log.
+	return fmt.Errorf("%w (kafka: %s)", otlp.ErrBackpressure, reason)
 }
 
 // TraceRecords turns a payload into records for topic: one per trace, keyed by trace id,
