@@ -13,6 +13,7 @@ import (
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/whatif"
 	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
@@ -139,6 +140,21 @@ func BenchmarkWhatif(b *testing.B) {
 					b.Fatalf("%s: as recorded re-priced %d, recorded %d", wf, rep.RepricedModelCostNano, rep.RecordedModelCostNano)
 				}
 			}
+			// the lines query alone on the server, without sending its rows
+			var server time.Duration
+			if c.workflow != "" {
+				q, err := store.Query("whatif_lines", st.Database())
+				if err != nil {
+					b.Fatal(err)
+				}
+				s0 := time.Now()
+				var cnt uint64
+				if err := st.Conn().QueryRow(ctx, "SELECT count() FROM ("+q+")", c.from.UTC(), c.from.UTC(), end, c.workflow, "", "").Scan(&cnt); err != nil {
+					b.Fatal(err)
+				}
+				server = time.Since(s0)
+			}
+			fmt.Fprintf(os.Stderr, "(lines query on the server alone: %s) ", server.Round(time.Millisecond))
 			fmt.Fprintf(os.Stderr, "%-26s %9d model lines, %9d groups, %3d cohorts: total %8s (read %8s, analyse %8s)\n", c.name, lines, groups, cohorts,
 				time.Since(t0).Round(time.Millisecond), load.Round(time.Millisecond), analyse.Round(time.Millisecond))
 		}
