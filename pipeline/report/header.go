@@ -90,7 +90,8 @@ const Footnote = `per completed        = total cost of the workflow type / its c
 per validated output = total cost / validated outputs
 per exception        = mean cost of a workflow that needed human review (their cost / their count),
                        not total cost / exceptions
-review share         = human review cost / total cost`
+review share         = human review cost / total cost
+TOTAL                = every workflow type added up, its ratios divided over the sums (not averaged)`
 
 // WriteUnitTable prints the header, the unit-economics table, the footnote and, when
 // lines are unpriced, the warning.
