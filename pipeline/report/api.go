@@ -26,10 +26,12 @@ import (
 
 // Querier runs the shipped queries (pipeline/store implements it).
 type Querier interface {
-	UnitEconomics(ctx context.Context, from, to time.Time, tenant string) ([]store.UnitEconomics, error)
-	Breakdown(ctx context.Context, dim string, from, to time.Time, tenant string) ([]store.BreakdownRow, error)
+	UnitEconomicsWhere(ctx context.Context, from, to time.Time, f store.Filter) ([]store.UnitEconomics, error)
+	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
 	BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f store.SeriesFilter) ([]store.BreakdownRow, error)
-	TopWorkflows(ctx context.Context, from, to time.Time, tenant string, limit int) ([]store.TopWorkflow, error)
+	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
+	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
+	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
 	ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]store.ContextShare, error)
 	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
@@ -79,6 +81,7 @@ func NewAPI(q Querier, tokens map[string]string, opts ...Option) *API {
 	a.handle("/api/v1/context-share", a.contextShare)
 	a.handle("/api/v1/series", a.series)
 	a.handle("/api/v1/series/costs", a.seriesCosts)
+	a.handle("/api/v1/reported-cost", a.reportedCost)
 	a.mux.HandleFunc("/", a.notFound)
 	return a
 }
@@ -229,8 +232,22 @@ func (a *API) summary(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev)))
 }
 
+// filterOf reads the dimension filters ?service=, ?environment=, ?session=, ?user= and
+// ?label=key=value; the tenant comes from the token.
+func filterOf(r *http.Request) (store.Filter, error) {
+	q := r.URL.Query()
+	f := store.Filter{Tenant: tenantOf(r), Service: q.Get("service"), Environment: q.Get("environment"), Session: q.Get("session"),
+		User: q.Get("user"), Label: q.Get("label")}
+	return f, f.Validate()
+}
+
 func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 	from, to, err := window(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := filterOf(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
@@ -240,8 +257,12 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 	switch src {
 	case "", "line_items":
 		src = "line_items"
-		ue, err = a.q.UnitEconomics(r.Context(), from, to, tenantOf(r))
+		ue, err = a.q.UnitEconomicsWhere(r.Context(), from, to, f)
 	case "rollups": // whole hours, as of the last rollup refresh; fast over long windows
+		if f != (store.Filter{Tenant: f.Tenant}) {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no service, environment, session, user or label; use source=line_items")
+			return
+		}
 		from = from.Truncate(time.Hour)
 		var pts []store.SeriesPoint
 		pts, err = a.q.Series(r.Context(), from, to, "hour", store.SeriesFilter{Tenant: tenantOf(r)})
@@ -254,33 +275,42 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) breakdown(w http.ResponseWriter, r *http.Request) {
-	from, to, _, f, err := seriesArgs(r)
+	from, to, _, sf, err := seriesArgs(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	q := r.URL.Query()
 	by := q.Get("by")
-	if _, ok := store.Dimensions[by]; !ok {
-		fail(w, http.StatusBadRequest, "by=%q: use one of %s", by, strings.Join(store.DimensionOrder, ", "))
+	if _, ok := store.DimensionColumn(by); !ok {
+		fail(w, http.StatusBadRequest, "by=%q: use one of %s, or label:KEY", by, strings.Join(store.DimensionOrder, ", "))
+		return
+	}
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	var rows []store.BreakdownRow
 	switch src := q.Get("source"); src {
 	case "", "line_items":
-		if f.Workflow != "" || f.Version != "" || f.Team != "" || f.Model != "" {
+		if sf.Workflow != "" || sf.Version != "" || sf.Team != "" || sf.Model != "" {
 			fail(w, http.StatusBadRequest, "the workflow, workflow_version, team and model filters need source=rollups")
 			return
 		}
-		from, to, err = window(r) // the source reads exact bounds, not whole hours
-		rows, err = a.q.Breakdown(r.Context(), by, from, to, tenantOf(r))
+		from, to, _ = window(r) // the source reads exact bounds, not whole hours
+		rows, err = a.q.BreakdownWhere(r.Context(), by, from, to, f)
 		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "line_items", rows))
 	case "rollups":
-		if by == "price_version" {
-			fail(w, http.StatusBadRequest, "by=price_version needs source=line_items: the rollups do not keep the price-book version")
+		if !store.RollupDimensions[by] {
+			fail(w, http.StatusBadRequest, "by=%q needs source=line_items: the rollups keep %s", by, strings.Join(store.RollupDimensionOrder, ", "))
 			return
 		}
-		rows, err = a.q.BreakdownRollups(r.Context(), by, from, to, f)
+		if f.Session != "" || f.User != "" || f.Label != "" {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no session, user or label; use source=line_items")
+			return
+		}
+		rows, err = a.q.BreakdownRollups(r.Context(), by, from, to, sf)
 		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "rollups", rows))
 	default:
 		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
@@ -300,8 +330,29 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rows, err := a.q.TopWorkflows(r.Context(), from, to, tenantOf(r), limit)
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rows, err := a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
 	a.reply(w, r, err, NewTopDoc(from, to, limit, rows))
+}
+
+// reportedCost compares computed with provider-reported cost per model.
+func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
+	from, to, err := window(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rows, err := a.q.ReportedCost(r.Context(), from, to, f)
+	a.reply(w, r, err, NewReportedCostDoc(from, to, rows))
 }
 
 func (a *API) lines(w http.ResponseWriter, r *http.Request) {
@@ -311,7 +362,17 @@ func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no workflow %q visible to this token", id)
 		return
 	}
-	a.reply(w, r, err, NewLinesDoc(id, rows))
+	// The workflow's facts: its outcome and which rule decided it, its dimensions. A late
+	// span's lines may be written before the workflow row (null until then).
+	var facts *store.WorkflowFacts
+	if err == nil {
+		if wf, ok, ferr := a.q.Workflow(r.Context(), id, tenantOf(r)); ferr != nil {
+			err = ferr
+		} else if ok {
+			facts = &wf
+		}
+	}
+	a.reply(w, r, err, NewLinesDoc(id, facts, rows))
 }
 
 func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {
@@ -339,7 +400,8 @@ func seriesArgs(r *http.Request) (from, to time.Time, bucket string, f store.Ser
 		err = fmt.Errorf("bucket=%q: use hour or day", bucket)
 		return
 	}
-	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model")}
+	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model"),
+		Service: q.Get("service"), Environment: q.Get("environment")}
 	return from.Truncate(time.Hour), to, bucket, f, nil
 }
 

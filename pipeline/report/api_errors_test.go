@@ -86,7 +86,7 @@ func TestAPIUnavailableAndEmpty(t *testing.T) {
 
 	paths := []string{"/api/v1/unit-economics", "/api/v1/unit-economics?source=rollups", "/api/v1/breakdown?by=model",
 		"/api/v1/breakdown?by=model&source=rollups", "/api/v1/workflows/top", "/api/v1/context-share", "/api/v1/series",
-		"/api/v1/series/costs", "/api/v1/summary"}
+		"/api/v1/series/costs", "/api/v1/summary", "/api/v1/reported-cost"}
 	for _, path := range paths {
 		resp, raw := rawGet(t, srv.URL+path, "tok")
 		if resp.StatusCode != 200 || !bytes.Contains(raw, []byte(`"rows":[]`)) && !strings.Contains(path, "summary") || bytes.Contains(raw, []byte(`":[null`)) {
@@ -140,16 +140,22 @@ func rawGet(t *testing.T, url, token string) (*http.Response, []byte) {
 // failing is a Querier whose every query fails with err.
 type failing struct{ err error }
 
-func (f failing) UnitEconomics(context.Context, time.Time, time.Time, string) ([]store.UnitEconomics, error) {
+func (f failing) UnitEconomicsWhere(context.Context, time.Time, time.Time, store.Filter) ([]store.UnitEconomics, error) {
 	return nil, f.err
 }
-func (f failing) Breakdown(context.Context, string, time.Time, time.Time, string) ([]store.BreakdownRow, error) {
+func (f failing) BreakdownWhere(context.Context, string, time.Time, time.Time, store.Filter) ([]store.BreakdownRow, error) {
 	return nil, f.err
+}
+func (f failing) ReportedCost(context.Context, time.Time, time.Time, store.Filter) ([]store.ReportedCost, error) {
+	return nil, f.err
+}
+func (f failing) Workflow(context.Context, string, string) (store.WorkflowFacts, bool, error) {
+	return store.WorkflowFacts{}, false, f.err
 }
 func (f failing) BreakdownRollups(context.Context, string, time.Time, time.Time, store.SeriesFilter) ([]store.BreakdownRow, error) {
 	return nil, f.err
 }
-func (f failing) TopWorkflows(context.Context, time.Time, time.Time, string, int) ([]store.TopWorkflow, error) {
+func (f failing) TopWorkflowsWhere(context.Context, time.Time, time.Time, store.Filter, int) ([]store.TopWorkflow, error) {
 	return nil, f.err
 }
 func (f failing) WorkflowLines(context.Context, string, string) ([]store.Line, error) {

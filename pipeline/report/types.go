@@ -134,14 +134,17 @@ func shareBP(part, whole pipeline.Money) int64 {
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {
-	WorkflowID string    `json:"workflow_id"`
-	Workflow   string    `json:"workflow"`
-	Tenant     string    `json:"tenant"`
-	Outcome    string    `json:"outcome"`
-	StartTime  time.Time `json:"start_time"`
-	LineItems  uint64    `json:"line_items"`
-	CostNano   int64     `json:"cost_nano"`
-	CostUSD    string    `json:"cost_usd"`
+	WorkflowID    string    `json:"workflow_id"`
+	Workflow      string    `json:"workflow"`
+	Tenant        string    `json:"tenant"`
+	Outcome       string    `json:"outcome"`
+	OutcomeSource string    `json:"outcome_source"`
+	Session       string    `json:"session"`
+	User          string    `json:"user"`
+	StartTime     time.Time `json:"start_time"`
+	LineItems     uint64    `json:"line_items"`
+	CostNano      int64     `json:"cost_nano"`
+	CostUSD       string    `json:"cost_usd"`
 }
 
 // TopDoc is GET /api/v1/workflows/top.
@@ -158,7 +161,7 @@ func NewTopDoc(from, to time.Time, limit int, in []store.TopWorkflow) TopDoc {
 	d := TopDoc{From: from.UTC(), To: to.UTC(), Limit: limit, Currency: Currency, Rows: make([]TopWorkflow, 0, len(in))}
 	for _, w := range in {
 		d.Rows = append(d.Rows, TopWorkflow{WorkflowID: w.WorkflowID, Workflow: w.Workflow, Tenant: w.Tenant, Outcome: w.Outcome,
-			StartTime: w.Start.UTC(), LineItems: w.LineItems, CostNano: int64(w.Cost), CostUSD: usd(int64(w.Cost))})
+			OutcomeSource: w.OutcomeSource, Session: w.Session, User: w.User, StartTime: w.Start.UTC(), LineItems: w.LineItems, CostNano: int64(w.Cost), CostUSD: usd(int64(w.Cost))})
 	}
 	return d
 }
@@ -185,18 +188,48 @@ type Line struct {
 	Issues          []string  `json:"issues"`
 }
 
-// LinesDoc is GET /api/v1/workflows/{id}/lines: the drill-down of one workflow.
-type LinesDoc struct {
+// WorkflowFacts is one workflow's row, shown above its lines.
+type WorkflowFacts struct {
 	WorkflowID string `json:"workflow_id"`
-	Currency   string `json:"currency"`
-	CostNano   int64  `json:"cost_nano"`
-	CostUSD    string `json:"cost_usd"`
-	Rows       []Line `json:"rows"`
+	Workflow   string `json:"workflow"`
+	Tenant     string `json:"tenant"`
+	Version    string `json:"workflow_version"`
+	Outcome    string `json:"outcome"`
+	// OutcomeSource says which rule decided Outcome.
+	OutcomeSource    string            `json:"outcome_source"`
+	ValidatedOutputs uint64            `json:"validated_outputs"`
+	StartTime        time.Time         `json:"start_time"`
+	DurationMs       uint64            `json:"duration_ms"`
+	Session          string            `json:"session"`
+	User             string            `json:"user"`
+	Service          string            `json:"service"`
+	Environment      string            `json:"environment"`
+	Labels           map[string]string `json:"labels"`
 }
 
-// NewLinesDoc converts the store's lines and adds them up.
-func NewLinesDoc(id string, in []store.Line) LinesDoc {
+// LinesDoc is GET /api/v1/workflows/{id}/lines: the drill-down of one workflow. Workflow is
+// null while a late span's lines are written before the workflow's row.
+type LinesDoc struct {
+	WorkflowID string         `json:"workflow_id"`
+	Workflow   *WorkflowFacts `json:"workflow"`
+	Currency   string         `json:"currency"`
+	CostNano   int64          `json:"cost_nano"`
+	CostUSD    string         `json:"cost_usd"`
+	Rows       []Line         `json:"rows"`
+}
+
+// NewLinesDoc converts the store's facts (nil when unknown) and lines and adds them up.
+func NewLinesDoc(id string, facts *store.WorkflowFacts, in []store.Line) LinesDoc {
 	d := LinesDoc{WorkflowID: id, Currency: Currency, Rows: make([]Line, 0, len(in))}
+	if f := facts; f != nil {
+		labels := f.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		d.Workflow = &WorkflowFacts{WorkflowID: f.WorkflowID, Workflow: f.Workflow, Tenant: f.Tenant, Version: f.Version, Outcome: f.Outcome,
+			OutcomeSource: f.OutcomeSource, ValidatedOutputs: f.ValidatedOutputs, StartTime: f.Start.UTC(), DurationMs: f.DurationMs,
+			Session: f.Session, User: f.User, Service: f.Service, Environment: f.Environment, Labels: labels}
+	}
 	for _, l := range in {
 		issues := l.Issues
 		if issues == nil {
@@ -292,6 +325,46 @@ func NewSeriesCostsDoc(from, to time.Time, bucket string, in []store.CostPoint) 
 		d.Rows = append(d.Rows, CostPoint{Bucket: p.Bucket.UTC(), Workflow: p.Workflow, Component: p.Component, Model: p.Model,
 			WorkflowVersion: p.WorkflowVersion, LineItems: p.LineItems, UnpricedLines: p.UnpricedLines, CostNano: int64(p.Cost),
 			CostUSD: usd(int64(p.Cost)), InputTokens: p.InputTokens, OutputTokens: p.OutputTokens})
+	}
+	return d
+}
+
+// ReportedCostRow compares the computed cost of one model's lines with the cost the
+// provider reported on them. ReportedCurrency is the currency the provider named ("" when
+// it named none; USD by convention); the amounts are in the document's currency.
+type ReportedCostRow struct {
+	Provider                  string `json:"provider"`
+	Model                     string `json:"model"`
+	ReportedCurrency          string `json:"reported_currency"`
+	LineItems                 uint64 `json:"line_items"`
+	ReportedLines             uint64 `json:"reported_lines"`
+	ComputedCostNano          int64  `json:"computed_cost_nano"`
+	ComputedCostUSD           string `json:"computed_cost_usd"`
+	ComputedWhereReportedNano int64  `json:"computed_where_reported_nano"`
+	ComputedWhereReportedUSD  string `json:"computed_where_reported_usd"`
+	ReportedCostNano          int64  `json:"reported_cost_nano"`
+	ReportedCostUSD           string `json:"reported_cost_usd"`
+	DifferenceNano            int64  `json:"difference_nano"`
+	DifferenceUSD             string `json:"difference_usd"`
+}
+
+// ReportedCostDoc is GET /api/v1/reported-cost.
+type ReportedCostDoc struct {
+	From     time.Time         `json:"from"`
+	To       time.Time         `json:"to"`
+	Currency string            `json:"currency"`
+	Rows     []ReportedCostRow `json:"rows"`
+}
+
+// NewReportedCostDoc converts the store's rows.
+func NewReportedCostDoc(from, to time.Time, in []store.ReportedCost) ReportedCostDoc {
+	d := ReportedCostDoc{From: from.UTC(), To: to.UTC(), Currency: Currency, Rows: make([]ReportedCostRow, 0, len(in))}
+	for _, r := range in {
+		d.Rows = append(d.Rows, ReportedCostRow{Provider: r.Provider, Model: r.Model, ReportedCurrency: r.Currency, LineItems: r.Lines,
+			ReportedLines: r.ReportedLines, ComputedCostNano: int64(r.Computed), ComputedCostUSD: usd(int64(r.Computed)),
+			ComputedWhereReportedNano: int64(r.ComputedWhereReported), ComputedWhereReportedUSD: usd(int64(r.ComputedWhereReported)),
+			ReportedCostNano: int64(r.Reported), ReportedCostUSD: usd(int64(r.Reported)), DifferenceNano: int64(r.Difference),
+			DifferenceUSD: usd(int64(r.Difference))})
 	}
 	return d
 }

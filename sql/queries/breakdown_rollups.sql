@@ -1,10 +1,11 @@
 -- Cost broken down by one dimension from the hourly rollups (the newest complete build of
 -- each hour), fast over long windows: whole hours of workflow start, as of the last rollup
 -- refresh. {dim} is one of component, model, provider, workflow, workflow_version, team,
--- feature, outcome, tenant (substituted from a fixed list by the caller, never from input).
--- Filters: tenant, workflow type, workflow version, team (of the line), model ('' = all).
--- Parameters: from, to, from, to, tenant, tenant, workflow, workflow, version, version,
--- team, team, model, model. Columns as breakdown.sql.
+-- feature, outcome, tenant, service, environment (substituted from a fixed list by the
+-- caller, never from input). Filters: tenant, workflow type, workflow version, team (of the
+-- line), service, environment, model ('' = all). Parameters: from, to, from, to, tenant,
+-- tenant, workflow, workflow, version, version, team, team, service, service, environment,
+-- environment, model, model. Columns as breakdown.sql.
 SELECT
     {dim} AS key,
     sum(line_items) AS line_items,
@@ -22,6 +23,8 @@ WHERE (bucket, build) IN
   AND (? = '' OR workflow = ?)
   AND (? = '' OR workflow_version = ?)
   AND (? = '' OR team = ?)
+  AND (? = '' OR service = ?)
+  AND (? = '' OR environment = ?)
   AND (? = '' OR model = ?)
 GROUP BY key
 ORDER BY cost_nano DESC, key
