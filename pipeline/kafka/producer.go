@@ -39,6 +39,8 @@ type ProducerConfig struct {
 	// backpressure. Default 5s: well inside the OTel SDKs' 10 s export timeout, leaving
 	// the client time to retry.
 	Timeout time.Duration
+	// Estimate, when set, counts the tokens of a span about to be trimmed (see records).
+	Estimate Estimator
 }
 
 // Producer writes OTLP traces to the spans topic, one record per trace (split further
@@ -97,13 +99,21 @@ func (p *Producer) Flush(ctx context.Context) (int64, error) {
 }
 
 // Accept splits td by trace id and produces it. It returns nil when every span is
-// durably in Kafka, otlp.ErrBackpressure (wrapped with the cause) when Kafka did not
+// durably in Kafka, otlp.ErrBackpressure (naming the kind of failure) when Kafka did not
 // acknowledge within the timeout or failed a record.
 func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) (otlp.Result, error) {
 	recs, res, err := p.records(ctx, td, tenant)
 	if err != nil || len(recs) == 0 {
 		return res, err
 	}
+	return res, p.await(ctx, recs)
+}
+
+// await produces recs and waits for Kafka's acknowledgement of every one, at most the
+// timeout (a fifth of it while Kafka is known to be down). The records are produced with
+// the producer's own context, so an answer given before Kafka acknowledged them (an
+// error) does not withdraw them: they stay buffered and are delivered later.
+func (p *Producer) await(ctx context.Context, recs []*kgo.Record) error {
 	wait := p.cfg.Timeout
 	if p.down.Load() {
 		wait /= 5
@@ -112,12 +122,12 @@ func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) 
 	defer timer.Stop()
 
 	var (
-		pending = int64(len(recs))
-		done    = make(chan struct{})
-		mu      sync.Mutex
-		first   error
+		pending  = int64(len(recs))
+		done     = make(chan struct{})
+		mu       sync.Mutex
+		first    error
+		answered atomic.Bool
 	)
-	answered := atomic.Bool{}
 	cb := func(r *kgo.Record, err error) {
 		if err != nil {
 			mu.Lock()
@@ -146,16 +156,16 @@ func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) 
 		err := first
 		mu.Unlock()
 		if err == nil {
-			return res, nil
+			return nil
 		}
-		return res, p.fail(classify(err), len(recs), err)
+		return p.fail(classify(err), len(recs), err)
 	case <-timer.C:
 		answered.Store(true)
 		p.down.Store(true)
-		return res, p.fail("timeout", len(recs), fmt.Errorf("kafka did not acknowledge within %s", wait))
+		return p.fail("timeout", len(recs), fmt.Errorf("kafka did not acknowledge within %s", wait))
 	case <-ctx.Done():
 		answered.Store(true)
-		return res, p.fail("client_gone", len(recs), ctx.Err())
+		return p.fail("client_gone", len(recs), ctx.Err())
 	}
 }
 
@@ -176,7 +186,9 @@ func (p *Producer) fail(reason string, records int, err error) error {
 	p.m.failures.WithLabelValues(reason).Inc()
 	p.log.Log(slog.LevelWarn, "produce:"+reason, "ingest: kafka did not take a request; answered 503 / UNAVAILABLE (client retries)",
 		"reason", reason, "records", records, "topic", p.cfg.Topic, "buffered_bytes", p.cl.BufferedProduceBytes(), "err", err)
-	return fmt.Errorf("%w: kafka %s: %v", otlp.ErrBackpressure, reason, err)
+	// The client learns only the kind of failure; the detail (broker addresses, errors)
+	// stays in the log.
+	return fmt.Errorf("%w (kafka: %s)", otlp.ErrBackpressure, reason)
 }
 
 // TraceRecords turns a payload into records for topic: one per trace, keyed by trace id,
@@ -264,8 +276,10 @@ func envelopeSize(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) int {
 }
 
 type producerMetrics struct {
-	failures *prometheus.CounterVec
-	late     prometheus.Counter
+	failures     *prometheus.CounterVec
+	late         prometheus.Counter
+	trimmed      prometheus.Counter
+	deadLettered prometheus.Counter
 }
 
 func newProducerMetrics(reg prometheus.Registerer, cl *kgo.Client) *producerMetrics {
@@ -275,9 +289,13 @@ func newProducerMetrics(reg prometheus.Registerer, cl *kgo.Client) *producerMetr
 			[]string{"reason"}),
 		late: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
 			Name: "kafka_late_records_total", Help: "Records Kafka acknowledged after their request had been answered with backpressure (the client's retry may duplicate them; downstream rows are idempotent)."}),
+		trimmed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "spans_trimmed_total", Help: "Spans whose captured content was trimmed to fit a Kafka record (recorded on the span as an issue)."}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "spans_dead_lettered_total", Help: "Spans that did not fit a Kafka record even trimmed, dead-lettered as stubs with the reason."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.failures, m.late,
+		reg.MustRegister(m.failures, m.late, m.trimmed, m.deadLettered,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "ingest",
 				Name: "kafka_buffered_bytes", Help: "Bytes of records waiting for Kafka's acknowledgement."},
 				func() float64 { return float64(cl.BufferedProduceBytes()) }))

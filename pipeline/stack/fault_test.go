@@ -95,8 +95,8 @@ func oneSpan() ptrace.Traces {
 // the nano-dollar: no span lost, none counted twice. Then, with the broker stopped
 // outright, ingest still answers at once (503 + Retry-After) and shuts down promptly.
 func TestKafkaOutageDuringOTLPLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault suite")
+	if testing.Short() || raceEnabled {
+		t.Skip("fault suite: runs in the plain pass of make test, not under -short or the race detector")
 	}
 	broker := testenv.DedicatedKafka(t)
 	st := testenv.ClickHouse(t)
