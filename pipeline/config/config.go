@@ -94,7 +94,7 @@ func Defaults() Config {
 			MaxAttributeDepth: 32, MaxRequestValues: 1_000_000, ProduceTimeout: 5 * time.Second, MaxBufferedBytes: 256 << 20,
 			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
-			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits},
+			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits, Outcome: normalize.DefaultOutcomes()},
 		Rollup:   rollup.Defaults(),
 		Admin:    Admin{Addr: AdminAddr("ingest")},
 		API:      API{Addr: "127.0.0.1:8080"},

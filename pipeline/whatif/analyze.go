@@ -1,7 +1,6 @@
 package whatif
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -10,188 +9,6 @@ import (
 
 	"github.com/unitcost/unitcost/pipeline"
 )
-
-// Options shape one analysis.
-type Options struct {
-	Pricer Pricer
-	// Scenarios are evaluated beside the candidates found in the data (a model never
-	// observed on a step, a service tier, user-supplied rates).
-	Scenarios []Scenario
-	// MinSamples is the cohort size below which a routing has too few samples to be
-	// recommended (its range is still shown). Default 30.
-	MinSamples uint64
-	// MaxCandidates caps the routings enumerated from the data. Default 64.
-	MaxCandidates int
-}
-
-// Scenario is a routing to evaluate: step key -> change.
-type Scenario struct {
-	Name    string
-	Changes map[string]Change
-	// Assumed replaces the observed rates (from an offline evaluation, say); the result
-	// is labelled "user-supplied".
-	Assumed *Assumed
-}
-
-// Assumed are user-supplied rates for a scenario. Zero fields take the observed pooled
-// figure of the workflow type.
-type Assumed struct {
-	ReviewRate           float64 `json:"review_rate"`
-	ValidatedPerWorkflow float64 `json:"validated_per_workflow,omitempty"`
-	CompletionRate       float64 `json:"completion_rate,omitempty"`
-}
-
-// Rates source labels.
-const (
-	SourceObserved = "observed"
-	SourceUser     = "user-supplied"
-)
-
-// StepChange is one step of a routing, for output.
-type StepChange struct {
-	Step        string `json:"step"`
-	Model       string `json:"model"`
-	ServiceTier string `json:"service_tier"`
-}
-
-// Evaluation is the expected unit cost of one routing.
-type Evaluation struct {
-	Routing     string       `json:"routing"`
-	Changes     []StepChange `json:"changes"`
-	RatesSource string       `json:"rates_source"`
-	// Samples is the cohort size the rates come from; EnoughData says whether it reaches
-	// min_samples and every re-priced call has a price (only then may it be recommended).
-	Samples    uint64 `json:"samples"`
-	EnoughData bool   `json:"enough_data"`
-	// MachineCostNano is the machine cost of all the window's workflows of the type under
-	// the routing: model calls priced again plus the recorded compute, retrieval and tools.
-	MachineCostNano    int64      `json:"machine_cost_nano"`
-	MachinePerWorkflow MoneyRange `json:"machine_cost_per_workflow"`
-	ReviewPerWorkflow  MoneyRange `json:"review_cost_per_workflow"`
-	PerWorkflow        MoneyRange `json:"cost_per_workflow"`
-	PerCompleted       MoneyRange `json:"cost_per_completed"`
-	PerValidated       MoneyRange `json:"cost_per_validated_output"`
-	ReviewRate         Rate       `json:"review_rate"`
-	ReviewHoursPer1000 Range      `json:"review_hours_per_1000_workflows"`
-	// EstimatedLines were carried to a model of another tokenizer family 1:1;
-	// UnpricedLines have no price under the book (their cost is missing).
-	EstimatedLines uint64   `json:"estimated_lines"`
-	UnpricedLines  uint64   `json:"unpriced_lines"`
-	Notes          []string `json:"notes"`
-
-	perValidated Interval
-	perValPoint  pipeline.Money
-	machine      pipeline.Money
-	hours        float64
-}
-
-// ModelStats are one model's figures at one step: its share of the step's calls and
-// the rates of the workflows that ran the step on it alone.
-type ModelStats struct {
-	Model          string   `json:"model"`
-	Provider       string   `json:"provider"`
-	Calls          uint64   `json:"calls"`
-	ShareOfCalls   float64  `json:"share_of_calls"`
-	CostNano       int64    `json:"cost_nano"`
-	Cost           string   `json:"cost"`
-	TokenizerModel string   `json:"tokenizer_family"`
-	Rates          RateCard `json:"rates"`
-}
-
-// RateCard is the quality effect observed for a cohort of workflows.
-type RateCard struct {
-	Workflows            uint64     `json:"workflows"`
-	ReviewRate           Rate       `json:"review_rate"`
-	EscalationRate       Rate       `json:"escalation_rate"`
-	FailureRate          Rate       `json:"failure_rate"`
-	CompletionRate       Rate       `json:"completion_rate"`
-	RetryRate            Rate       `json:"retry_rate"`
-	ValidatedPerWorkflow Range      `json:"validated_outputs_per_workflow"`
-	ReviewCostPerReview  MoneyRange `json:"review_cost_per_reviewed_workflow"`
-}
-
-// Step is one step of the workflow type with its models.
-type Step struct {
-	Step      string       `json:"step"`
-	Operation string       `json:"operation"`
-	Calls     uint64       `json:"calls"`
-	Models    []ModelStats `json:"models"`
-}
-
-// ContextStep is the context what-if of one step.
-type ContextStep struct {
-	Step          string `json:"step"`
-	Calls         uint64 `json:"calls"`
-	CallsWithMix  uint64 `json:"calls_with_token_mix"`
-	ContextTokens uint64 `json:"context_tokens"`
-	InputTokens   uint64 `json:"input_tokens"`
-	CostNano      int64  `json:"cost_nano"`
-	Cost          string `json:"cost"`
-	CutCostNano   int64  `json:"cut_cost_nano"`
-	CutCost       string `json:"cut_cost"`
-	SavingNano    int64  `json:"saving_nano"`
-	Saving        string `json:"saving"`
-}
-
-// ContextCut is the cost if retrieved context were cut by Percent.
-type ContextCut struct {
-	Percent float64       `json:"percent"`
-	Steps   []ContextStep `json:"steps"`
-	// Saving over every step, and per validated output of the window.
-	SavingNano             int64  `json:"saving_nano"`
-	Saving                 string `json:"saving"`
-	SavingPerValidatedNano int64  `json:"saving_per_validated_output_nano"`
-	SavingPerValidated     string `json:"saving_per_validated_output"`
-	Note                   string `json:"note"`
-}
-
-// Recommendation is the routing with the lowest expected cost per validated output.
-type Recommendation struct {
-	Routing           string       `json:"routing"`
-	Changes           []StepChange `json:"changes"`
-	PerValidated      MoneyRange   `json:"cost_per_validated_output"`
-	CurrentPerValid   MoneyRange   `json:"current_cost_per_validated_output"`
-	ValidatedPerMonth uint64       `json:"validated_outputs_per_month"`
-	SavingNano        int64        `json:"saving_per_month_nano"`
-	Saving            string       `json:"saving_per_month"`
-	Confidence        string       `json:"confidence"` // clear, uncertain, none
-	Why               string       `json:"why"`
-}
-
-// Report is the what-if of one workflow type over a window.
-type Report struct {
-	Workflow         string `json:"workflow"`
-	Tenant           string `json:"tenant"`
-	From             string `json:"from"`
-	To               string `json:"to"`
-	Currency         string `json:"currency"`
-	PriceVersion     string `json:"price_version"` // "" = in effect at each call
-	CachePolicy      string `json:"cache_policy"`
-	Workflows        uint64 `json:"workflows"`
-	ValidatedOutputs uint64 `json:"validated_outputs"`
-	// The model calls' cost as billed, and priced again with the book (as recorded).
-	RecordedModelCostNano int64          `json:"recorded_model_cost_nano"`
-	RepricedModelCostNano int64          `json:"repriced_model_cost_nano"`
-	MinSamples            uint64         `json:"min_samples"`
-	Steps                 []Step         `json:"steps"`
-	Routings              []Evaluation   `json:"routings"`
-	Scenarios             []Evaluation   `json:"scenarios"`
-	Pareto                []string       `json:"pareto"`
-	Recommendation        Recommendation `json:"recommendation"`
-	Context               *ContextCut    `json:"context_cut"`
-	Notes                 []string       `json:"notes"`
-}
-
-// minReviewsForT is the number of reviewed workflows from which the t-interval of the
-// review cost per workflow is used (below it, the skew of mostly-zero costs makes it too
-// narrow).
-const minReviewsForT = 20
-
-// AsRecorded names the routing as it ran.
-const AsRecorded = "as recorded"
-
-// ErrNoWorkflows is returned for a workflow type with no workflow in the window.
-var ErrNoWorkflows = errors.New("no workflows of this type in the window")
 
 // Analyze evaluates the routings found in d (every step with more than one observed
 // model, each sent wholly to one of them), the scenarios of opts, and recommends.
@@ -279,6 +96,10 @@ type analysis struct {
 	opts  Options
 	total Cohort
 	other pipeline.Money // recorded machine cost that is not a model call
+	// the calls by step key, and each (step, change)'s re-priced cost (see reprice)
+	byStep   map[string][]LineGroup
+	stepKeys []string
+	stepCost map[stepChange]Repriced
 	// asRecorded is the model calls' cost priced again as they ran.
 	asRecorded pipeline.Money
 	cut        float64 // percent of retrieved context the context what-if removes
@@ -485,7 +306,7 @@ func changeList(ch map[string]Change) []StepChange {
 // evaluate prices the routing and applies its cohort's (or the assumed) rates.
 func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Assumed) (Evaluation, error) {
 	ev := Evaluation{Routing: name, Changes: changeList(changes), RatesSource: SourceObserved, Notes: []string{}}
-	rp, err := a.opts.Pricer.Reprice(a.d.Groups, changes)
+	rp, err := a.reprice(changes)
 	if err != nil {
 		return ev, err
 	}
@@ -598,171 +419,53 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 	return ev, nil
 }
 
-func dollars(n int64) string { return "$" + pipeline.Money(n).Dollars(4) }
-
-func hiDollars(m MoneyRange) string {
-	if m.HiNano == nil {
-		return "unbounded"
-	}
-	return dollars(*m.HiNano)
-}
-
-// pareto lists the routings with enough data that no other beats on both expected cost
-// per validated output and review hours per 1,000 workflows.
-func pareto(evs []Evaluation) []string {
-	out := []string{}
-	for i, e := range evs {
-		if !e.EnoughData {
-			continue
+// reprice prices the window's calls under a routing. A routing's cost is the sum over
+// steps of the step's calls priced under that step's change, so each (step, change) is
+// priced once however many routings share it: groups x models, not groups x routings.
+func (a *analysis) reprice(changes map[string]Change) (Repriced, error) {
+	if a.byStep == nil {
+		a.byStep, a.stepCost = map[string][]LineGroup{}, map[stepChange]Repriced{}
+		for _, g := range a.d.Groups {
+			k := StepKey(g.Step, g.Operation, g.Model)
+			a.byStep[k] = append(a.byStep[k], g)
 		}
-		dominated := false
-		for j, o := range evs {
-			if i == j || !o.EnoughData {
-				continue
+		for k := range a.byStep {
+			a.stepKeys = append(a.stepKeys, k)
+		}
+		sort.Strings(a.stepKeys)
+	}
+	var out Repriced
+	seen := map[string]bool{}
+	for _, k := range a.stepKeys {
+		sc := stepChange{step: k}
+		var ch map[string]Change
+		if c, ok := changes[k]; ok {
+			sc.change, ch = c, map[string]Change{k: c}
+		}
+		r, ok := a.stepCost[sc]
+		if !ok {
+			var err error
+			if r, err = a.opts.Pricer.Reprice(a.byStep[k], ch); err != nil {
+				return out, err
 			}
-			if o.perValPoint <= e.perValPoint && o.hours <= e.hours && (o.perValPoint < e.perValPoint || o.hours < e.hours) {
-				dominated = true
-				break
+			a.stepCost[sc] = r
+		}
+		out.Cost += r.Cost
+		out.Lines += r.Lines
+		out.Unpriced += r.Unpriced
+		out.Estimated += r.Estimated
+		out.NoMix += r.NoMix
+		for _, reason := range r.Reasons {
+			if !seen[reason] {
+				seen[reason] = true
+				out.Reasons = append(out.Reasons, reason)
 			}
 		}
-		if !dominated {
-			out = append(out, e.Routing)
-		}
 	}
-	return out
+	return out, nil
 }
 
-func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
-	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated}
-	best := -1
-	for i, e := range evs {
-		if e.EnoughData && (best < 0 || e.perValPoint < evs[best].perValPoint) {
-			best = i
-		}
-	}
-	if best < 0 {
-		r.Why = fmt.Sprintf("no routing has enough data (min_samples %d workflows with validated outputs and every call priced): widen the window or supply rates", a.opts.MinSamples)
-		return r
-	}
-	b := evs[best]
-	r.Routing, r.Changes, r.PerValidated = b.Routing, b.Changes, b.PerValidated
-	r.ValidatedPerMonth = monthly(a.total.ValidatedOutputs, a.d.From, a.d.To)
-	if cur.perValPoint > 0 {
-		diff := cur.perValPoint - b.perValPoint
-		s, _ := pipeline.MulDiv(r.ValidatedPerMonth, diff, 1)
-		if diff < 0 {
-			s, _ = pipeline.MulDiv(r.ValidatedPerMonth, -diff, 1)
-			s = -s
-		}
-		r.SavingNano, r.Saving = int64(s), s.Dollars(2)
-	}
-	// Sure when its 95% range lies below every other contender's.
-	var overlaps []string
-	for i, e := range evs {
-		if i == best || !e.EnoughData || e.Routing == b.Routing {
-			continue
-		}
-		if b.perValidated.Hi >= e.perValidated.Lo {
-			overlaps = append(overlaps, e.Routing)
-		}
-	}
-	contenders := 0
-	for _, e := range evs {
-		if e.EnoughData {
-			contenders++
-		}
-	}
-	switch {
-	case contenders == 1:
-		r.Confidence = "no alternative"
-	case len(overlaps) > 0:
-		r.Confidence = "uncertain"
-	default:
-		r.Confidence = "clear"
-	}
-	r.Why = a.why(evs, best, cur, overlaps)
-	return r
-}
-
-func (a *analysis) why(evs []Evaluation, best int, cur Evaluation, overlaps []string) string {
-	b := evs[best]
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s has the lowest expected cost per validated output, %s (95%% range %s to %s)",
-		b.Routing, dollars(b.PerValidated.PointNano), dollars(b.PerValidated.LoNano), hiDollars(b.PerValidated))
-	if b.Routing != AsRecorded {
-		fmt.Fprintf(&sb, ", against %s as recorded", dollars(cur.PerValidated.PointNano))
-	}
-	// Name the routing that is cheapest on machine cost when that is not the winner: the
-	// case where review outweighs tokens.
-	cheap := -1
-	for i, e := range evs {
-		if e.EnoughData && (cheap < 0 || e.machine < evs[cheap].machine) {
-			cheap = i
-		}
-	}
-	if cheap >= 0 && evs[cheap].machine < b.machine && evs[cheap].Routing != b.Routing {
-		c := evs[cheap]
-		fmt.Fprintf(&sb, ". %s is cheaper in machine cost by %s per workflow, but its review rate is %.1f%% (%.1f-%.1f%%) against %.1f%% (%.1f-%.1f%%), which costs %s more in human review per workflow",
-			c.Routing, dollars(int64(b.machine-c.machine)), 100*c.ReviewRate.Point, 100*c.ReviewRate.Lo, 100*c.ReviewRate.Hi,
-			100*b.ReviewRate.Point, 100*b.ReviewRate.Lo, 100*b.ReviewRate.Hi, dollars(c.ReviewPerWorkflow.PointNano-b.ReviewPerWorkflow.PointNano))
-	} else {
-		fmt.Fprintf(&sb, "; review rate %.1f%% (%.1f-%.1f%%, %d workflows), %.2f review hours per 1,000 workflows",
-			100*b.ReviewRate.Point, 100*b.ReviewRate.Lo, 100*b.ReviewRate.Hi, b.Samples, b.hours)
-	}
-	contenders := 0
-	for _, e := range evs {
-		if e.EnoughData {
-			contenders++
-		}
-	}
-	switch {
-	case contenders == 1:
-		sb.WriteString(". No other routing has enough data: every step ran on one model (evaluate another with a scenario)")
-	case len(overlaps) > 0:
-		fmt.Fprintf(&sb, ". Not yet certain: its range overlaps %s", strings.Join(overlaps, "; "))
-	default:
-		sb.WriteString(". Its range lies below every other routing with enough data")
-	}
-	return sb.String()
-}
-
-// contextCut prices each step with the retrieved context cut, models as recorded.
-func (a *analysis) contextCut() (*ContextCut, error) {
-	cc := &ContextCut{Percent: a.cut, Steps: []ContextStep{},
-		Note: "calls without a captured token mix keep their input; review and validation rates are assumed unchanged by the cut (the data cannot show its effect on quality)"}
-	byStep := map[string][]LineGroup{}
-	var order []string
-	for _, g := range a.d.Groups {
-		k := StepKey(g.Step, g.Operation, g.Model)
-		if _, ok := byStep[k]; !ok {
-			order = append(order, k)
-		}
-		byStep[k] = append(byStep[k], g)
-	}
-	sort.Strings(order)
-	plain, cutting := a.opts.Pricer, a.opts.Pricer
-	cutting.CutContextPct = a.cut
-	for _, k := range order {
-		gs := byStep[k]
-		before, err := plain.Reprice(gs, nil)
-		if err != nil {
-			return nil, err
-		}
-		after, err := cutting.Reprice(gs, nil)
-		if err != nil {
-			return nil, err
-		}
-		cs := ContextStep{Step: k, Calls: before.Lines, CallsWithMix: before.Lines - after.NoMix,
-			CostNano: int64(before.Cost), CutCostNano: int64(after.Cost), SavingNano: int64(before.Cost - after.Cost)}
-		for _, g := range gs {
-			cs.ContextTokens += g.Usage.Mix.Context * g.Lines
-			cs.InputTokens += g.Usage.InputTokens * g.Lines
-		}
-		cs.Cost, cs.CutCost, cs.Saving = before.Cost.Dollars(9), after.Cost.Dollars(9), (before.Cost - after.Cost).Dollars(9)
-		cc.Steps = append(cc.Steps, cs)
-		cc.SavingNano += cs.SavingNano
-	}
-	per := ratRound(ratFrac(pipeline.Money(cc.SavingNano), a.total.ValidatedOutputs))
-	cc.Saving, cc.SavingPerValidatedNano, cc.SavingPerValidated = pipeline.Money(cc.SavingNano).Dollars(9), int64(per), per.Dollars(9)
-	return cc, nil
+type stepChange struct {
+	step   string
+	change Change
 }
