@@ -103,7 +103,7 @@ func TestBuiltinGolden(t *testing.T) {
 		{"bedrock in-region sonnet 4.6", span("aws.bedrock", "anthropic.claude-sonnet-4-6", "", usage{in: 1000, out: 1000}), 19_800_000},
 		// Opus 4.6 dated id, first party $5/$25 = 30000 u$
 		{"opus 4.6 dated", span("anthropic", "claude-opus-4-6-20260205", "", usage{in: 1000, out: 1000}), 30_000_000},
-				// older generation: the same price on every profile, $3/$15 = 18000 u$
+		// older generation: the same price on every profile, $3/$15 = 18000 u$
 		{"bedrock us. sonnet 4", span("aws.bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", "", usage{in: 1000, out: 1000}), 18_000_000},
 		// Bedrock batch of a regional profile: 50% of $3.30/$16.50 = 1000*1.65 + 1000*8.25 = 9900 u$
 		{"bedrock us. batch", span("aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "batch", usage{in: 1000, out: 1000}), 9_900_000},
