@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // How a model id reported by a span finds its entry. The rule is that a match is never a
@@ -36,10 +37,22 @@ type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
 	govcloud map[string]*Model
+	cache    *lookupCache
 }
 
+// lookupCache remembers resolved ids: spans repeat a handful of model ids, and resolving
+// one (paths, prefixes, suffixes) costs microseconds. Bounded, so hostile ids cannot grow
+// it; a Book is otherwise immutable, and the cache is safe for concurrent Price calls.
+type lookupCache struct {
+	mu sync.RWMutex
+	m  map[[2]string]*Model // {provider, model} as reported -> entry, nil for unknown
+}
+
+const lookupCacheMax = 4096
+
 func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{}}
+	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{},
+		cache: &lookupCache{m: map[[2]string]*Model{}}}
 	for i := range models {
 		m := &models[i]
 		if m.Model == "" {
@@ -132,6 +145,26 @@ func trimSnapshot(id string) (string, bool) {
 type route struct{ regional, govcloud bool }
 
 func (x modelIndex) lookup(provider, model string) (*Model, bool) {
+	if x.cache == nil {
+		return x.resolve(provider, model)
+	}
+	k := [2]string{provider, model}
+	x.cache.mu.RLock()
+	m, hit := x.cache.m[k]
+	x.cache.mu.RUnlock()
+	if hit {
+		return m, m != nil
+	}
+	m, ok := x.resolve(provider, model)
+	x.cache.mu.Lock()
+	if len(x.cache.m) < lookupCacheMax {
+		x.cache.m[[2]string{strings.Clone(provider), strings.Clone(model)}] = m
+	}
+	x.cache.mu.Unlock()
+	return m, ok
+}
+
+func (x modelIndex) resolve(provider, model string) (*Model, bool) {
 	provider = strings.ToLower(strings.TrimSpace(provider))
 	forms, rt, ok := idForms(strings.ToLower(strings.TrimSpace(model)))
 	if !ok {
