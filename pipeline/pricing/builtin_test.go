@@ -96,6 +96,13 @@ func TestBuiltinGolden(t *testing.T) {
 		// Opus 4.5 global $5/$25 = 30000 u$; EU profile $5.50/$27.50 = 33000 u$
 		{"bedrock global. opus 4.5", span("aws.bedrock", "global.anthropic.claude-opus-4-5-20251101-v1:0", "", usage{in: 1000, out: 1000}), 30_000_000},
 		{"bedrock eu. opus 4.5", span("aws.bedrock", "eu.anthropic.claude-opus-4-5-20251101-v1:0", "", usage{in: 1000, out: 1000}), 33_000_000},
+		// Claude 4.6 ids carry a bare "-v1" or no version: Opus 4.6 US profile $5.50/$27.50
+		// = 33000 u$; Sonnet 4.6 global $3/$15 = 18000 u$, in-region $3.30/$16.50 = 19800 u$
+		{"bedrock us. opus 4.6 -v1", span("aws.bedrock", "us.anthropic.claude-opus-4-6-v1", "", usage{in: 1000, out: 1000}), 33_000_000},
+		{"bedrock global. sonnet 4.6", span("aws.bedrock", "global.anthropic.claude-sonnet-4-6", "", usage{in: 1000, out: 1000}), 18_000_000},
+		{"bedrock in-region sonnet 4.6", span("aws.bedrock", "anthropic.claude-sonnet-4-6", "", usage{in: 1000, out: 1000}), 19_800_000},
+		// Opus 4.6 dated id, first party $5/$25 = 30000 u$
+		{"opus 4.6 dated", span("anthropic", "claude-opus-4-6-20260205", "", usage{in: 1000, out: 1000}), 30_000_000},
 		// older generation: the same price on every profile, $3/$15 = 18000 u$
 		{"bedrock us. sonnet 4", span("aws.bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", "", usage{in: 1000, out: 1000}), 18_000_000},
 		// Bedrock batch of a regional profile: 50% of $3.30/$16.50 = 1000*1.65 + 1000*8.25 = 9900 u$

@@ -108,8 +108,12 @@ var bedrockVendors = map[string]bool{"anthropic": true, "openai": true, "meta": 
 	"deepseek": true, "cohere": true, "ai21": true, "qwen": true, "writer": true, "google": true, "moonshotai": true,
 	"zai": true, "nvidia": true, "minimax": true, "twelvelabs": true, "stability": true, "luma": true}
 
-// bedrockVersion matches a Bedrock model version ("-v1:0", "-1:0", ":0"), removed first.
-var bedrockVersion = regexp.MustCompile(`(?:-v\d+:\d+|-\d+:\d+|:\d+)$`)
+// bedrockVersion matches a model version ("-v1:0", "-1:0", ":0"), removed first; on a
+// Bedrock id (vendor prefix) also a bare "-v1" ("anthropic.claude-opus-4-6-v1").
+var (
+	bedrockVersion     = regexp.MustCompile(`(?:-v\d+:\d+|-\d+:\d+|:\d+)$`)
+	bedrockBareVersion = regexp.MustCompile(`-v\d+$`)
+)
 
 // snapshotSuffixes match one dated-snapshot decoration at the end of an id; the shortest
 // match is removed first.
@@ -124,8 +128,11 @@ var snapshotSuffixes = func() []*regexp.Regexp {
 
 // trimSnapshot removes the shortest snapshot suffix; false when there is none (or the
 // whole id would go).
-func trimSnapshot(id string) (string, bool) {
+func trimSnapshot(id string, bedrock bool) (string, bool) {
 	if loc := bedrockVersion.FindStringIndex(id); loc != nil && loc[0] > 0 {
+		return id[:loc[0]], true
+	}
+	if loc := bedrockBareVersion.FindStringIndex(id); bedrock && loc != nil && loc[0] > 0 {
 		return id[:loc[0]], true
 	}
 	best := -1
@@ -221,8 +228,9 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 		geo, id = id[:i], id[i+1:]
 		add(id)
 	}
+	bedrock := false
 	if i := strings.IndexByte(id, '.'); i > 0 && bedrockVendors[id[:i]] && i+1 < len(id) {
-		id = id[i+1:]
+		id, bedrock = id[i+1:], true
 		add(id)
 		if geo == "" {
 			rt.regional = true // an in-region Bedrock id is a regional endpoint
@@ -234,7 +242,7 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 	rt.govcloud = geo == "us-gov"
 	for {
 		var more bool
-		if id, more = trimSnapshot(id); !more {
+		if id, more = trimSnapshot(id, bedrock); !more {
 			return forms, rt, true
 		}
 		add(id)
