@@ -91,6 +91,10 @@ func NewProducer(cl *kgo.Client, cfg ProducerConfig, log *slog.Logger, reg prome
 // backpressure, never acknowledged). Call Flush first to give them a chance. Idempotent.
 func (p *Producer) Close() { p.cancel() }
 
+// Down reports whether Kafka is known to be unreachable: the last request timed out and
+// nothing was acknowledged since.
+func (p *Producer) Down() bool { return p.down.Load() }
+
 // Flush waits until every buffered record is acknowledged or ctx ends, and reports how
 // many records were still buffered when it gave up.
 func (p *Producer) Flush(ctx context.Context) (int64, error) {

@@ -53,7 +53,8 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return encoding.GetCodecV2("proto").Unmarshal(data, v)
 }
 
-// tap rejects an export without a valid token before its message is read.
+// tap rejects an export without a valid token, or while the in-flight budget is spent,
+// before its message is read.
 func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -62,6 +63,9 @@ func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, er
 		r.reject("grpc", http.StatusUnauthorized, "auth", "missing or unknown bearer token", remoteOf(ctx))
 		r.stats.Request("grpc", 0, http.StatusUnauthorized)
 		return ctx, status.Error(codes.Unauthenticated, "missing or unknown bearer token")
+	}
+	if r.inflight.full() {
+		return ctx, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
 	return ctx, nil
 }

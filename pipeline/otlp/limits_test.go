@@ -342,3 +342,56 @@ func FuzzScanJSON(f *testing.F) {
 		otlp.Decode(b, otlp.EncodingJSON)
 	})
 }
+
+// blockingSink holds every request until released.
+type blockingSink struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSink) Accept(ctx context.Context, _ string, _ ptrace.Traces) (otlp.Result, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return otlp.Result{}, nil
+}
+
+// While requests being served hold the in-flight budget, a new gRPC export is refused in
+// the transport tap (UNAVAILABLE with RetryInfo) before its message is read, and a new
+// HTTP request gets 503; once they finish, requests are served again.
+func TestInflightBudgetRefusesNewRequests(t *testing.T) {
+	t.Parallel()
+	sk := &blockingSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := startReceiver(t, otlp.ReceiverConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 1 << 20}, sk)
+	released := false
+	t.Cleanup(func() { // never leave a request blocked if an assertion fails
+		if !released {
+			close(sk.release)
+		}
+	})
+	url := "http://" + r.HTTPAddr() + "/v1/traces"
+	td := traces(1)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("big", strings.Repeat("x", 980<<10))
+	big, _ := otlp.Encode(td)
+	first := make(chan int, 1)
+	go func() {
+		code, _, _ := post(t, url, big, "application/x-protobuf", "", "")
+		first <- code
+	}()
+	<-sk.entered // the first request holds ~980 KiB of the 1 MiB budget
+	small, _ := otlp.Encode(traces(2))
+	if err := grpcExport(t, r.GRPCAddr(), small, ""); status.Code(err) != codes.Unavailable || !hasRetryInfo(err) {
+		t.Fatalf("grpc while the budget is spent: %v", err)
+	}
+	if code, h, _ := post(t, url, small, "application/x-protobuf", "", ""); code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Fatalf("http while the budget is spent: %d", code)
+	}
+	close(sk.release)
+	released = true
+	if code := <-first; code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	go func() { <-sk.entered }()
+	if err := grpcExport(t, r.GRPCAddr(), small, ""); err != nil {
+		t.Fatalf("grpc after the budget was freed: %v", err)
+	}
+}
