@@ -136,6 +136,7 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 			grpc.MaxRecvMsgSize(int(cfg.MaxRequestBytes)),
 			grpc.ForceServerCodecV2(rawCodec{}),
 			grpc.InTapHandle(r.tap),
+			grpc.StatsHandler(grpcStats{r}),
 		}
 		if cfg.TLS != nil {
 			opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
