@@ -111,7 +111,10 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	stopStack := func() error { cancel(); return <-done }
 
 	client := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(st.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
-	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows})
+	// The workload starts an hour ago, one workflow every 2 s: the what-if's window is that
+	// span, so its saving per month is at the workload's rate.
+	wlStart, spacing := time.Now().Add(-time.Hour).Truncate(time.Minute), 2*time.Second
+	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows, Start: wlStart, Spacing: spacing})
 	if err != nil {
 		stopStack()
 		return err
@@ -136,7 +139,7 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 		stopStack()
 		return err
 	}
-	wi, err := demoWhatif(ctx, cfg, st.Store, from, to, truth)
+	wi, err := demoWhatif(ctx, cfg, st.Store, wlStart, wlStart.Add(time.Duration(workflows)*spacing), truth)
 	if err != nil {
 		stopStack()
 		return err
@@ -167,7 +170,8 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	if rec.Routing == "" {
 		fmt.Printf("Recommendation: none - %s\n", rec.Why)
 	} else {
-		fmt.Printf("Recommendation: %s, saving $%s a month at this volume (confidence: %s).\nWhy: %s.\n", rec.Routing, rec.Saving, rec.Confidence, rec.Why)
+		fmt.Printf("Recommendation: %s, saving $%s a month at the workload's rate (%d validated outputs a month; confidence: %s).\nWhy: %s.\n",
+			rec.Routing, rec.Saving, rec.ValidatedPerMonth, rec.Confidence, rec.Why)
 	}
 	fmt.Printf("Its as-recorded machine cost equals the generator's to the nano-dollar. More: unitcost whatif --clickhouse.database %s --since 2d\n", cfg.ClickHouse.Database)
 	fmt.Printf("Wall time %.1fs.\n", time.Since(began).Seconds())

@@ -57,6 +57,9 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		if q.Format == "json" { // the shape of GET /api/v1/context-share
 			return writeJSON(out, map[string]any{"from": q.From, "to": q.To, "rows": ContextRows(cs)})
 		}
+		if q.Format == "table" {
+			WriteHeader(out, Header{From: q.From, To: q.To, Tenant: q.Tenant, Source: "captured messages of model calls (token counts, not money)", NoLines: true})
+		}
 		return WriteContext(out, ContextRows(cs), q.Format)
 	case "series":
 		from := q.From.Truncate(time.Hour)
@@ -70,6 +73,9 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		}
 		if q.Format == "json" { // the shape of GET /api/v1/series
 			return writeJSON(out, map[string]any{"from": from, "to": q.To, "bucket": q.Bucket, "rows": SeriesRows(pts)})
+		}
+		if q.Format == "table" {
+			WriteHeader(out, Header{From: from, To: q.To, Tenant: q.Tenant, Source: "hourly rollups, per " + q.Bucket, NoLines: true})
 		}
 		return WriteSeries(out, SeriesRows(pts), q.Format)
 	case "breakdown":

@@ -31,6 +31,10 @@ func (a *API) whatif(w http.ResponseWriter, r *http.Request, src whatif.Source, 
 	}
 	req.Tenant = tenantOf(r)
 	req.Options.Pricer.Books = books
+	if err := req.Options.Pricer.Validate(); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	reps, err := whatif.Run(r.Context(), src, req)
 	if err != nil && req.Workflow != "" && errors.Is(err, whatif.ErrNoWorkflows) {
 		fail(w, http.StatusNotFound, "%v", err)

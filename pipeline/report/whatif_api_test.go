@@ -96,7 +96,7 @@ func TestWhatifAPI(t *testing.T) {
 		t.Fatalf("steps as admin: %d %s", code, body)
 	}
 	for _, bad := range []string{"/api/v1/whatif?cut_context=120", "/api/v1/whatif?scenario=classify", "/api/v1/whatif?cache=sometimes",
-		"/api/v1/whatif?assume=review_rate=0.1"} {
+		"/api/v1/whatif?assume=review_rate=0.1", "/api/v1/whatif?price_version=no-such-version"} {
 		if code, body = get(bad, "tok-acme"); code != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s", bad, code, body)
 		}

@@ -19,7 +19,7 @@ import (
 // truthModel maps a recorded model id ("gpt-4.1-mini-2025-04-14") to the generator's name.
 func truthModel(recorded string) string {
 	best := ""
-	for r := range loadgen.Quality {
+	for _, r := range loadgen.Routes() {
 		if strings.HasPrefix(recorded, r.Model) && len(r.Model) > len(best) {
 			best = r.Model
 		}
@@ -104,7 +104,7 @@ func TestWhatifGroundTruth(t *testing.T) {
 		// the observed rates' intervals cover the generator's true rates
 		for _, s := range rep.Steps {
 			for _, m := range s.Models {
-				q, ok := loadgen.Quality[loadgen.Route{Workflow: wf, Step: s.Step, Model: truthModel(m.Model)}]
+				q, ok := loadgen.TrueRates(loadgen.Route{Workflow: wf, Step: s.Step, Model: truthModel(m.Model)})
 				if !ok {
 					continue
 				}
