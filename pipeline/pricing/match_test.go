@@ -21,6 +21,7 @@ var snapshotForms = []func(name string) string{
 	func(n string) string { return "projects/p/locations/us-central1/publishers/x/models/" + n + "@001" },
 	func(n string) string { return "openai/" + n },
 	func(n string) string { return "global.anthropic." + n + "-20250929-v1:0" },
+	func(n string) string { return "us.anthropic." + n + "-v1" },
 	func(n string) string {
 		return "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic." + n + "-v1:0"
 	},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
+	"github.com/unitcost/unitcost/internal/apitest"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
@@ -43,7 +44,9 @@ func TestWhatifAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants}).EnableWhatif(whatifch.New(st), pricing.Single(bk))
-	srv := httptest.NewServer(api)
+	check := apitest.New(t)
+	defer check.Verify(t)
+	srv := httptest.NewServer(check.Middleware(api))
 	defer srv.Close()
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -107,4 +110,5 @@ func TestWhatifAPI(t *testing.T) {
 	if code, _ = get("/api/v1/whatif?tenant=globex", "tok-acme"); code != http.StatusForbidden {
 		t.Errorf("acme asking for globex: %d", code)
 	}
+	check.Require(t, 200, "/api/v1/whatif", "/api/v1/whatif/steps")
 }
