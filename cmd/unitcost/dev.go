@@ -72,10 +72,11 @@ func demoCmd() *cobra.Command {
 	}
 	workflows := c.Flags().Int("workflows", 1000, "workflows to generate")
 	seed := c.Flags().Uint64("seed", 7, "random seed")
+	serve := c.Flags().Bool("serve", false, "afterwards keep the dashboard and the API up on api.addr (default 127.0.0.1:8080) until Ctrl-C")
 	s := bindSettingsAdjusted(c, "demo", func(c *config.Config) {
 		c.ClickHouse.Database = "unitcost_demo"
 		c.Admin.Addr = ""
-	}, "kafka.partitions", "clickhouse", "process", "admin", "log_level")
+	}, "kafka.partitions", "clickhouse", "process", "admin", "api", "log_level")
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
 		cfg, err := s.load()
@@ -84,7 +85,15 @@ func demoCmd() *cobra.Command {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		return runDemo(ctx, cfg, *workflows, *seed)
+		if err := runDemo(ctx, cfg, *workflows, *seed); err != nil {
+			return err
+		}
+		if *serve {
+			return serveDashboard(ctx, cfg)
+		}
+		fmt.Printf("Dashboard: http://%s/ui/ - `make demo-serve` (unitcost demo --serve) keeps it up until Ctrl-C, or\n"+
+			"`unitcost api --clickhouse.database %s` serves this database while ClickHouse runs.\n", cfg.API.Addr, cfg.ClickHouse.Database)
+		return nil
 	}
 	return c
 }

@@ -126,7 +126,7 @@ func WriteBreakdown(w io.Writer, h Header, by string, rows []store.BreakdownRow,
 	}
 	switch format {
 	case "json":
-		return writeJSON(w, map[string]any{"from": h.From, "to": h.To, "by": by, "rows": rows})
+		return WriteJSON(w, NewBreakdownDoc(h.From, h.To, by, "line_items", rows))
 	case "csv":
 		cw := newCSV(w)
 		cw.Write([]string{by, "line_items", "cost_usd", "cost_share_pct", "input_tokens", "output_tokens", "unpriced_lines"})
