@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -254,6 +255,49 @@ func TestRequestMemoryLimits(t *testing.T) {
 	}
 	if sk.spans != 0 {
 		t.Fatalf("sink got %d spans", sk.spans)
+	}
+}
+
+type recordedStats struct {
+	mu       sync.Mutex
+	rejected []string
+}
+
+func (s *recordedStats) Request(string, int, int) {}
+func (s *recordedStats) Rejected(transport, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejected = append(s.rejected, transport+":"+reason)
+}
+
+// gRPC refuses a message over max_request_bytes itself (RESOURCE_EXHAUSTED), before the
+// handler; it is still logged and counted as a refusal.
+func TestGRPCTooLargeIsCounted(t *testing.T) {
+	t.Parallel()
+	rec := &recordedStats{}
+	r, err := otlp.NewReceiver(otlp.ReceiverConfig{GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 4096}, &sink{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	big, _ := otlp.Encode(traces(bytes.Repeat([]byte{5}, 200)...))
+	if err := grpcExport(t, r.GRPCAddr(), big, ""); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("%v", err)
+	}
+	// The server records the end of the RPC after the client has its answer: poll.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rec.mu.Lock()
+		got := strings.Join(rec.rejected, ",")
+		rec.mu.Unlock()
+		if got == "grpc:too_large" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rejections counted: %q", got)
+		}
 	}
 }
 

@@ -39,6 +39,9 @@ func truthModel(recorded string) string {
 // The seed is fixed, so these draws are fixed; the intervals' coverage itself is checked
 // over thousands of draws in pipeline/whatif (TestWilsonCoverage, TestCostRangeCoverage).
 func TestWhatifGroundTruth(t *testing.T) {
+	if raceEnabled {
+		t.Skip("4,000 workflows: runs once, in the plain pass (the what-if is single-goroutine; the race pass covers the pipeline with shorter tests)")
+	}
 	st := testenv.ClickHouse(t)
 	cfg := builtinConfig(t, testenv.Kfake(t, 4), st)
 	s := startStack(t, cfg)

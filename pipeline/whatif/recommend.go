@@ -85,7 +85,7 @@ func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
 	}
 	switch {
 	case contenders == 1:
-		r.Confidence = "no alternative"
+		r.Confidence = "no_alternative"
 	case len(overlaps) > 0:
 		r.Confidence = "uncertain"
 	default:
