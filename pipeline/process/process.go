@@ -91,6 +91,7 @@ type Processor struct {
 	// spans that are in no table.
 	unwritten []*stitch.Trace
 	produce   []*kgo.Record // dead letters and re-keyed records, to produce
+	onWrite   func(pipeline.Batch)
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -141,6 +142,11 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	return p, nil
 }
+
+// OnWrite registers fn to be called, from the consuming goroutine, after each batch is
+// durably written (the rollup refresher rebuilds the hours it touched). fn must not
+// block. Call before Run.
+func (p *Processor) OnWrite(fn func(pipeline.Batch)) { p.onWrite = fn }
 
 // Ready reports whether the processor is consuming.
 func (p *Processor) Ready() bool { return p.ready.Load() }
@@ -353,6 +359,9 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 			p.st.Remember(t, assigns[i], labels[i])
 		}
 		p.unwritten = nil
+		if p.onWrite != nil {
+			p.onWrite(batch)
+		}
 	}
 	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
