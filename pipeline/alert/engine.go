@@ -50,18 +50,43 @@ type Engine struct {
 	log       *slog.Logger
 	m         *engineMetrics
 	last      []Reading
+	// readOnly engines never write the state file nor deliver (dry runs, replays).
+	readOnly bool
+}
+
+// Option changes how an engine keeps its state.
+type Option func(*Engine, *bool)
+
+// ReadOnly makes an engine that starts from the state file (if any) but never writes it
+// and never delivers a notification: `unitcost alert --dry-run`.
+func ReadOnly() Option { return func(e *Engine, _ *bool) { e.readOnly = true } }
+
+// Fresh makes a read-only engine that ignores the state file: every alert starts ok
+// (`unitcost alert --replay`).
+func Fresh() Option {
+	return func(e *Engine, fresh *bool) { e.readOnly, *fresh = true, true }
 }
 
 // LastReadings are the readings of the last evaluation, for `unitcost alert --once`.
 func (e *Engine) LastReadings() []Reading { return e.last }
 
 // New builds an engine, loading the state file if there is one. reg (may be nil)
-// receives the unit-cost gauges and the engine's own series.
-func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger) (*Engine, error) {
+// receives the unit-cost gauges and the engine's own series; log may be nil (slog.Default).
+func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger, opts ...Option) (*Engine, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	e := &Engine{rules: rules, src: src, notifiers: map[string]*notifier{}, log: log, m: newEngineMetrics(reg),
 		st: state{Alerts: map[string]*alertState{}}}
+	fresh := false
+	for _, o := range opts {
+		o(e, &fresh)
+	}
 	for _, n := range rules.Notifiers {
 		e.notifiers[n.Name] = &notifier{cfg: n, client: &http.Client{}}
+	}
+	if fresh {
+		return e, nil
 	}
 	b, err := os.ReadFile(rules.StateFile)
 	switch {
@@ -82,6 +107,9 @@ func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger) 
 
 // save writes the state atomically (temp file + rename).
 func (e *Engine) save() error {
+	if e.readOnly {
+		return nil
+	}
 	b, err := json.Marshal(e.st)
 	if err != nil {
 		return err
@@ -209,6 +237,9 @@ func (e *Engine) step(r *Rule, rd Reading, now time.Time) *Alert {
 // Deliver sends every queued notification that is due. A failed one stays queued and is
 // retried with exponential backoff (5s doubling, at most 5m); none is ever dropped.
 func (e *Engine) Deliver(ctx context.Context, now time.Time) (sent int, err error) {
+	if e.readOnly {
+		return 0, nil
+	}
 	var keep []*pending
 	var errs []error
 	for _, p := range e.st.Outbox {

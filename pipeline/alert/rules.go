@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -147,17 +149,103 @@ func ParseRules(b []byte) (*Rules, error) {
 	return &rs, rs.normalize()
 }
 
-// LoadRules reads a rules file from disk, expanding ${ENV} references (URLs, tokens).
+// LoadRules reads a rules file from disk, expanding ${VAR} references (URLs, tokens) from
+// the process environment; an unset one is an error naming it.
 func LoadRules(path string) (*Rules, error) {
+	rs, _, err := LoadRulesEnv(path, os.LookupEnv, true)
+	return rs, err
+}
+
+// LoadRulesEnv reads a rules file, expanding ${VAR} and ${VAR:-fallback} with lookup.
+// With needNotifiers, a ${VAR} that is unset is an error naming it and the line; without
+// (evaluating once, a dry run, a replay), a notifier that references an unset variable is
+// left out and named in the returned notes, and the rules still load.
+func LoadRulesEnv(path string, lookup func(string) (string, bool), needNotifiers bool) (*Rules, []string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read alert rules: %w", err)
+		return nil, nil, fmt.Errorf("read alert rules: %w", err)
 	}
-	rs, err := ParseRules([]byte(os.ExpandEnv(string(b))))
+	lines := strings.Split(string(b), "\n")
+	unset := map[string]bool{}
+	var errs []error
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		var missing []string
+		lines[i], missing = pipeline.ExpandVars(l, lookup)
+		for _, m := range missing {
+			unset[m] = true
+			if needNotifiers {
+				errs = append(errs, fmt.Errorf("%s:%d: ${%s} is not set (set it, or write ${%s:-default}; --once, --dry-run and --replay need no notifier)", path, i+1, m, m))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	var notes []string
+	if len(unset) > 0 { // drop the notifiers whose settings reference an unset variable
+		var raw struct {
+			Notifiers []map[string]any `yaml:"notifiers"`
+		}
+		yaml.Unmarshal(b, &raw)
+		drop := map[int]string{}
+		for i, n := range raw.Notifiers {
+			nb, _ := yaml.Marshal(n)
+			for _, v := range pipeline.VarRefs(string(nb)) {
+				if unset[v] {
+					drop[i] = v
+				}
+			}
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(strings.Join(lines, "\n")), &doc); err == nil && len(doc.Content) == 1 {
+			root := doc.Content[0]
+			dropped := map[string]bool{}
+			for i := range drop {
+				dropped[fmt.Sprint(raw.Notifiers[i]["name"])] = true
+			}
+			for k := 0; k+1 < len(root.Content); k += 2 {
+				if root.Content[k].Value == "rules" { // a rule naming a left-out notifier still loads
+					for _, r := range root.Content[k+1].Content {
+						for j := 0; j+1 < len(r.Content); j += 2 {
+							if r.Content[j].Value == "notify" {
+								var keep []*yaml.Node
+								for _, n := range r.Content[j+1].Content {
+									if !dropped[n.Value] {
+										keep = append(keep, n)
+									}
+								}
+								r.Content[j+1].Content = keep
+							}
+						}
+					}
+				}
+				if root.Content[k].Value != "notifiers" {
+					continue
+				}
+				seq := root.Content[k+1]
+				var keep []*yaml.Node
+				for i, n := range seq.Content {
+					if v, ok := drop[i]; ok {
+						name := fmt.Sprint(raw.Notifiers[i]["name"])
+						notes = append(notes, fmt.Sprintf("notifier %s left out: ${%s} is not set", name, v))
+						continue
+					}
+					keep = append(keep, n)
+				}
+				seq.Content = keep
+			}
+			out, _ := yaml.Marshal(&doc)
+			lines = []string{string(out)}
+		}
+	}
+	rs, err := ParseRules([]byte(strings.Join(lines, "\n")))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, notes, fmt.Errorf("%s: %w", path, err)
 	}
-	return rs, nil
+	return rs, notes, nil
 }
 
 func (rs *Rules) normalize() error {

@@ -26,11 +26,11 @@ import (
 // records an issue; they never overflow a sum downstream.
 type Limits struct {
 	// MaxTokens caps any single token count. Default 100,000,000.
-	MaxTokens uint64
+	MaxTokens uint64 `yaml:"max_tokens" desc:"largest token count accepted on a span (default 100000000)"`
 	// MaxStringBytes caps label values (names, models, roles). Default 256.
-	MaxStringBytes int
+	MaxStringBytes int `yaml:"max_string_bytes" desc:"longest label value (name, model, role) in bytes (default 256)"`
 	// MaxReviewSeconds caps one review's active or queue time. Default 30 days.
-	MaxReviewSeconds float64
+	MaxReviewSeconds float64 `yaml:"max_review_seconds" desc:"longest active or queue time of one review, seconds (default 2592000, 30 days)"`
 }
 
 // DefaultLimits are the limits used when a field is zero.

@@ -25,13 +25,13 @@ import (
 type Config struct {
 	// Interval between refreshes. Default 30s; 0 disables the refresher (run
 	// `unitcost rollup` instead, e.g. from cron).
-	Interval time.Duration `yaml:"interval"`
+	Interval time.Duration `yaml:"interval" desc:"how often process refreshes the hourly rollups; 0 disables (default 30s)"`
 	// Margin is how far before the last complete refresh to look for written rows: it
 	// must cover an insert's duration and the clock skew between writers. Default 2m.
-	Margin time.Duration `yaml:"margin"`
+	Margin time.Duration `yaml:"margin" desc:"how far before the last complete refresh to look for written rows (default 2m)"`
 	// CleanupInterval is how often the rows of superseded builds are deleted (one
 	// ClickHouse mutation per rollup table). Default 10m.
-	CleanupInterval time.Duration `yaml:"cleanup_interval"`
+	CleanupInterval time.Duration `yaml:"cleanup_interval" desc:"how often rows of superseded rollup builds are deleted (default 10m)"`
 	// WriteInterval is the least time between rebuilds of the hours a write of closed
 	// workflows touched; the gap also grows to twice the last such rebuild's duration, so
 	// they never take more than a third of the time. Default 1s; 0 leaves it to the
@@ -79,8 +79,12 @@ type Refresher struct {
 	kick    chan struct{}   // a write arrived (buffered 1)
 }
 
-// New builds a refresher; reg (may be nil) receives unitcost_rollup_* series.
+// New builds a refresher; reg (may be nil) receives unitcost_rollup_* series; log may be
+// nil (slog.Default).
 func New(cfg Config, st *store.Store, reg prometheus.Registerer, log *slog.Logger) *Refresher {
+	if log == nil {
+		log = slog.Default()
+	}
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "rollup", Name: name, Help: help})
 	}

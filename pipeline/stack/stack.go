@@ -75,8 +75,12 @@ func LoadBook(path string) (*pricing.Books, error) {
 	return pricing.ParseBooks(b)
 }
 
-// New builds the stages for roles; nothing runs until Run. reg receives the metrics.
+// New builds the stages for roles; nothing runs until Run. reg receives the metrics; log
+// may be nil (slog.Default).
 func New(ctx context.Context, cfg config.Config, roles Roles, reg *prometheus.Registry, log *slog.Logger) (*Stack, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Stack{}
 	checks := map[string]admin.Check{}
 	fail := func(err error) (*Stack, error) { s.close(); return nil, err }
