@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -131,6 +133,7 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			}
 		}
 		rr.procWall = time.Since(c.started)
+		writeSum, writes := scrape(adminAddr, "unitcost_process_write_seconds_sum"), scrape(adminAddr, "unitcost_process_write_seconds_count")
 		if err := c.stop(); err != nil {
 			st.Close()
 			return res, fmt.Errorf("process: %v\n%s", err, c.tail())
@@ -143,11 +146,30 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 		}
 		p("  round %d process:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
 			r, rr.procWall.Seconds(), rr.procCPU.Seconds(), us(rr.procCPU, truth.Spans), float64(rr.procRSS)/1e6, len(truth.Workflows), truth.LineItems, loadavg())
+		p("  round %d process waited %.1fs for %0.f ClickHouse writes (%.0f line items per write)\n", r, writeSum, writes, float64(truth.LineItems)/max(writes, 1))
 		p("  round %d ratio process/raw: %.2fx wall, %.2fx CPU\n", r, rr.procWall.Seconds()/rr.rawWall.Seconds(), rr.procCPU.Seconds()/rr.rawCPU.Seconds())
 		res.rounds = append(res.rounds, rr)
 	}
 	p("\n")
 	return res, nil
+}
+
+// scrape reads one sample of the child's /metrics (0 when absent).
+func scrape(addr, name string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return 0
 }
 
 func us(d time.Duration, spans int) float64 { return float64(d.Microseconds()) / float64(spans) }

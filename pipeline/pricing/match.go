@@ -33,10 +33,11 @@ import (
 type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
+	memo     *lookupMemo // lookup's answers by the raw (provider, model) read from spans
 }
 
 func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}}
+	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, memo: newLookupMemo()}
 	for i := range models {
 		m := &models[i]
 		if m.Model == "" {
@@ -126,6 +127,14 @@ func trimSnapshot(id string) (string, bool) {
 type route struct{ regional bool }
 
 func (x modelIndex) lookup(provider, model string) (*Model, bool) {
+	if x.memo == nil {
+		return x.resolve(provider, model)
+	}
+	return x.memo.get(provider, model, x.resolve)
+}
+
+// resolve is lookup without the memo.
+func (x modelIndex) resolve(provider, model string) (*Model, bool) {
 	provider = strings.ToLower(strings.TrimSpace(provider))
 	forms, rt, ok := idForms(strings.ToLower(strings.TrimSpace(model)))
 	if !ok {
