@@ -115,7 +115,15 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			return res, err
 		}
 		deadline := time.Now().Add(30 * time.Minute)
+		var firstRecord, allRecords time.Duration
 		for {
+			if allRecords == 0 {
+				if n := scrape(adminAddr, "unitcost_process_records_total"); n > 0 && firstRecord == 0 {
+					firstRecord = time.Since(c.started)
+				} else if int64(n) >= pr.records {
+					allRecords = time.Since(c.started)
+				}
+			}
 			w, l, err := rawCounts(ctx, st)
 			if err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
 				break
@@ -146,7 +154,8 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 		}
 		p("  round %d process:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
 			r, rr.procWall.Seconds(), rr.procCPU.Seconds(), us(rr.procCPU, truth.Spans), float64(rr.procRSS)/1e6, len(truth.Workflows), truth.LineItems, loadavg())
-		p("  round %d process waited %.1fs for %0.f ClickHouse writes (%.0f line items per write)\n", r, writeSum, writes, float64(truth.LineItems)/max(writes, 1))
+		p("  round %d process timeline: first record read at %.1fs, every record read at %.1fs, last row written at %.1fs; %.1fs in %0.f ClickHouse writes (%.0f line items per write)\n",
+			r, firstRecord.Seconds(), allRecords.Seconds(), rr.procWall.Seconds(), writeSum, writes, float64(truth.LineItems)/max(writes, 1))
 		p("  round %d ratio process/raw: %.2fx wall, %.2fx CPU\n", r, rr.procWall.Seconds()/rr.rawWall.Seconds(), rr.procCPU.Seconds()/rr.rawCPU.Seconds())
 		res.rounds = append(res.rounds, rr)
 	}

@@ -44,12 +44,11 @@ func (c *Core) Add(r *kgo.Record, now time.Time) { c.p.add(r, now) }
 // Flush closes the traces due at now (every open trace when force) and prices them:
 // the batch is what Run would hand the Writer.
 func (c *Core) Flush(now time.Time, force bool) pipeline.Batch {
-	closed := append(c.p.unwritten, c.p.st.Due(now, force)...)
+	due := c.p.st.Due(now, force)
+	c.p.rememberLocked(due)
+	closed := append(c.p.unwritten, due...)
 	c.p.unwritten = nil
-	b, assigns, labels := c.p.price(closed)
-	for i, t := range closed {
-		c.p.st.Remember(t, assigns[i], labels[i])
-	}
+	b, _, _ := c.p.price(closed)
 	return b
 }
 
