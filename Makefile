@@ -43,7 +43,8 @@ bench-e2e-run:
 	@mkdir -p $(BENCH_DIR)
 	$(GO) build -o $(BENCH_DIR)/unitcost ./cmd/unitcost
 	$(GO) build -o $(BENCH_DIR)/unitcost-bench ./cmd/unitcost-bench
-	$(BENCH_DIR)/unitcost-bench -unitcost $(BENCH_DIR)/unitcost -dir $(BENCH_DIR) $(BENCH_E2E_FLAGS)
+	deploy/local/otelcol.sh
+	$(BENCH_DIR)/unitcost-bench -unitcost $(BENCH_DIR)/unitcost -otelcol .unitcost/otelcol/otelcol-unitcost -dir $(BENCH_DIR) $(BENCH_E2E_FLAGS)
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/unitcost/unitcost/internal/bench"
 )
@@ -47,6 +48,9 @@ func run(ctx context.Context, args []string) error {
 	partitions := fs.Int("partitions", 8, "partitions of the preloaded topics")
 	core := fs.Int("core-workflows", 20000, "workflows for the in-process core and memory measurements")
 	fresh := fs.Int("fresh-samples", 30, "workflows sent one per second for the freshness measurement (0: skip)")
+	collector := fs.String("otelcol", "", "an OTel Collector binary with the OTLP receiver and kafka exporter (deploy/local/otelcol.sh builds one); \"\": ingest alone")
+	clients := fs.Int("ingest-clients", 16, "concurrent OTLP exporters for the ingest comparison (0: skip it)")
+	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
 	if err := fs.Parse(args); err != nil {
@@ -57,9 +61,15 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
+		IngestClients: *clients, IngestFor: *ingestFor,
 		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
+	}
+	if *collector != "" {
+		if cfg.Collector, err = filepath.Abs(*collector); err != nil {
+			return err
+		}
 	}
 	for _, s := range strings.Split(*sizes, ",") {
 		if s = strings.TrimSpace(s); s == "" {

@@ -39,8 +39,11 @@ type Config struct {
 	Partitions    int32
 	CoreWorkflows int // workflows of the in-memory core and memory measurements
 	FreshSamples  int
-	Dir           string // child logs
-	Keep          bool   // keep topics and databases
+	Collector     string        // an OTel Collector binary (OTLP receiver + kafka exporter); "" skips the ingest comparison
+	IngestClients int           // concurrent OTLP exporters, one request in flight each
+	IngestFor     time.Duration // measured time per ingest run (after a 3s warm-up)
+	Dir           string        // child logs
+	Keep          bool          // keep topics and databases
 	Out           io.Writer
 }
 
@@ -131,6 +134,7 @@ func Run(ctx context.Context, cfg Config) error {
 	mem := openSpanMemory(books, recs)
 	p("  memory: %d spans held open in %d traces: %.0f B live heap per open span (after GC), %.0f B RSS growth per open span\n\n",
 		mem.OpenSpans, mem.OpenTraces, mem.HeapPer, mem.RSSPer)
+	recsForIngest := recs
 	recs = nil
 
 	var fresh FreshResult
@@ -144,6 +148,38 @@ func Run(ctx context.Context, cfg Config) error {
 			fresh.Missing, fresh.Exact, loadavg())
 	}
 
+	var ingest []IngestResult
+	if cfg.IngestClients > 0 {
+		p("ingest: %d concurrent OTLP/gRPC exporters (one request of ~512 generated spans in flight each), %s measured after 3s, interleaved; acknowledged only once Kafka acknowledged (acks=all):\n",
+			cfg.IngestClients, cfg.IngestFor)
+		reqs, spans, traces, err := otlpRequests(recsForIngest, 512)
+		if err != nil {
+			return err
+		}
+		targets := []string{"unitcost"}
+		if cfg.Collector != "" {
+			targets = append(targets, "collector")
+		} else {
+			p("  (no Collector binary: run deploy/local/otelcol.sh; only unitcost ingest is measured)\n")
+		}
+		for round := 1; round <= 2; round++ {
+			for _, tg := range targets {
+				r, err := b.ingestTarget(ctx, tg, round, reqs, spans, traces, cfg.IngestClients, 3*time.Second, cfg.IngestFor)
+				if err != nil {
+					return err
+				}
+				p("  round %d %-9s %8.0f spans/s, %.2f us CPU per span; %d requests acknowledged (%d traces), %d failed; %d records in Kafka (loadavg %s)\n",
+					round, tg, r.SpansPerSec, float64(r.CPUPerSpan.Nanoseconds())/1000, r.Acked, r.AckedTraces, r.Failed, r.Records, r.Load)
+				if r.Records < r.AckedTraces {
+					return fmt.Errorf("%s lost records: %d traces acknowledged, %d records in Kafka", tg, r.AckedTraces, r.Records)
+				}
+				ingest = append(ingest, r)
+			}
+		}
+		p("\n")
+	}
+	recsForIngest = nil
+
 	p("summary (issue 15's table; ratios are of figures measured interleaved in this run):\n")
 	p("| figure | measured | target |\n|---|---|---|\n")
 	for _, s := range sizes {
@@ -156,6 +192,15 @@ func Run(ctx context.Context, cfg Config) error {
 		p("| its hour in the rollups | %s p50 / %s p95 | <= 5 s p95 |\n", ms(percentile(fresh.Rollup, .5)), ms(percentile(fresh.Rollup, .95)))
 	}
 	p("| live heap per open span | %.0f B (RSS growth %.0f B) | <= 400 B |\n", mem.HeapPer, mem.RSSPer)
+	if len(ingest) >= 2 && cfg.Collector != "" {
+		var parts []string
+		for i := 0; i+1 < len(ingest); i += 2 {
+			u, c := ingest[i], ingest[i+1]
+			parts = append(parts, fmt.Sprintf("round %d: %.2fx spans/s (%.0f vs %.0f), CPU per span %.2fx", i/2+1,
+				u.SpansPerSec/c.SpansPerSec, u.SpansPerSec, c.SpansPerSec, float64(u.CPUPerSpan)/float64(c.CPUPerSpan)))
+		}
+		p("| unitcost ingest vs OTel Collector (OTLP receiver -> kafka exporter, acks=all, no queue) | %s | >= 1x |\n", strings.Join(parts, "; "))
+	}
 	p("\nloadavg at the end: %s\n", loadavg())
 	return nil
 }
