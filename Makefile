@@ -4,7 +4,7 @@ GO ?= go
 # Packages with goroutines of their own run under the race detector in `make test`.
 RACE_PKGS := ./pipeline/process/... ./pipeline/stack/... ./pipeline/otlp/... ./pipeline/kafka/... ./cmd/...
 
-.PHONY: help build demo test test-all sql-modern test-unit bench bench-e2e bench-e2e-run vet fmt services-up services-down clean
+.PHONY: help build demo test test-all sql-modern clients test-unit bench bench-e2e bench-e2e-run vet fmt services-up services-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,9 +18,12 @@ demo: ## README command 1: a realistic workload end to end on embedded Kafka + l
 test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse (one server and a two-server cluster with ZooKeeper), real Kafka and kfake, race detector
 	deploy/local/with-services.sh "clickhouse kafka cluster" -- $(MAKE) --no-print-directory test-all
 
-test-all: vet sql-modern
+test-all: vet sql-modern clients
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+clients: ## install the instrumentation suite's clients (openai + three Python instrumentations, the OTel JS SDK) under .unitcost/
+	deploy/local/venv.sh
 
 sql-modern: ## check the schema and every shipped query on current ClickHouse (chdb-core, in-process)
 	deploy/local/venv.sh

@@ -39,7 +39,7 @@ func alertCmd() *cobra.Command {
 	fs.StringVar(&o.at, "at", "", "with --once or --dry-run: evaluate as of this time, RFC 3339 (default: now); with --replay: the end")
 	fs.StringVar(&o.state, "state", "", "the state file (default: the rules' state_file)")
 	s := bindSettings(c, "alert", "clickhouse", "admin", "log_level")
-	s.ignore = []string{"UNITCOST_ALERT_WEBHOOK_URL", "UNITCOST_ALERT_WEBHOOK_TOKEN", "UNITCOST_SLACK_WEBHOOK_URL"}
+	s.ignore = []string{"UNITCOST_ALERT_WEBHOOK_URL", "UNITCOST_ALERT_WEBHOOK_TOKEN", "UNITCOST_SLACK_WEBHOOK_URL", "UNITCOST_ALERTMANAGER_URL"}
 	c.RunE = func(*cobra.Command, []string) error {
 		o.rules = *rulesPath
 		return runAlert(s, o)
@@ -141,11 +141,14 @@ func runAlert(s *settings, o alertFlags) error {
 		return err
 	}
 	if cfg.Admin.Addr != "" {
-		a, err := admin.New(cfg.Admin.Addr, reg, map[string]admin.Check{"clickhouse": st.Ping})
+		a, err := admin.New(cfg.Admin, reg, map[string]admin.Check{"clickhouse": st.Ping})
 		if err != nil {
 			return err
 		}
 		go a.Run(ctx)
+	}
+	if len(rules.Notifiers) == 0 {
+		log.Warn("no notifier is enabled: alerts show only in this log and as unitcost_alert_firing on /metrics", "rules", o.rules)
 	}
 	log.Info("alert evaluating", "rules", len(rules.Rules), "interval", rules.Interval, "state", rules.StateFile, "metrics", cfg.Admin.Addr)
 	return e.Run(ctx)

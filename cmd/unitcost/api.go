@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -12,7 +11,9 @@ import (
 
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/report"
+	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
+	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
 func apiCmd() *cobra.Command {
@@ -20,13 +21,14 @@ func apiCmd() *cobra.Command {
 		Use:   "api",
 		Short: "serve the unit economics as JSON under /api/v1, isolated per tenant token",
 		Long: "Serve the unit economics as JSON under /api/v1: unit-economics, breakdown?by=,\n" +
-			"workflows/top, workflows/ID/lines, context-share (each takes ?since=24h or ?from=&to=).\n\n" +
+			"workflows/top, workflows/ID/lines, context-share, whatif, whatif/steps (each takes ?since=24h\n" +
+			"or ?from=&to=; whatif prices with process.price_book).\n\n" +
 			"A tenant's bearer token (api.tokens) sees only its own workflows; a token mapped to \"*\" sees\n" +
 			"all and may pass ?tenant=. Errors are JSON {\"error\": ...}. Also serves /healthz, /readyz, /metrics\n" +
 			"on admin.addr (default 127.0.0.1:9466). SIGTERM finishes in-flight requests.",
 		Args: noArgs,
 	}
-	s := bindSettings(c, "api", "clickhouse", "api", "admin", "log_level")
+	s := bindSettings(c, "api", "clickhouse", "api", "admin", "process.price_book", "log_level")
 	c.RunE = func(*cobra.Command, []string) error {
 		ss, err := s.start()
 		if err != nil {
@@ -41,15 +43,20 @@ func apiCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		ln, err := net.Listen("tcp", ss.cfg.API.Addr)
+		books, err := stack.LoadBook(ss.cfg.Process.PriceBook)
+		if err != nil {
+			return err
+		}
+		ln, err := ss.cfg.API.TLS.Listen(ss.cfg.API.Addr)
 		if err != nil {
 			return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
 		}
-		srv := &http.Server{Handler: report.NewAPI(st, ss.cfg.API.Tokens), ReadHeaderTimeout: 10 * time.Second}
+		handler := report.NewAPI(st, ss.cfg.API.Tokens).EnableWhatif(whatifch.New(st), books)
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		errc := make(chan error, 2)
 		go func() { errc <- srv.Serve(ln) }()
 		if ss.cfg.Admin.Addr != "" {
-			a, err := admin.New(ss.cfg.Admin.Addr, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
+			a, err := admin.New(ss.cfg.Admin, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
 			if err != nil {
 				return err
 			}

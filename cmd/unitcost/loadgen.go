@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -41,7 +42,7 @@ func loadgenCmd() *cobra.Command {
 	workflows := fs.Int("workflows", 200, "workflows to generate (0 with --duration: no cap)")
 	rate := fs.Float64("rate", 0, "workflows per second (0: as fast as possible)")
 	duration := fs.Duration("duration", 0, "stop after this long (e.g. 10m)")
-	seed := fs.Uint64("seed", 1, "random seed of the workload's shape (its costs, outcomes and timing)")
+	seed := fs.Uint64("seed", 0, "random seed: the same seed and flags give the same spans, trace ids and truth (default: a new one each run, printed)")
 	tenants := fs.String("tenants", "acme,globex", "comma-separated tenants the workflows are spread over")
 	mix := fs.String("mix", "", "workflow type weights, e.g. rag_qa=40,support_agent=25,invoice_extraction=15,ticket_classification=20")
 	truthPath := fs.String("truth", "", "write the ground truth (every workflow's cost, unit economics per type) to this JSON file")
@@ -69,6 +70,10 @@ func runLoadgen(s *settings, f loadgenFlags) error {
 		return err
 	}
 	defer ss.stop()
+	if !f.seedSet { // ids of their own per run; the seed printed lets the run be repeated
+		f.seed = rand.Uint64()>>1 | 1
+		fmt.Fprintf(os.Stderr, "loadgen: seed %d (pass --seed %d to repeat this run exactly)\n", f.seed, f.seed)
+	}
 	lc := loadgen.Config{Seed: f.seed, Workflows: f.workflows, Rate: f.rate, Duration: f.duration, Tenants: split(f.tenants)}
 	if lc.Mix, err = parseMix(f.mix); err != nil {
 		return err
@@ -154,26 +159,19 @@ func parseMix(s string) (map[string]int, error) {
 }
 
 // sendWorkload runs the generator through an OTLP exporter on client, with a progress
-// line, and flushes it.
+// line, and flushes it; any failed export is an error.
 func sendWorkload(ctx context.Context, client otlptrace.Client, cfg loadgen.Config) (*loadgen.Truth, error) {
 	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
-	tp := loadgen.NewTracerProvider(exp, cfg.Seed)
 	start := time.Now()
 	pr := newProgress()
-	truth, err := loadgen.Run(ctx, cfg, tp, func(done, total int) {
+	truth, err := loadgen.Send(ctx, exp, cfg, func(done, total int) {
 		pr.update(done == total, "loadgen: %d/%s workflows generated (%.1fs)", done, totalString(total), time.Since(start).Seconds())
 	})
 	if err != nil {
-		tp.Shutdown(context.Background())
-		return nil, err
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := tp.Shutdown(sctx); err != nil {
-		return nil, fmt.Errorf("flush spans: %w (is `unitcost ingest` running at the endpoint?)", err)
+		return nil, fmt.Errorf("%w (is `unitcost ingest` running at the endpoint?)", err)
 	}
 	return truth, nil
 }

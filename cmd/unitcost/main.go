@@ -65,7 +65,7 @@ func newRoot() *cobra.Command {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{reportCmd()} {
+	for _, c := range []*cobra.Command{reportCmd(), whatifCmd()} {
 		c.GroupID = "read"
 		root.AddCommand(c)
 	}

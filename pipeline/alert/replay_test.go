@@ -89,4 +89,16 @@ rules:
 	if len(rs.Notifiers) != 1 || rs.Notifiers[0].URL != "http://127.0.0.1:9093" || len(notes) != 1 || !strings.Contains(notes[0], "notifier hook left out: ${HOOK_URL_UNSET} is not set") {
 		t.Fatalf("notifiers %+v notes %q", rs.Notifiers, notes)
 	}
+	// An optional receiver: ${VAR:-} empty disables it, even for a long-running alert.
+	os.WriteFile(path, []byte(`notifiers:
+  - {name: hook, type: webhook, url: "${HOOK_URL_UNSET:-}"}
+  - {name: am, type: alertmanager, url: "http://127.0.0.1:9093"}
+rules:
+  - {name: cpc, metric: cost_per_completed, notify: [hook]}
+`), 0o644)
+	rs, notes, err = alert.LoadRulesEnv(path, none, true)
+	if err != nil || len(rs.Notifiers) != 1 || len(notes) != 1 || notes[0] != "notifier hook disabled: its url is empty (set HOOK_URL_UNSET to enable it)" ||
+		len(rs.Rules[0].Notify) != 1 {
+		t.Fatalf("%v %+v %q", err, rs, notes)
+	}
 }

@@ -166,3 +166,44 @@ func TestLimitsKeys(t *testing.T) {
 		t.Fatalf("%v %+v", errs, r.Config.Process.Limits)
 	}
 }
+
+// A desc that states "(default X)" states the default Defaults() really has, so
+// `config show` never prints a zero where the effective default differs (the class of
+// quiet_period: 0s while 1s applied). Words (none, per command, the built-in book) are not
+// checked.
+func TestDescribedDefaultsAreTheDefaults(t *testing.T) {
+	t.Parallel()
+	c := Defaults()
+	checked := 0
+	for _, f := range Fields(&c) {
+		i := strings.Index(f.Desc, "(default ")
+		if i < 0 {
+			continue
+		}
+		v := f.Desc[i+len("(default "):]
+		v = v[:strings.IndexAny(v+")", ",;)")]
+		v = strings.TrimSpace(v)
+		scratch := Defaults()
+		sf := Fields(&scratch)
+		var probe Field
+		for _, g := range sf {
+			if g.Path == f.Path {
+				probe = g
+			}
+		}
+		if f.Kind == "string" || f.Kind == "yaml" || probe.Set(v) != nil {
+			if f.Kind == "string" && !strings.Contains(v, " ") && v != "none" && f.Format() != v && !strings.HasPrefix(v, "per") {
+				t.Errorf("%s: desc says default %q, Defaults() has %q", f.Path, v, f.Format())
+			}
+			checked++
+			continue
+		}
+		checked++
+		if !reflect.DeepEqual(probe.Value(), f.Value()) {
+			t.Errorf("%s: desc says default %q, Defaults() has %q", f.Path, v, f.Format())
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d described defaults checked", checked)
+	}
+}

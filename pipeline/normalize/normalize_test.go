@@ -192,8 +192,8 @@ func TestWorkflowMarkers(t *testing.T) {
 		t.Fatalf("traceloop workflow: %+v", tl)
 	}
 	unnamed := norm(t, false, nil)
-	if !unnamed.WorkflowRoot || unnamed.WorkflowName != "op" || unnamed.Outcome != "" {
-		t.Fatalf("a trace root is a workflow named after its span: %+v", unnamed)
+	if !unnamed.WorkflowRoot || unnamed.WorkflowName != "op" || unnamed.Outcome != "completed" || unnamed.OutcomeSource != "status UNSET" {
+		t.Fatalf("a trace root is a workflow named after its span, completed by its status: %+v", unnamed)
 	}
 	child := norm(t, true, map[string]any{"unitcost.outputs.validated": 3})
 	if child.WorkflowRoot || child.ValidatedOutputs != 0 {
@@ -336,4 +336,17 @@ func FuzzMessageJSON(f *testing.F) {
 			t.Fatalf("extracted %d bytes of text from %d bytes of input", n, len(s))
 		}
 	})
+}
+
+// unitcost.step names the step whichever model ran it; without it the span name is the
+// step.
+func TestStepName(t *testing.T) {
+	t.Parallel()
+	sp := norm(t, true, map[string]any{"unitcost.step": "classify", "gen_ai.request.model": "gpt-5"})
+	if sp.Step != "classify" || sp.StepKey() != "classify" || sp.Name != "op" {
+		t.Fatalf("step %q key %q name %q", sp.Step, sp.StepKey(), sp.Name)
+	}
+	if sp := norm(t, true, map[string]any{"gen_ai.request.model": "gpt-5"}); sp.StepKey() != "op" {
+		t.Fatalf("no step: key %q, want the span name", sp.StepKey())
+	}
 }

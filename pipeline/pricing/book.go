@@ -90,13 +90,17 @@ type Model struct {
 	// Global endpoints ("global.") and the provider's own API bill the listed rates.
 	// Without it, regional endpoints bill the listed rates.
 	RegionalPremium string `yaml:"regional_premium,omitempty"`
+	// GovCloudPremium scales every rate in AWS GovCloud ("us-gov." profiles). GovCloud has
+	// its own price list, so without it a us-gov id is unknown, never the listed price.
+	GovCloudPremium string `yaml:"govcloud_premium,omitempty"`
 	// AsOf is the date the price was taken from the provider's price list; Source is that
 	// page.
 	AsOf   string `yaml:"as_of,omitempty"`
 	Source string `yaml:"source,omitempty"`
 
 	regional *Model // the rates at RegionalPremium, when set
-	route    string // "regional x1.1" on a derived regional model
+	govcloud *Model // the rates at GovCloudPremium, when set
+	route    string // "@regional x1.1" on a derived model
 }
 
 // ServiceTier changes a model's rates for requests made in that tier: Multiplier (a

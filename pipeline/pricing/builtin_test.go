@@ -1,6 +1,7 @@
 package pricing_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/unitcost/unitcost/pipeline"
@@ -82,7 +83,12 @@ func TestBuiltinGolden(t *testing.T) {
 		{"bedrock apac.", span("aws.bedrock", "apac.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock jp.", span("aws.bedrock", "jp.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock au.", span("aws.bedrock", "au.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
-		{"bedrock us-gov.", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
+		// GovCloud has its own price list, 1.2x: 1000*3.60 + 1000*18 = 21600 u$; a model
+		// without a GovCloud price there is unknown, not the list price
+		{"bedrock us-gov.", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 21_600_000},
+		{"bedrock us-gov. without a GovCloud price", span("aws.bedrock", "us-gov.anthropic.claude-sonnet-4-20250514-v1:0", "", usage{in: 1000, out: 1000}), 0},
+		// Claude 3 Haiku in GovCloud, 1.2 x $0.25/$1.25: 1000*0.30 + 1000*1.50 = 1800 u$
+		{"bedrock us-gov. claude 3 haiku", span("aws.bedrock", "us-gov.anthropic.claude-3-haiku-20240307-v1:0", "", usage{in: 1000, out: 1000}), 1_800_000},
 		{"bedrock in-region", span("aws.bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 19_800_000},
 		{"bedrock ARN of the global profile", span("aws.bedrock", "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-sonnet-4-5-20250929-v1:0", "", usage{in: 1000, out: 1000}), 18_000_000},
 		// Haiku 4.5 on a US profile, $1.10/$5.50: 1000*1.1 + 1000*5.5 = 6600 u$
@@ -136,6 +142,27 @@ func TestBuiltinGolden(t *testing.T) {
 		li := items[0]
 		if li.Cost != c.want || li.Priced != (c.want != 0) || (!li.Priced && li.UnpricedReason == "") {
 			t.Errorf("%s: cost %d priced %v rule %q reason %q; want %d", c.name, li.Cost, li.Priced, li.PriceRule, li.UnpricedReason, c.want)
+		}
+	}
+}
+
+// An unpriced line says which entry it was not priced as, and what to add.
+func TestUnknownModelReasons(t *testing.T) {
+	t.Parallel()
+	b, err := pricing.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{
+		"gpt-4o-realtime-preview-2024-12-17":             `unknown model "gpt-4o-realtime-preview-2024-12-17" (provider "openai"): not priced as gpt-4o - a variant is a different model; add it to the price book`,
+		"o3-deep-research":                               `not priced as o3 - a variant is a different model`,
+		"us-gov.anthropic.claude-sonnet-4-20250514-v1:0": `AWS GovCloud has its own prices and claude-sonnet-4 has no govcloud_premium`,
+		"azure/westeurope/gpt-4.1":                       `its path is not a form unitcost reads`,
+		"gpt-7":                                          `unknown model "gpt-7" (provider "openai"): add it to the price book`,
+	} {
+		items := b.Price(nil, &pipeline.Span{Provider: "openai", Model: id, Usage: pipeline.Usage{InputTokens: 10}}, "wf")
+		if len(items) != 1 || items[0].Priced || !strings.Contains(items[0].UnpricedReason, want) {
+			t.Errorf("%s: %+v, want reason with %q", id, items, want)
 		}
 	}
 }

@@ -22,6 +22,20 @@ type Catalog struct {
 	Name   string // "litellm" or "genai-prices"
 	models []catalogModel
 	byKey  map[string]*catalogModel // LiteLLM: lower-case key
+
+	rawLiteLLM map[string]json.RawMessage // for Subset
+	rawGenAI   []rawProvider
+}
+
+type rawProvider struct {
+	id     string
+	fields map[string]json.RawMessage
+	models []rawModel
+}
+
+type rawModel struct {
+	id  string
+	raw json.RawMessage
 }
 
 type catalogModel struct {
@@ -51,11 +65,18 @@ var litellmField = regexp.MustCompile(`^(input_cost_per_token|output_cost_per_to
 // ReadLiteLLM reads LiteLLM's model price file. Entries without per-token input and output
 // costs (images, audio by the second, search) are left out.
 func ReadLiteLLM(b []byte) (*Catalog, error) {
-	var raw map[string]map[string]any
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var rawEntries map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rawEntries); err != nil {
 		return nil, fmt.Errorf("read LiteLLM price file: %w", err)
 	}
-	c := &Catalog{Name: "litellm", byKey: map[string]*catalogModel{}}
+	raw := make(map[string]map[string]any, len(rawEntries))
+	for k, v := range rawEntries {
+		var e map[string]any
+		if json.Unmarshal(v, &e) == nil {
+			raw[k] = e
+		}
+	}
+	c := &Catalog{Name: "litellm", byKey: map[string]*catalogModel{}, rawLiteLLM: rawEntries}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		if k != "sample_spec" {
@@ -244,6 +265,21 @@ func ReadGenAIPrices(b []byte) (*Catalog, error) {
 		return nil, fmt.Errorf("read genai-prices data: %w", err)
 	}
 	c := &Catalog{Name: "genai-prices"}
+	var rawProviders []map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rawProviders); err != nil {
+		return nil, fmt.Errorf("read genai-prices data: %w", err)
+	}
+	for i, rp := range rawProviders {
+		var models []json.RawMessage
+		_ = json.Unmarshal(rp["models"], &models)
+		p := rawProvider{id: providers[i].ID, fields: rp}
+		for j, m := range models {
+			if j < len(providers[i].Models) {
+				p.models = append(p.models, rawModel{id: providers[i].Models[j].ID, raw: m})
+			}
+		}
+		c.rawGenAI = append(c.rawGenAI, p)
+	}
 	for _, p := range providers {
 		for _, gm := range p.Models {
 			cm := catalogModel{key: p.ID + "/" + gm.ID, provider: p.ID, model: Model{Provider: p.ID, Model: gm.ID}}
@@ -286,7 +322,7 @@ func ReadGenAIPrices(b []byte) (*Catalog, error) {
 }
 
 // latestPrices picks one price set: the object itself, or of a list of dated prices the
-// last one (genai-prices lists them oldest first).
+// last one that is not a time-of-day discount (genai-prices lists them oldest first).
 func latestPrices(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
@@ -294,15 +330,19 @@ func latestPrices(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	}
 	if strings.HasPrefix(s, "[") {
 		var list []struct {
-			Prices map[string]json.RawMessage `json:"prices"`
+			Constraint map[string]any             `json:"constraint"`
+			Prices     map[string]json.RawMessage `json:"prices"`
 		}
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return nil, err
 		}
-		if len(list) == 0 {
-			return nil, nil
+		var last map[string]json.RawMessage
+		for _, p := range list {
+			if _, timeOfDay := p.Constraint["start_time"]; !timeOfDay {
+				last = p.Prices // off-peak (time-of-day) prices are not list prices
+			}
 		}
-		return list[len(list)-1].Prices, nil
+		return last, nil
 	}
 	var m map[string]json.RawMessage
 	return m, json.Unmarshal(raw, &m)
@@ -318,22 +358,17 @@ func genaiRates(m *Model, st string, prices map[string]json.RawMessage) error {
 			continue
 		}
 		var tiered struct {
-			Base  json.Number `json:"base"`
+			Base  json.RawMessage `json:"base"`
 			Tiers []struct {
-				Start uint64      `json:"start"`
-				Price json.Number `json:"price"`
+				Start uint64          `json:"start"`
+				Price json.RawMessage `json:"price"`
 			} `json:"tiers"`
 		}
-		var flat json.Number
-		if err := json.Unmarshal(raw, &flat); err != nil {
-			var str string
-			if err := json.Unmarshal(raw, &str); err == nil {
-				flat = json.Number(str)
-			} else if err := json.Unmarshal(raw, &tiered); err != nil {
+		flat := raw
+		if strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
+			if err := json.Unmarshal(raw, &tiered); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
 			}
-		}
-		if flat == "" {
 			flat = tiered.Base
 		}
 		r, err := mtokRate(flat)
@@ -352,8 +387,10 @@ func genaiRates(m *Model, st string, prices map[string]json.RawMessage) error {
 	return nil
 }
 
-func mtokRate(n json.Number) (Rate, error) {
-	r, ok := new(big.Rat).SetString(string(n))
+// mtokRate reads a $/M price written as a JSON number or a decimal string.
+func mtokRate(raw json.RawMessage) (Rate, error) {
+	n := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	r, ok := new(big.Rat).SetString(n)
 	if !ok || r.Sign() < 0 {
 		return Rate{}, fmt.Errorf("bad price %q", n)
 	}
@@ -364,6 +401,7 @@ func mtokRate(n json.Number) (Rate, error) {
 type matchClause struct {
 	Equals, StartsWith, EndsWith, Contains, Regex string
 	re                                            *regexp.Regexp
+	negate                                        bool
 	Or, And                                       []*matchClause
 }
 
@@ -385,7 +423,13 @@ func parseMatch(raw json.RawMessage) (*matchClause, error) {
 	}
 	c := &matchClause{Equals: j.Equals, StartsWith: j.StartsWith, EndsWith: j.EndsWith, Contains: j.Contains, Regex: j.Regex}
 	if j.Regex != "" {
-		re, err := regexp.Compile(j.Regex)
+		pattern := j.Regex
+		// Go's RE2 has no lookahead; the one form genai-prices uses, a whole-pattern
+		// negative lookahead "^(?!X)", is "not ^X".
+		if strings.HasPrefix(pattern, "^(?!") && strings.HasSuffix(pattern, ")") && strings.Count(pattern, "(?!") == 1 {
+			pattern, c.negate = "^(?:"+pattern[4:len(pattern)-1]+")", true
+		}
+		re, err := regexp.Compile(pattern)
 		if err != nil {
 			return nil, fmt.Errorf("match regex %q: %w", j.Regex, err)
 		}
@@ -419,7 +463,7 @@ func (c *matchClause) matches(id string) bool {
 	case c.Contains != "":
 		return strings.Contains(id, c.Contains)
 	case c.re != nil:
-		return c.re.MatchString(id)
+		return c.re.MatchString(id) != c.negate
 	case len(c.Or) > 0:
 		for _, s := range c.Or {
 			if s.matches(id) {

@@ -13,7 +13,7 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 	b := bs.At(day)
 	m, discount, override, ok := b.LookupTenantModel(tenant, provider, model)
 	if !ok {
-		return "", fmt.Errorf("model %q (provider %q) is not in price book %s: spans of it are kept unpriced; add it to the book", model, provider, b.Version)
+		return "", fmt.Errorf("price book %s: %s (spans of it are kept unpriced)", b.Version, b.unknownReason(provider, model))
 	}
 	var w strings.Builder
 	eff := b.EffectiveFrom
@@ -46,9 +46,14 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 		fmt.Fprintf(&w, "book checked  %s against %s\n", b.Refreshed, b.RefreshedFrom)
 	}
 	if m.route != "" {
-		fmt.Fprintf(&w, "endpoint      regional (%s): every rate below includes the premium of %s\n", model, m.RegionalPremium)
-	} else if m.RegionalPremium != "" {
-		fmt.Fprintf(&w, "endpoint      regional endpoints (Bedrock in-region and us./eu./apac./jp./au. profiles, Azure data zones) bill every rate x %s\n", m.RegionalPremium)
+		fmt.Fprintf(&w, "endpoint      %s: %q is a cloud endpoint that bills every rate below at that multiple of the list price\n", strings.TrimPrefix(m.route, "@"), model)
+	} else {
+		if m.RegionalPremium != "" {
+			fmt.Fprintf(&w, "endpoint      regional endpoints (Bedrock in-region and us./eu./apac./jp./au. profiles, Azure data zones) bill every rate x %s\n", m.RegionalPremium)
+		}
+		if m.GovCloudPremium != "" {
+			fmt.Fprintf(&w, "endpoint      AWS GovCloud (us-gov.) bills every rate x %s\n", m.GovCloudPremium)
+		}
 	}
 	fmt.Fprintf(&w, "rates ($ per million tokens)\n")
 	row := func(name string, r Rate, def string) {
@@ -96,8 +101,10 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 		}
 	}
 	for _, n := range tiers[1:] {
-		if st := m.ServiceTiers[n]; st.AsOf != "" || st.Source != "" {
-			fmt.Fprintf(&w, "service tier  %s taken %s %s\n", n, st.AsOf, st.Source)
+		if st := m.ServiceTiers[n]; st.AsOf != "" && st.Source == "" {
+			fmt.Fprintf(&w, "service tier  %s taken %s from the entry's source\n", n, st.AsOf)
+		} else if st.AsOf != "" || st.Source != "" {
+			fmt.Fprintf(&w, "service tier  %s taken %s\n", n, strings.TrimSpace(st.AsOf+" from "+st.Source))
 		}
 	}
 	if discount > 0 {

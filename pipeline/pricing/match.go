@@ -18,7 +18,8 @@ import (
 //   - Bedrock: a geography prefix ("global.", "us.", "eu.", "apac.", "jp.", "au.",
 //     "us-gov.", ...) and a vendor prefix ("anthropic.", "openai.", "meta.", ...).
 //     Regional forms (in-region "anthropic.claude-..." and every geography but global)
-//     and Azure data zones bill the entry's regional_premium when it has one.
+//     and Azure data zones bill the entry's regional_premium when it has one; GovCloud
+//     ("us-gov.") bills its govcloud_premium, and is unknown for an entry without one.
 //   - Snapshot suffixes, one at a time from the end: Bedrock versions "-v1:0", Vertex
 //     "@20250514" / "@001" / "@latest", dates "-2025-10-06", "-20250929", "-0709",
 //     "-09-2025", "-05-20", Gemini revisions "-001", and "-latest".
@@ -28,16 +29,18 @@ import (
 // decoration: it matches its own entry or none, and an unmatched span is kept unpriced
 // with the reason.
 
-// modelIndex finds models by exact name and alias ("provider/name" and "name", lower case);
-// regional holds the derived regional-endpoint models under the same keys.
+// modelIndex finds models by exact name and alias.
+// Keys are "provider\x00name" and "name", lower case (a name may contain "/"); regional
+// and govcloud hold the derived endpoint models under the same keys.
 type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
+	govcloud map[string]*Model
 	memo     *lookupMemo // lookup's answers by the raw (provider, model) read from spans
 }
 
 func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, memo: newLookupMemo()}
+	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{}, memo: newLookupMemo()}
 	for i := range models {
 		m := &models[i]
 		if m.Model == "" {
@@ -52,7 +55,7 @@ func buildIndex(what string, models []Model, errs []error) (modelIndex, []error)
 			name = strings.ToLower(strings.TrimSpace(name))
 			keys := []string{name}
 			if m.Provider != "" {
-				keys = append(keys, strings.ToLower(m.Provider)+"/"+name)
+				keys = append(keys, strings.ToLower(m.Provider)+"\x00"+name)
 			}
 			for _, k := range keys {
 				if other, dup := idx.models[k]; dup && other != m {
@@ -65,6 +68,9 @@ func buildIndex(what string, models []Model, errs []error) (modelIndex, []error)
 				idx.models[k] = m
 				if m.regional != nil {
 					idx.regional[k] = m.regional
+				}
+				if m.govcloud != nil {
+					idx.govcloud[k] = m.govcloud
 				}
 			}
 		}
@@ -124,7 +130,7 @@ func trimSnapshot(id string) (string, bool) {
 
 // route is how an id reaches the model: the provider's API or a cloud's global endpoint
 // bill the listed rates, a regional endpoint may bill a premium.
-type route struct{ regional bool }
+type route struct{ regional, govcloud bool }
 
 func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 	if x.memo == nil {
@@ -141,15 +147,25 @@ func (x modelIndex) resolve(provider, model string) (*Model, bool) {
 		return nil, false
 	}
 	for _, k := range forms {
+		if rt.govcloud {
+			// GovCloud has its own price list: only an entry that states it prices it.
+			if m := x.govcloud[provider+"\x00"+k]; m != nil {
+				return m, true
+			}
+			if m := x.govcloud[k]; m != nil {
+				return m, true
+			}
+			continue
+		}
 		if rt.regional {
-			if m := x.regional[provider+"/"+k]; m != nil {
+			if m := x.regional[provider+"\x00"+k]; m != nil {
 				return m, true
 			}
 			if m := x.regional[k]; m != nil {
 				return m, true
 			}
 		}
-		if m := x.models[provider+"/"+k]; m != nil {
+		if m := x.models[provider+"\x00"+k]; m != nil {
 			return m, true
 		}
 		if m := x.models[k]; m != nil {
@@ -191,6 +207,7 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 	if geo != "" && geo != "global" {
 		rt.regional = true
 	}
+	rt.govcloud = geo == "us-gov"
 	for {
 		var more bool
 		if id, more = trimSnapshot(id); !more {
@@ -229,4 +246,38 @@ func stripCloud(id string) (string, route, bool) {
 		}
 	}
 	return segs[len(segs)-1], rt, true
+}
+
+// unknownReason says why a model id has no price, for the unpriced line: which entry it was
+// not priced as and what to add.
+func (b *Book) unknownReason(provider, model string) string {
+	base := fmt.Sprintf("unknown model %q (provider %q)", model, provider)
+	forms, rt, ok := idForms(strings.ToLower(strings.TrimSpace(model)))
+	switch {
+	case !ok:
+		return base + ": its path is not a form unitcost reads (Vertex publishers/.../models/..., Bedrock ARNs, routing prefixes); add the id to the price book as an alias"
+	case rt.govcloud:
+		for _, k := range forms {
+			if m := b.idx.models[k]; m != nil {
+				return fmt.Sprintf("%s: AWS GovCloud has its own prices and %s has no govcloud_premium; add one to the price book", base, m.Model)
+			}
+		}
+	}
+	// The longest entry name the id extends is the model it must not be priced as.
+	near := ""
+	for _, f := range forms {
+		for i := len(f) - 1; i > 0; i-- {
+			if f[i] != '-' && f[i] != ':' {
+				continue
+			}
+			if m := b.idx.models[f[:i]]; m != nil && len(m.Model) > len(near) {
+				near = m.Model
+				break
+			}
+		}
+	}
+	if near != "" {
+		return fmt.Sprintf("%s: not priced as %s - a variant is a different model; add it to the price book", base, near)
+	}
+	return base + ": add it to the price book"
 }

@@ -27,6 +27,13 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 		li.Quantity, li.Unit = float64(u.InputTokens+u.OutputTokens), "tokens"
 		b.model(&li, sp)
 		dst = append(dst, li)
+	case sp.Unpriced != "":
+		// A model call that cannot be priced (no model, or no usage): a visible line at
+		// cost 0 with the reason, never nothing.
+		li.Component = pipeline.ComponentModel
+		li.Quantity, li.Unit = float64(u.InputTokens+u.OutputTokens), "tokens"
+		li.UnpricedReason = sp.Unpriced
+		dst = append(dst, li)
 	case sp.Operation == pipeline.OpTool:
 		li.Component = pipeline.ComponentTool
 		li.Quantity, li.Unit = 1, "calls"
@@ -59,7 +66,7 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 	m, discount, override, ok := b.LookupTenantModel(sp.Tenant, sp.Provider, sp.Model)
 	if !ok {
-		li.UnpricedReason = fmt.Sprintf("unknown model %q (provider %q): add it to the price book", sp.Model, sp.Provider)
+		li.UnpricedReason = b.unknownReason(sp.Provider, sp.Model)
 		return
 	}
 	rule := "model:" + m.Model

@@ -166,17 +166,25 @@ func (m *Model) validate(what string, errs []error) []error {
 			}
 		}
 	}
-	if m.RegionalPremium != "" {
-		num, den, err := decimalRatio(m.RegionalPremium)
+	for _, d := range []struct {
+		field, mult, route string
+		dst                **Model
+	}{{"regional_premium", m.RegionalPremium, "@regional x", &m.regional}, {"govcloud_premium", m.GovCloudPremium, "@us-gov x", &m.govcloud}} {
+		if d.mult == "" {
+			continue
+		}
+		num, den, err := decimalRatio(d.mult)
 		if err != nil {
-			return append(errs, fmt.Errorf("%s: regional_premium: %w", what, err))
+			errs = append(errs, fmt.Errorf("%s: %s: %w", what, d.field, err))
+			continue
 		}
-		reg, ok := m.scaled(num, den)
+		derived, ok := m.scaled(num, den)
 		if !ok {
-			return append(errs, fmt.Errorf("%s: regional_premium %s of a rate is finer than a nano-dollar per million tokens", what, m.RegionalPremium))
+			errs = append(errs, fmt.Errorf("%s: %s %s of a rate is finer than a nano-dollar per million tokens", what, d.field, d.mult))
+			continue
 		}
-		reg.route = "@regional x" + m.RegionalPremium
-		m.regional = reg
+		derived.route = d.route + d.mult
+		*d.dst = derived
 	}
 	return errs
 }
@@ -236,6 +244,6 @@ func (m *Model) scaled(num, den uint64) (*Model, bool) {
 		}
 		c.ServiceTiers[name] = st
 	}
-	c.regional = nil
+	c.regional, c.govcloud = nil, nil
 	return &c, ok
 }

@@ -48,6 +48,10 @@ type Config struct {
 	PriceBook string `yaml:"price_book" desc:"price-book YAML file (default: the built-in book)"`
 	// Limits bound absurd attribute values (see normalize.Limits).
 	Limits normalize.Limits `yaml:"limits" desc:"bounds on absurd attribute values"`
+	// Outcome infers outcomes when unitcost.workflow.outcome is absent.
+	Outcome normalize.Outcomes `yaml:"outcome" desc:"how a workflow's outcome is inferred when unitcost.workflow.outcome is absent"`
+	// Labels maps span or resource attributes to label keys.
+	Labels map[string]string `yaml:"labels" desc:"span or resource attributes stored as labels, attribute=label_key (e.g. app.customer_tier=tier); unitcost.label.<key> attributes are always labels (default none)"`
 }
 
 // Validate reports every bad field.
@@ -66,6 +70,7 @@ func (c Config) Validate() error {
 	if s.MaxOpen > 0 && s.QuietPeriod > s.MaxOpen {
 		errs = append(errs, errors.New("process.stitch.quiet_period: must not exceed max_open"))
 	}
+	errs = append(errs, c.Outcome.Validate())
 	return errors.Join(errs...)
 }
 
@@ -121,7 +126,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	p := &Processor{
 		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
-		norm:    normalize.Normalizer{Limits: cfg.Limits},
+		norm:    normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
@@ -478,8 +483,10 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 }
 
 // price turns closed traces into line items and workflow facts. A span delivered twice
-// into one incarnation is priced once. Spans without a tenant, team or feature of their
-// own inherit their workflow root's (from this incarnation or a remembered earlier one).
+// into one incarnation is priced once. A workflow's facts come from its root, completed
+// from its other spans (normalize.Resolve). Spans without a tenant, team, feature,
+// session, user, service, environment or labels of their own inherit their workflow's
+// (from this incarnation or a remembered earlier one).
 func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
 	var items []pipeline.LineItem
 	var wfs []pipeline.Workflow
@@ -489,35 +496,21 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 	for i, t := range closed {
 		assign, roots := t.Assign()
 		assigns[i] = assign
-		labels := make(map[string]stitch.Labels, len(roots))
-		for _, r := range roots {
-			labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
-		}
-		labelsOut[i] = labels
 		seen := make(map[pipeline.SpanID]bool, len(t.Spans))
+		spans := make([]*pipeline.Span, 0, len(t.Spans))
+		members := make(map[string][]*pipeline.Span, len(roots))
 		for _, sp := range t.Spans {
 			if seen[sp.SpanID] {
 				p.m.DuplicateSpans.Inc()
 				continue
 			}
 			seen[sp.SpanID] = true
-			wid := assign[sp.SpanID]
-			l, ok := labels[wid]
-			if !ok {
-				l = t.KnownLabels[wid]
-			}
-			inherit(sp, l)
-			for _, is := range sp.Issues {
-				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
-			}
-			n := len(items)
-			items = p.book.Price(items, sp, wid)
-			for _, li := range items[n:] {
-				if !li.Priced {
-					p.m.Unpriced.Inc()
-				}
+			spans = append(spans, sp)
+			if len(roots) > 0 {
+				members[assign[sp.SpanID]] = append(members[assign[sp.SpanID]], sp)
 			}
 		}
+		labels := make(map[string]stitch.Labels, len(roots))
 		done := map[pipeline.SpanID]bool{}
 		for _, r := range roots {
 			if done[r.SpanID] {
@@ -528,14 +521,51 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 			if tenant == "" {
 				tenant = pipeline.DefaultTenant
 			}
-			wfs = append(wfs, pipeline.Workflow{
-				ID: stitch.WorkflowID(t.TraceID, r), Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
-				Name: r.WorkflowName, Version: r.WorkflowVersion, Outcome: r.Outcome, ValidatedOutputs: r.ValidatedOutputs,
+			id := stitch.WorkflowID(t.TraceID, r)
+			w := pipeline.Workflow{
+				ID: id, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+				Name: r.WorkflowName, Version: r.WorkflowVersion,
 				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
-			})
+			}
+			normalize.Resolve(r, members[id], &w)
+			if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
+				p.m.UnknownOutcomes.Inc()
+			}
+			wfs = append(wfs, w)
+			labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
+				Service: w.Service, Environment: w.Environment, Labels: w.Labels}
+		}
+		labelsOut[i] = labels
+		for _, sp := range spans {
+			wid := assign[sp.SpanID]
+			l, ok := labels[wid]
+			if !ok {
+				l = t.KnownLabels[wid]
+			}
+			inherit(sp, l)
+			for _, is := range sp.Issues {
+				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
+			}
+			if sp.Unpriced != "" {
+				p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
+			}
+			n := len(items)
+			items = p.book.Price(items, sp, wid)
+			for _, li := range items[n:] {
+				if !li.Priced {
+					p.m.Unpriced.Inc()
+				}
+			}
 		}
 	}
 	return pipeline.Batch{LineItems: items, Workflows: wfs, Issues: issues}, assigns, labelsOut
+}
+
+func unpriceableReason(r string) string {
+	if r == pipeline.UnpricedNoModel {
+		return "no_model"
+	}
+	return "no_usage"
 }
 
 func inherit(sp *pipeline.Span, l stitch.Labels) {
@@ -545,10 +575,16 @@ func inherit(sp *pipeline.Span, l stitch.Labels) {
 	if sp.Tenant == "" {
 		sp.Tenant = pipeline.DefaultTenant
 	}
-	if sp.Team == "" {
-		sp.Team = l.Team
+	for _, x := range [...]struct {
+		dst *string
+		v   string
+	}{{&sp.Team, l.Team}, {&sp.Feature, l.Feature}, {&sp.Session, l.Session},
+		{&sp.User, l.User}, {&sp.Service, l.Service}, {&sp.Environment, l.Environment}} {
+		if *x.dst == "" {
+			*x.dst = x.v
+		}
 	}
-	if sp.Feature == "" {
-		sp.Feature = l.Feature
+	if sp.Labels == nil {
+		sp.Labels = l.Labels
 	}
 }

@@ -14,10 +14,12 @@ reasoning_tokens, usage_estimated, duration_ms, quantity, unit, cost_nano, provi
 has_provider_cost, priced, unpriced_reason, price_version, price_rule, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, version, tool_name, compute_class,
 service_tier, cache_write_1h_tokens, retrieval_units, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp`
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, session, end_user, service,
+environment, label_keys, label_values, provider_cost_currency, provider_cost_source`
 
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
-workflow_version, outcome, validated_outputs, team, feature, duration_ms, version`
+workflow_version, outcome, validated_outputs, team, feature, duration_ms, version, outcome_source, session, end_user,
+service, environment, label_keys, label_values`
 
 const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version`
 
@@ -43,7 +45,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 			}
 			if err := b.Append(
 				sp.Tenant, start, start, sp.TraceID.String(), sp.SpanID.String(), sp.ParentSpanID.String(),
-				li.WorkflowID, string(li.Component), sp.Name, string(sp.Operation), sp.Provider, sp.Model,
+				li.WorkflowID, string(li.Component), sp.StepKey(), string(sp.Operation), sp.Provider, sp.Model,
 				sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CacheReadTokens, sp.Usage.CacheWriteTokens,
 				sp.Usage.ReasoningTokens, b2u(sp.Usage.Estimated), sp.DurationMs(), li.Quantity, li.Unit,
 				int64(li.Cost), int64(sp.ProviderCost), b2u(sp.HasProviderCost), b2u(li.Priced), li.UnpricedReason,
@@ -51,7 +53,8 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				sp.ReviewOutcome, b2u(sp.Error), issues, version, sp.ToolName, sp.ComputeClass,
 				sp.ServiceTier, sp.Usage.CacheWrite1hTokens, sp.RetrievalUnits, sp.Usage.Mix.System, sp.Usage.Mix.Context,
 				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other, sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens,
-				sp.Usage.AudioOutputTokens, sp.ComputeShareBP,
+				sp.Usage.AudioOutputTokens, sp.ComputeShareBP, sp.Session, sp.User, sp.Service, sp.Environment,
+				labelKeys(sp.Labels), labelValues(sp.Labels), sp.ProviderCostCurrency, sp.ProviderCostSource,
 			); err != nil {
 				b.Abort()
 				return fmt.Errorf("append line item: %w", err)
@@ -74,7 +77,8 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				dur = uint64(w.EndUnixNano-w.StartUnixNano) / 1e6
 			}
 			if err := b.Append(w.Tenant, start, start, end, w.ID, w.TraceID.String(), w.RootSpanID.String(), w.Name,
-				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version); err != nil {
+				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version, w.OutcomeSource, w.Session, w.User,
+				w.Service, w.Environment, labelKeys(w.Labels), labelValues(w.Labels)); err != nil {
 				b.Abort()
 				return fmt.Errorf("append workflow: %w", err)
 			}
@@ -91,7 +95,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 		for _, is := range batch.Issues {
 			sp := is.Span
 			if err := b.Append(sp.Tenant, time.Unix(0, sp.StartUnixNano).UTC(), sp.TraceID.String(), sp.SpanID.String(),
-				is.WorkflowID, sp.Name, is.Issue, version); err != nil {
+				is.WorkflowID, sp.StepKey(), is.Issue, version); err != nil {
 				b.Abort()
 				return fmt.Errorf("append span issue: %w", err)
 			}
@@ -108,4 +112,20 @@ func b2u(b bool) uint8 {
 		return 1
 	}
 	return 0
+}
+
+func labelKeys(ls []pipeline.Label) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Key
+	}
+	return out
+}
+
+func labelValues(ls []pipeline.Label) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Value
+	}
+	return out
 }
