@@ -95,7 +95,8 @@ type Processor struct {
 	// until a write succeeds; dropping them from the watermark earlier would commit past
 	// spans that are in no table.
 	unwritten []*stitch.Trace
-	produce   []*kgo.Record // dead letters and re-keyed records, to produce
+	priced    map[*stitch.Trace]pipeline.Batch // rows of closed traces, priced at close, until written
+	produce   []*kgo.Record                    // dead letters and re-keyed records, to produce
 	// inflight is the one write job running (nil: none); its traces hold the commit back
 	// like unwritten ones until finishLocked takes them back.
 	inflight *writeJob
@@ -130,6 +131,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
+		priced:  map[*stitch.Trace]pipeline.Batch{},
 	}
 	p.wctx, p.wcancel = context.WithCancel(context.Background())
 	opts, err := kcfg.ClientOpts()
@@ -309,7 +311,7 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}
 				if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
-					p.rememberLocked(evicted)
+					p.closeLocked(evicted)
 					p.unwritten = append(p.unwritten, evicted...)
 				}
 			}
@@ -351,7 +353,7 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait 
 	// (2) write closed workflows; until their write succeeds they stay in unwritten or in
 	// the job in flight, and both hold the commit back.
 	due := p.st.Due(now, force)
-	p.rememberLocked(due)
+	p.closeLocked(due)
 	p.unwritten = append(p.unwritten, due...)
 	if job := p.inflight; job != nil && job.finished() {
 		if err := p.finishLocked(job); err != nil {
@@ -466,6 +468,8 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 	for _, t := range p.unwritten {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
+		} else {
+			delete(p.priced, t)
 		}
 	}
 	p.unwritten = kept

@@ -32,12 +32,15 @@ func (j *writeJob) finished() bool {
 	}
 }
 
-// startWriteLocked prices every unwritten trace and hands them to a new write job.
-// Pricing stays on the consuming goroutine: it reads the remembered workflows of earlier
-// incarnations (maps the stitcher keeps updating).
+// startWriteLocked hands every unwritten trace, priced when it closed, to a new write job.
 func (p *Processor) startWriteLocked() {
 	job := &writeJob{traces: p.unwritten, done: make(chan struct{})}
-	job.batch, _, _ = p.price(job.traces)
+	for _, t := range job.traces {
+		b := p.priced[t]
+		job.batch.LineItems = append(job.batch.LineItems, b.LineItems...)
+		job.batch.Workflows = append(job.batch.Workflows, b.Workflows...)
+		job.batch.Issues = append(job.batch.Issues, b.Issues...)
+	}
 	p.unwritten = nil
 	p.inflight = job
 	go p.write(p.wctx, job)
@@ -76,18 +79,16 @@ func (p *Processor) write(ctx context.Context, job *writeJob) {
 	p.m.Workflows.Add(float64(len(job.batch.Workflows)))
 }
 
-// rememberLocked records the workflows of traces the moment they close, before their
-// write: a span of such a trace that arrives while it waits for its write (or is written)
-// opens a later incarnation that joins the same workflows with the same labels. Assign is
-// a pure function of the trace, so price computes the same assignment again.
-func (p *Processor) rememberLocked(closed []*stitch.Trace) {
+// closeLocked prices traces the moment they close and records their workflows (the
+// span->workflow map and the labels late spans inherit) at once, before their write: a
+// span of such a trace that arrives while it waits for its write opens a later
+// incarnation that joins the same workflows with the same labels, as it would once the
+// trace is written. The priced rows wait in priced until the trace's write.
+func (p *Processor) closeLocked(closed []*stitch.Trace) {
 	for _, t := range closed {
-		assign, roots := t.Assign()
-		labels := make(map[string]stitch.Labels, len(roots))
-		for _, r := range roots {
-			labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
-		}
-		p.st.Remember(t, assign, labels)
+		b, assigns, labels := p.price([]*stitch.Trace{t})
+		p.st.Remember(t, assigns[0], labels[0])
+		p.priced[t] = b
 	}
 }
 
@@ -98,6 +99,9 @@ func (p *Processor) finishLocked(job *writeJob) error {
 	if job.err != nil {
 		p.unwritten = append(job.traces, p.unwritten...)
 		return job.err
+	}
+	for _, t := range job.traces {
+		delete(p.priced, t)
 	}
 	if p.onWrite != nil {
 		p.onWrite(job.batch)
