@@ -187,6 +187,9 @@ func (p *Processor) Run(ctx context.Context) error {
 			// whatever it cannot write stays uncommitted and is re-read by the next owner.
 			fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			p.mu.Lock()
+			if job := p.inflight; job != nil && job.retrying.Load() {
+				p.wcancel() // ClickHouse is failing: give the write up now (it stays uncommitted)
+			}
 			err := p.flushLocked(fctx, time.Now(), false, true)
 			p.mu.Unlock()
 			fcancel()
@@ -214,15 +217,21 @@ func (p *Processor) Run(ctx context.Context) error {
 		var err error
 		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished()) {
 			// Consumption waits for the write in flight only when it is failing, or when
-			// closed traces waiting for the next write pass the bound.
-			err = p.flushLocked(ctx, now, false, p.mustWaitLocked())
+			// closed traces waiting for the next write pass the bound; then the next write
+			// starts and consumption goes on.
+			if p.mustWaitLocked() {
+				err = p.waitLocked(ctx)
+			}
+			if err == nil {
+				err = p.flushLocked(ctx, now, false, false)
+			}
 			lastFlush = now
 		}
 		p.mu.Unlock()
 		p.cl.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				continue // shutting down: the final flush above writes what it can
 			}
 			return err
 		}

@@ -124,9 +124,16 @@ func (p *Processor) waitLocked(ctx context.Context) error {
 	}
 }
 
+// maxWaitingSpans bounds the spans of closed traces waiting for the next write while one
+// is in flight. Past ~50k spans (~80k line items) an insert is no cheaper per row, and
+// the priced rows held meanwhile are memory (a backlog drained against a slow ClickHouse
+// held 3 GB without this bound).
+const maxWaitingSpans = 50_000
+
 // mustWaitLocked says whether consumption waits for the write in flight: while it fails
 // (ClickHouse down: memory must not grow with the backlog), or while the closed traces
-// waiting for the next write hold more spans than half the open-span bound.
+// waiting for the next write hold more than maxWaitingSpans spans (or half the open-span
+// bound, if lower).
 func (p *Processor) mustWaitLocked() bool {
 	job := p.inflight
 	if job == nil {
@@ -139,5 +146,5 @@ func (p *Processor) mustWaitLocked() bool {
 	for _, t := range p.unwritten {
 		n += len(t.Spans)
 	}
-	return n > p.cfg.Stitch.WithDefaults().MaxSpans/2
+	return n > min(maxWaitingSpans, p.cfg.Stitch.WithDefaults().MaxSpans/2)
 }
