@@ -36,7 +36,7 @@ type IngestResult struct {
 func otlpRequests(recs []*kgo.Record, perRequest int) ([]*collectortrace.ExportTraceServiceRequest, []int, []int, error) {
 	var reqs []*collectortrace.ExportTraceServiceRequest
 	var spans, traces []int
-	cur, n, tr := &collectortrace.ExportTraceServiceRequest{}, 0, 0
+	cur, n, ids := &collectortrace.ExportTraceServiceRequest{}, 0, map[string]bool{}
 	for _, r := range recs {
 		var one collectortrace.ExportTraceServiceRequest
 		if err := proto.Unmarshal(r.Value, &one); err != nil {
@@ -47,11 +47,11 @@ func otlpRequests(recs []*kgo.Record, perRequest int) ([]*collectortrace.ExportT
 				n += len(ss.Spans)
 			}
 		}
-		tr++
+		ids[string(r.Key)] = true // a trace split over two exports is one record of a request
 		cur.ResourceSpans = append(cur.ResourceSpans, one.ResourceSpans...)
 		if n >= perRequest {
-			reqs, spans, traces = append(reqs, cur), append(spans, n), append(traces, tr)
-			cur, n, tr = &collectortrace.ExportTraceServiceRequest{}, 0, 0
+			reqs, spans, traces = append(reqs, cur), append(spans, n), append(traces, len(ids))
+			cur, n, ids = &collectortrace.ExportTraceServiceRequest{}, 0, map[string]bool{}
 		}
 	}
 	return reqs, spans, traces, nil
@@ -105,8 +105,8 @@ func waitPort(ctx context.Context, c *child, addr string) error {
 			return nil
 		}
 		select {
-		case err := <-c.done:
-			return fmt.Errorf("exited before listening: %v\n%s", err, c.tail())
+		case <-c.done:
+			return fmt.Errorf("exited before listening: %v\n%s", c.err, c.tail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):

@@ -20,7 +20,8 @@ type child struct {
 	cmd     *exec.Cmd
 	log     string
 	started time.Time
-	done    chan error
+	done    chan struct{} // closed when the child exited; err is then its exit error
+	err     error
 }
 
 func startChild(dir, name, bin string, args, env []string) (*child, error) {
@@ -32,12 +33,12 @@ func startChild(dir, name, bin string, args, env []string) (*child, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
-	c := &child{cmd: cmd, log: logPath, started: time.Now(), done: make(chan error, 1)}
+	c := &child{cmd: cmd, log: logPath, started: time.Now(), done: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	go func() { c.done <- cmd.Wait(); f.Close() }()
+	go func() { c.err = cmd.Wait(); f.Close(); close(c.done) }()
 	return c, nil
 }
 
@@ -54,12 +55,12 @@ func (c *child) usage() (cpu time.Duration, maxRSS int64) {
 func (c *child) stop() error {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-c.done:
-		return err
+	case <-c.done:
 	case <-time.After(time.Minute):
 		_ = c.cmd.Process.Kill()
-		return <-c.done
+		<-c.done
 	}
+	return c.err
 }
 
 func (c *child) tail() string {
@@ -106,8 +107,8 @@ func waitReady(ctx context.Context, c *child, addr string) error {
 			}
 		}
 		select {
-		case err := <-c.done:
-			return fmt.Errorf("process exited before it was ready: %v\n%s", err, c.tail())
+		case <-c.done:
+			return fmt.Errorf("process exited before it was ready: %v\n%s", c.err, c.tail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):

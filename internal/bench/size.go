@@ -79,7 +79,8 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			st.Close()
 			return res, err
 		}
-		werr := <-c.done
+		<-c.done
+		werr := c.err
 		rr.rawWall = time.Since(c.started)
 		rr.rawCPU, rr.rawRSS = c.usage()
 		if werr != nil {
@@ -129,9 +130,9 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 				break
 			}
 			select {
-			case werr := <-c.done:
+			case <-c.done:
 				st.Close()
-				return res, fmt.Errorf("process exited: %v\n%s", werr, c.tail())
+				return res, fmt.Errorf("process exited: %v\n%s", c.err, c.tail())
 			case <-time.After(100 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
