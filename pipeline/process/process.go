@@ -511,7 +511,13 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 		assigns[i] = assign
 		seen := make(map[pipeline.SpanID]bool, len(t.Spans))
 		spans := make([]*pipeline.Span, 0, len(t.Spans))
-		members := make(map[string][]*pipeline.Span, len(roots))
+		// The spans of each workflow rooted here. One trace root alone (the common case)
+		// owns every span of the incarnation: no map needed.
+		single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
+		var members map[string][]*pipeline.Span
+		if len(roots) > 0 && !single {
+			members = make(map[string][]*pipeline.Span, len(roots))
+		}
 		for _, sp := range t.Spans {
 			if seen[sp.SpanID] {
 				p.m.DuplicateSpans.Inc()
@@ -519,7 +525,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 			}
 			seen[sp.SpanID] = true
 			spans = append(spans, sp)
-			if len(roots) > 0 {
+			if members != nil {
 				members[assign[sp.SpanID]] = append(members[assign[sp.SpanID]], sp)
 			}
 		}
@@ -540,7 +546,11 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 				Name: r.WorkflowName, Version: r.WorkflowVersion,
 				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
 			}
-			normalize.Resolve(r, members[id], &w)
+			if single {
+				normalize.Resolve(r, spans, &w)
+			} else {
+				normalize.Resolve(r, members[id], &w)
+			}
 			if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
 				p.m.UnknownOutcomes.Inc()
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
+	"github.com/unitcost/unitcost/internal/apitest"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
@@ -43,7 +44,9 @@ func TestWhatifAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants}).EnableWhatif(whatifch.New(st), pricing.Single(bk))
-	srv := httptest.NewServer(api)
+	check := apitest.New(t)
+	defer check.Verify(t)
+	srv := httptest.NewServer(check.Middleware(api))
 	defer srv.Close()
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -92,11 +95,16 @@ func TestWhatifAPI(t *testing.T) {
 	if strings.Contains(strings.NewReplacer(`"hi_nano":null`, "", `"hi":null`, "", `"context_cut":null`, "").Replace(body), "null") {
 		t.Fatalf("null in the response: %s", body)
 	}
+	// a context cut; and only "as recorded" with enough data (no alternative)
+	if code, body = get("/api/v1/whatif?workflow=tickets&min_samples=3&cut_context=10", "tok-acme"); code != http.StatusOK ||
+		!strings.Contains(body, `"confidence":"no_alternative"`) || !strings.Contains(body, `"context_cut":{"percent":10`) {
+		t.Fatalf("no alternative, context cut: %d %s", code, body)
+	}
 	if code, body = get("/api/v1/whatif/steps", "tok-admin"); code != http.StatusOK || !strings.Contains(body, `"step":"classify"`) || !strings.Contains(body, `"workflows":4`) {
 		t.Fatalf("steps as admin: %d %s", code, body)
 	}
 	for _, bad := range []string{"/api/v1/whatif?cut_context=120", "/api/v1/whatif?scenario=classify", "/api/v1/whatif?cache=sometimes",
-		"/api/v1/whatif?assume=review_rate=0.1"} {
+		"/api/v1/whatif?assume=review_rate=0.1", "/api/v1/whatif?price_version=no-such-version"} {
 		if code, body = get(bad, "tok-acme"); code != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s", bad, code, body)
 		}
@@ -107,4 +115,5 @@ func TestWhatifAPI(t *testing.T) {
 	if code, _ = get("/api/v1/whatif?tenant=globex", "tok-acme"); code != http.StatusForbidden {
 		t.Errorf("acme asking for globex: %d", code)
 	}
+	check.Require(t, 200, "/api/v1/whatif", "/api/v1/whatif/steps")
 }

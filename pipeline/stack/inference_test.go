@@ -36,6 +36,7 @@ func TestInferenceAndNoSilentDrops(t *testing.T) {
 		{Evaluation: "*", Labels: []string{"pass"}, Validated: 1},
 	}}
 	cfg.Process.Labels = map[string]string{"app.customer_tier": "tier"}
+	withBook(t, &cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestInferenceAndNoSilentDrops(t *testing.T) {
 	}
 	id := pipeline.TraceID(root.SpanContext().TraceID()).String()
 
-	// gpt-4o-mini (built-in book): 1000 x 150 + 100 x 600 nano-dollars; retrieval $0.0001 a call.
+	// gpt-4o-mini (instrumentationBook): 1000 x 150 + 100 x 600 nano-dollars; retrieval $0.0001 a call.
 	const chatCost, retrievalCost = pipeline.Money(1000*150 + 100*600), pipeline.Money(100_000)
 	waitCost(t, st, "", id, chatCost+retrievalCost, 4)
 	deadline := time.Now().Add(60 * time.Second)

@@ -1,6 +1,8 @@
 -- Drill-down: every line item of one workflow. Parameters: workflow_id, workflow_id,
 -- tenant ('' = any), tenant. The lines are looked up by the workflow's trace (a
 -- workflow's spans are in its trace), which is line_items' key. A tenant sees a workflow's lines only if it owns the workflow.
+-- With each line: its price provenance (book version, rule), whether its usage was
+-- estimated (tiktoken), and what normalisation clamped on its span (issues).
 SELECT
     span_id,
     component,
@@ -14,8 +16,12 @@ SELECT
     priced,
     unpriced_reason,
     price_version,
-    price_rule
+    price_rule,
+    start_time,
+    duration_ms,
+    usage_estimated,
+    issues
 FROM {db}.line_items FINAL
 WHERE workflow_id = ?
   AND trace_id IN (SELECT trace_id FROM {db}.workflows FINAL WHERE workflow_id = ? AND (? = '' OR tenant = ?))
-ORDER BY cost_nano DESC, span_id, component
+ORDER BY start_time, span_id, component
