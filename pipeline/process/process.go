@@ -95,7 +95,14 @@ type Processor struct {
 	// until a write succeeds; dropping them from the watermark earlier would commit past
 	// spans that are in no table.
 	unwritten []*stitch.Trace
-	produce   []*kgo.Record // dead letters and re-keyed records, to produce
+	priced    map[*stitch.Trace]pipeline.Batch // rows of closed traces, priced at close, until written
+	produce   []*kgo.Record                    // dead letters and re-keyed records, to produce
+	// inflight is the one write job running (nil: none); its traces hold the commit back
+	// like unwritten ones until finishLocked takes them back.
+	inflight *writeJob
+	wctx     context.Context // write jobs' context: outlives Run's, cancelled by Close
+	wcancel  context.CancelFunc
+	onWrite  func(pipeline.Batch)
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -124,7 +131,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
+		priced:  map[*stitch.Trace]pipeline.Batch{},
 	}
+	p.wctx, p.wcancel = context.WithCancel(context.Background())
 	opts, err := kcfg.ClientOpts()
 	if err != nil {
 		return nil, err
@@ -146,6 +155,11 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	return p, nil
 }
+
+// OnWrite registers fn to be called, from the consuming goroutine, after each batch is
+// durably written (the rollup refresher rebuilds the hours it touched). fn must not
+// block. Call before Run.
+func (p *Processor) OnWrite(fn func(pipeline.Batch)) { p.onWrite = fn }
 
 // Ready reports whether the processor is consuming.
 func (p *Processor) Ready() bool { return p.ready.Load() }
@@ -173,7 +187,10 @@ func (p *Processor) Run(ctx context.Context) error {
 			// whatever it cannot write stays uncommitted and is re-read by the next owner.
 			fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			p.mu.Lock()
-			err := p.flushLocked(fctx, time.Now(), false)
+			if job := p.inflight; job != nil && job.retrying.Load() {
+				p.wcancel() // ClickHouse is failing: give the write up now (it stays uncommitted)
+			}
+			err := p.flushLocked(fctx, time.Now(), false, true)
 			p.mu.Unlock()
 			fcancel()
 			p.cl.AllowRebalance()
@@ -198,15 +215,23 @@ func (p *Processor) Run(ctx context.Context) error {
 		p.mu.Lock()
 		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
 		var err error
-		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 {
-			err = p.flushLocked(ctx, now, false)
+		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished()) {
+			// Consumption waits for the write in flight only when it is failing, or when
+			// closed traces waiting for the next write pass the bound; then the next write
+			// starts and consumption goes on.
+			if p.mustWaitLocked() {
+				err = p.waitLocked(ctx)
+			}
+			if err == nil {
+				err = p.flushLocked(ctx, now, false, false)
+			}
 			lastFlush = now
 		}
 		p.mu.Unlock()
 		p.cl.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				continue // shutting down: the final flush above writes what it can
 			}
 			return err
 		}
@@ -215,7 +240,10 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // Close leaves the group and closes the client. Idempotent.
 func (p *Processor) Close() {
-	p.closeOnce.Do(func() { p.cl.Close() })
+	p.closeOnce.Do(func() {
+		p.wcancel()
+		p.cl.Close()
+	})
 }
 
 // FlushAll force-closes every open trace, writes it and commits (tests, and `dev` on
@@ -223,7 +251,7 @@ func (p *Processor) Close() {
 func (p *Processor) FlushAll(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.flushLocked(ctx, time.Now(), true)
+	return p.flushLocked(ctx, time.Now(), true, true)
 }
 
 func header(r *kgo.Record, key string) string {
@@ -291,7 +319,10 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 				if len(sp.Issues) > 0 {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}
-				p.unwritten = append(p.unwritten, p.st.Add(part, r.Offset, sp, now)...)
+				if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
+					p.closeLocked(evicted)
+					p.unwritten = append(p.unwritten, evicted...)
+				}
 			}
 		}
 	}
@@ -317,8 +348,10 @@ func (p *Processor) deadLetter(src *kgo.Record, value []byte, headers []kgo.Reco
 	p.log.Warn("dead letter", "topic", src.Topic, "partition", src.Partition, "offset", src.Offset, "reason", reason)
 }
 
-// flushLocked is the delivery guarantee; see the package doc for the order.
-func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) error {
+// flushLocked is the delivery guarantee; see the package doc for the order. Closed
+// traces are written by one write job at a time while consumption goes on (write.go);
+// with wait, it returns only once everything closed so far is written.
+func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait bool) error {
 	// (1) dead letters and re-keyed records first: their source offsets are "handled".
 	if len(p.produce) > 0 {
 		if err := p.cl.ProduceSync(ctx, p.produce...).FirstErr(); err != nil {
@@ -326,38 +359,28 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		}
 		p.produce = p.produce[:0]
 	}
-	// (2) write closed workflows; until the write succeeds they stay in unwritten, which
-	// holds the commit back.
-	p.unwritten = append(p.unwritten, p.st.Due(now, force)...)
-	if closed := p.unwritten; len(closed) > 0 {
-		batch, assigns, labels := p.price(closed)
-		items := batch.LineItems
-		start := time.Now()
-		for attempt := 1; ; attempt++ {
-			err := p.w.Write(ctx, batch)
-			if err == nil {
-				break
-			}
-			p.m.WriteErrors.Inc()
-			if ctx.Err() != nil {
-				// Not written and not committed: the next owner re-reads these spans.
-				return fmt.Errorf("write %d line items: %w", len(items), err)
-			}
-			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
-			p.log.Warn("clickhouse write failed; retrying (consumption waits)", "attempt", attempt, "in", wait, "err", err)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("write %d line items: %w", len(items), err)
-			case <-time.After(wait):
+	// (2) write closed workflows; until their write succeeds they stay in unwritten or in
+	// the job in flight, and both hold the commit back.
+	due := p.st.Due(now, force)
+	p.closeLocked(due)
+	p.unwritten = append(p.unwritten, due...)
+	if job := p.inflight; job != nil && job.finished() {
+		if err := p.finishLocked(job); err != nil {
+			return err
+		}
+	}
+	if wait {
+		if err := p.waitLocked(ctx); err != nil {
+			return err
+		}
+	}
+	if p.inflight == nil && len(p.unwritten) > 0 {
+		p.startWriteLocked()
+		if wait {
+			if err := p.waitLocked(ctx); err != nil {
+				return err
 			}
 		}
-		p.m.WriteSeconds.Observe(time.Since(start).Seconds())
-		p.m.LineItems.Add(float64(len(items)))
-		p.m.Workflows.Add(float64(len(batch.Workflows)))
-		for i, t := range closed {
-			p.st.Remember(t, assigns[i], labels[i])
-		}
-		p.unwritten = nil
 	}
 	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
@@ -368,7 +391,11 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 // offset still held, or the next offset when nothing of the partition is held.
 func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]bool) error {
 	marks := p.st.Watermarks()
-	for _, t := range p.unwritten {
+	held := p.unwritten
+	if p.inflight != nil {
+		held = append(held[:len(held):len(held)], p.inflight.traces...)
+	}
+	for _, t := range held {
 		for _, o := range t.Offsets {
 			if cur, ok := marks[t.Partition]; !ok || o < cur {
 				marks[t.Partition] = o
@@ -428,7 +455,7 @@ func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[st
 	// not committed, and the next owner re-reads it.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := p.flushLocked(ctx, time.Now(), false); err != nil {
+	if err := p.flushLocked(ctx, time.Now(), false, true); err != nil {
 		p.log.Warn("flush on revoke failed; the next owner re-reads", "err", err)
 	}
 	p.dropLocked(drop)
@@ -450,6 +477,8 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 	for _, t := range p.unwritten {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
+		} else {
+			delete(p.priced, t)
 		}
 	}
 	p.unwritten = kept
