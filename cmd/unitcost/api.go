@@ -54,7 +54,9 @@ func apiCmd() *cobra.Command {
 			return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
 		}
 		api := report.NewAPI(st, ss.cfg.API.Tokens, report.WithLogger(ss.log)).EnableWhatif(whatifch.New(st), books)
-		srv := &http.Server{Handler: web.Handler(api, len(ss.cfg.API.Tokens) == 0), ReadHeaderTimeout: 10 * time.Second}
+		// Without tokens the listen address is the boundary, as for the API before the dashboard
+		// (see report.LoopbackOnlyWithoutTokens for why requests are not filtered by source).
+		srv := &http.Server{Handler: web.Handler(api, false), ReadHeaderTimeout: 10 * time.Second}
 		errc := make(chan error, 2)
 		go func() { errc <- srv.Serve(ln) }()
 		if ss.cfg.Admin.Addr != "" {
@@ -96,7 +98,7 @@ func serveDashboard(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("listen api on %s: %w (set api.addr)", cfg.API.Addr, err)
 	}
 	api := report.NewAPI(st, cfg.API.Tokens).EnableWhatif(whatifch.New(st), books)
-	srv := &http.Server{Handler: web.Handler(api, len(cfg.API.Tokens) == 0), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: web.Handler(api, false), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Printf("\nDashboard: http://%s/ui/ (API under /api/v1, database %s). Ctrl-C stops it.\n", ln.Addr(), cfg.ClickHouse.Database)

@@ -48,8 +48,8 @@ const AllTenants = "*"
 // API serves the unit economics as JSON under /api/v1, in the shapes of types.go described
 // by schemas/openapi.yaml (served at /api/v1/openapi.json). Every request needs a bearer
 // token that maps to a tenant; a tenant's token sees only that tenant's workflows and their
-// line items. With no tokens configured the API sees every tenant and answers loopback
-// clients only (a development setup).
+// line items. With no tokens configured the API sees every tenant (a development setup on
+// a loopback address; LoopbackOnlyWithoutTokens also refuses other clients).
 //
 // Errors are JSON {"error": "..."}: 4xx say what to change; 5xx say what happened in general
 // terms (503 with Retry-After when ClickHouse cannot be reached) and the detail goes to the
@@ -59,11 +59,19 @@ type API struct {
 	tokens map[string]string
 	log    *slog.Logger
 	mux    *http.ServeMux
-	routes []string
+	// loopbackOnly: without tokens, answer loopback clients only
+	loopbackOnly bool
+	routes       []string
 }
 
 // Option configures an API.
 type Option func(*API)
+
+// LoopbackOnlyWithoutTokens makes an API without tokens answer loopback clients only
+// (403 for others). `unitcost api` leaves it off: there the listen address is the boundary
+// (api.addr defaults to 127.0.0.1, and docker-compose publishes the port on the host's
+// loopback only, where the container sees the bridge's address, not a loopback one).
+func LoopbackOnlyWithoutTokens() Option { return func(a *API) { a.loopbackOnly = true } }
 
 // WithLogger sets where server-side failures are logged (default: slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
@@ -108,7 +116,7 @@ func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
 
 // ServeHTTP authenticates, then routes. The OpenAPI description needs no token.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(a.tokens) == 0 && !Loopback(r.RemoteAddr) {
+	if a.loopbackOnly && len(a.tokens) == 0 && !Loopback(r.RemoteAddr) {
 		fail(w, http.StatusForbidden, "no api.tokens are configured, so this API answers loopback clients only; configure tokens to serve others")
 		return
 	}

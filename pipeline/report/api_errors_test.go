@@ -202,7 +202,7 @@ func TestAPIErrorsAreGeneric(t *testing.T) {
 		}
 	}
 
-	open := check.Middleware(report.NewAPI(failing{errors.New("x")}, nil))
+	open := check.Middleware(report.NewAPI(failing{errors.New("x")}, nil, report.LoopbackOnlyWithoutTokens()))
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/unit-economics", nil)
 	req.RemoteAddr = "192.0.2.7:4711"
 	rec := httptest.NewRecorder()

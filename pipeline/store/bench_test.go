@@ -168,7 +168,10 @@ func overview(ctx context.Context, st *store.Store, from, to time.Time, bucket s
 		func() error { _, err := st.Series(ctx, from, to, bucket, f); return err },
 		func() error { _, err := st.Series(ctx, from, to, "hour", f); return err },
 		func() error { _, err := st.BreakdownRollups(ctx, "model", from, to, f); return err },
-		func() error { _, err := st.TopWorkflows(ctx, maxTime(from, to.Add(-24*time.Hour)), to, "", 10); return err },
+		func() error {
+			_, err := st.TopWorkflows(ctx, maxTime(from, to.Add(-24*time.Hour)), to, "", 10)
+			return err
+		},
 	}
 	errs := make(chan error, len(reads))
 	for _, r := range reads {

@@ -24,9 +24,10 @@ var assets embed.FS
 // csp keeps every fetch, script, style and image on this origin.
 const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-// Handler serves the dashboard under /ui/ and the API under /api/. Without tokens the
-// API answers loopback clients only, and so does the dashboard.
-func Handler(api *report.API, open bool) http.Handler {
+// Handler serves the dashboard under /ui/ and the API under /api/. With loopbackOnly the
+// pages answer loopback clients only (pair it with report.LoopbackOnlyWithoutTokens when the
+// API has no tokens).
+func Handler(api *report.API, loopbackOnly bool) http.Handler {
 	sub, _ := fs.Sub(assets, "assets")
 	files := http.FileServerFS(sub)
 	mux := http.NewServeMux()
@@ -35,7 +36,7 @@ func Handler(api *report.API, open bool) http.Handler {
 		http.Redirect(w, r, "/ui/", http.StatusFound)
 	})
 	mux.HandleFunc("GET /ui/", func(w http.ResponseWriter, r *http.Request) {
-		if open && !report.Loopback(r.RemoteAddr) {
+		if loopbackOnly && !report.Loopback(r.RemoteAddr) {
 			http.Error(w, "no api.tokens are configured, so the dashboard answers loopback clients only", http.StatusForbidden)
 			return
 		}

@@ -17,7 +17,7 @@ import (
 // The dashboard's routes, headers and loopback rule, without a browser or a database.
 func TestHandler(t *testing.T) {
 	t.Parallel()
-	h := web.Handler(report.NewAPI(nil, nil), true)
+	h := web.Handler(report.NewAPI(nil, nil, report.LoopbackOnlyWithoutTokens()), true)
 	get := func(path, remote string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.RemoteAddr = "127.0.0.1:4711"
