@@ -274,6 +274,7 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					p.m.RejectedSpans.Inc()
 					continue
 				}
+				sp.AuthTenant = tenant
 				p.m.Spans.Inc()
 				if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
 					// Estimate now, so captured text is never held while the trace is open.
@@ -513,7 +514,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 				tenant = pipeline.DefaultTenant
 			}
 			wfs = append(wfs, pipeline.Workflow{
-				ID: stitch.WorkflowID(t.TraceID, r), Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+				ID: stitch.WorkflowID(t.TraceID, r), AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
 				Name: r.WorkflowName, Version: r.WorkflowVersion, Outcome: r.Outcome, ValidatedOutputs: r.ValidatedOutputs,
 				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
 			})

@@ -9,10 +9,13 @@ import (
 	"github.com/unitcost/unitcost/pipeline"
 )
 
-// Dimensions are the names Breakdown accepts, mapped to the column each groups by.
+// Dimensions are the names Breakdown accepts, mapped to the column each groups by. A line's
+// team and feature are its own, else its workflow's: a late span written where its
+// workflow was not remembered (after a restart or a rebalance) carries none of its own.
 var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
-	"workflow_version": "workflow_version", "team": "team", "feature": "feature", "outcome": "outcome",
+	"workflow_version": "workflow_version", "team": "if(team = '', wf_team, team)",
+	"feature": "if(feature = '', wf_feature, feature)", "outcome": "outcome",
 	"tenant": "wf_tenant",
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // ReadLineItems streams the current line items of spans that started in [from, to),
-// each with the span rebuilt from its stored inputs (ids, labels, model, usage, tool,
+// each with the span rebuilt from its stored inputs (ids, authenticated tenant, labels, model, usage, tool,
 // compute class, service tier, review time, duration) - enough to price it again.
 func (s *Store) ReadLineItems(ctx context.Context, from, to time.Time, fn func(pipeline.LineItem) error) error {
 	q := `SELECT tenant, start_time, trace_id, span_id, parent_span_id, workflow_id, component, step, operation,
@@ -17,7 +17,7 @@ provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tok
 reasoning_tokens, usage_estimated, duration_ms, cost_nano, priced, price_version, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, tool_name, compute_class, service_tier,
 retrieval_units, provider_cost_nano, has_provider_cost, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, auth_tenant
 FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_time < ?`
 	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC())
 	if err != nil {
@@ -40,7 +40,8 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			&li.PriceVersion, &sp.Team, &sp.Feature, &sp.ReviewRole, &sp.ReviewActiveMs, &sp.ReviewQueueMs, &sp.ReviewOutcome,
 			&isErr, &sp.Issues, &sp.ToolName, &sp.ComputeClass, &sp.ServiceTier, &sp.RetrievalUnits, &provCost, &hasProvider,
 			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other,
-			&sp.Usage.AudioInputTokens, &sp.Usage.ImageInputTokens, &sp.Usage.AudioOutputTokens, &sp.ComputeShareBP); err != nil {
+			&sp.Usage.AudioInputTokens, &sp.Usage.ImageInputTokens, &sp.Usage.AudioOutputTokens, &sp.ComputeShareBP,
+			&sp.AuthTenant); err != nil {
 			return fmt.Errorf("read line item: %w", err)
 		}
 		if err := parseHex(trace, sp.TraceID[:]); err != nil {

@@ -14,17 +14,19 @@ reasoning_tokens, usage_estimated, duration_ms, quantity, unit, cost_nano, provi
 has_provider_cost, priced, unpriced_reason, price_version, price_rule, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, version, tool_name, compute_class,
 service_tier, cache_write_1h_tokens, retrieval_units, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp`
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, auth_tenant`
 
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
-workflow_version, outcome, validated_outputs, team, feature, duration_ms, version`
+workflow_version, outcome, validated_outputs, team, feature, duration_ms, version, auth_tenant`
 
-const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version`
+const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version, auth_tenant`
 
 // Write inserts a batch: line items, then workflow facts, then span issues. It returns
 // only once ClickHouse has acknowledged every insert; a caller commits Kafka offsets
 // after that. Rows replace earlier rows with the same key (see sql/migrations), so writing
-// the same rows twice - a retry, a replay - changes no figure.
+// the same rows twice - a retry, a replay - changes no figure. The key includes the
+// authenticated tenant (auth_tenant, migration 0007): a row of tenant A never replaces
+// tenant B's.
 func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 	items, wfs := batch.LineItems, batch.Workflows
 	version := uint64(time.Now().UnixNano())
@@ -51,7 +53,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				sp.ReviewOutcome, b2u(sp.Error), issues, version, sp.ToolName, sp.ComputeClass,
 				sp.ServiceTier, sp.Usage.CacheWrite1hTokens, sp.RetrievalUnits, sp.Usage.Mix.System, sp.Usage.Mix.Context,
 				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other, sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens,
-				sp.Usage.AudioOutputTokens, sp.ComputeShareBP,
+				sp.Usage.AudioOutputTokens, sp.ComputeShareBP, sp.AuthTenant,
 			); err != nil {
 				b.Abort()
 				return fmt.Errorf("append line item: %w", err)
@@ -74,7 +76,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				dur = uint64(w.EndUnixNano-w.StartUnixNano) / 1e6
 			}
 			if err := b.Append(w.Tenant, start, start, end, w.ID, w.TraceID.String(), w.RootSpanID.String(), w.Name,
-				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version); err != nil {
+				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version, w.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append workflow: %w", err)
 			}
@@ -91,7 +93,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 		for _, is := range batch.Issues {
 			sp := is.Span
 			if err := b.Append(sp.Tenant, time.Unix(0, sp.StartUnixNano).UTC(), sp.TraceID.String(), sp.SpanID.String(),
-				is.WorkflowID, sp.Name, is.Issue, version); err != nil {
+				is.WorkflowID, sp.Name, is.Issue, version, sp.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append span issue: %w", err)
 			}
