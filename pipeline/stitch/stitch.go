@@ -102,7 +102,7 @@ type Trace struct {
 	// AuthTenant is the authenticated tenant every span of the incarnation carries.
 	AuthTenant string
 	TraceID    pipeline.TraceID
-	Spans     []*pipeline.Span
+	Spans      []*pipeline.Span
 	// Offsets of the records the spans came from, parallel to Spans.
 	Offsets []int64
 	// Late is true when an earlier incarnation of this trace had already closed.
