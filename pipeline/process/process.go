@@ -48,6 +48,9 @@ type Config struct {
 	PriceBook string `yaml:"price_book"`
 	// Limits bound absurd attribute values (see normalize.Limits).
 	Limits normalize.Limits `yaml:"limits"`
+	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
+	// line is quarantined (unpriced, with the reason). Default 720h.
+	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
 }
 
 // Validate reports every bad field.
@@ -58,6 +61,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollRecords < 0 {
 		errs = append(errs, errors.New("process.poll_records: must not be negative"))
+	}
+	if c.MaxSpanDuration < 0 {
+		errs = append(errs, errors.New("process.max_span_duration: must not be negative"))
 	}
 	s := c.Stitch
 	if s.QuietPeriod < 0 || s.MaxOpen < 0 || s.MaxTraces < 0 || s.MaxSpans < 0 || s.ClosedMemory < 0 {
@@ -106,6 +112,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	if cfg.PollRecords == 0 {
 		cfg.PollRecords = 10_000
+	}
+	if cfg.MaxSpanDuration == 0 {
+		cfg.MaxSpanDuration = DefaultMaxSpanDuration
 	}
 	if log == nil {
 		log = slog.Default()
@@ -275,6 +284,7 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					continue
 				}
 				sp.AuthTenant = tenant
+				checkTimes(sp, r.Timestamp, p.cfg.MaxSpanDuration)
 				p.m.Spans.Inc()
 				if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
 					// Estimate now, so captured text is never held while the trace is open.
@@ -479,13 +489,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 			labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
 		}
 		labelsOut[i] = labels
-		seen := make(map[pipeline.SpanID]bool, len(t.Spans))
-		for _, sp := range t.Spans {
-			if seen[sp.SpanID] {
-				p.m.DuplicateSpans.Inc()
-				continue
-			}
-			seen[sp.SpanID] = true
+		for _, sp := range p.dedup(t) {
 			wid := assign[sp.SpanID]
 			l, ok := labels[wid]
 			if !ok {
