@@ -67,29 +67,38 @@ func sameSpan(a, b *pipeline.Span) bool {
 		a.ReviewActiveMs == b.ReviewActiveMs && a.ComputeClass == b.ComputeClass && a.ToolName == b.ToolName
 }
 
-// dedup returns the spans of a closed incarnation with each span id once (the first copy).
-// A copy from the same record (one request carrying the id twice) or with different
-// content is recorded as an issue on the kept span; an identical copy from another record
-// is a redelivery and only counted.
+// dedup drops repeated span ids from a closed incarnation in place, keeping the first
+// copy, and returns the spans. A copy from the same record (one request carrying the id
+// twice) or with different content is recorded as an issue on the kept span; an identical
+// copy from another record is a redelivery and only counted. (t.Offsets stays whole: it
+// only bounds the commit.)
 func (p *Processor) dedup(t *stitch.Trace) []*pipeline.Span {
-	first := make(map[pipeline.SpanID]int, len(t.Spans)) // span id -> index in t.Spans
-	out := make([]*pipeline.Span, 0, len(t.Spans))
+	type firstCopy struct {
+		sp     *pipeline.Span
+		offset int64
+	}
+	first := make(map[pipeline.SpanID]firstCopy, len(t.Spans))
+	out := t.Spans[:0]
 	for i, sp := range t.Spans {
-		j, dup := first[sp.SpanID]
+		var off int64 = -1
+		if i < len(t.Offsets) {
+			off = t.Offsets[i]
+		}
+		f, dup := first[sp.SpanID]
 		if !dup {
-			first[sp.SpanID] = i
+			first[sp.SpanID] = firstCopy{sp, off}
 			out = append(out, sp)
 			continue
 		}
 		p.m.DuplicateSpans.Inc()
-		kept := t.Spans[j]
 		switch {
-		case i < len(t.Offsets) && t.Offsets[i] == t.Offsets[j]:
-			kept.Issues = appendOnce(kept.Issues, "duplicate span id in one request; the second span was dropped")
-		case !sameSpan(kept, sp):
-			kept.Issues = appendOnce(kept.Issues, "duplicate span id with different content in the trace; the later span was dropped")
+		case off == f.offset:
+			f.sp.Issues = appendOnce(f.sp.Issues, "duplicate span id in one request; the second span was dropped")
+		case !sameSpan(f.sp, sp):
+			f.sp.Issues = appendOnce(f.sp.Issues, "duplicate span id with different content in the trace; the later span was dropped")
 		}
 	}
+	clear(t.Spans[len(out):])
 	return out
 }
 

@@ -1,6 +1,9 @@
 package process
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +29,18 @@ func bare(t *testing.T) *Processor {
 	}
 	kcfg := kafka.Defaults()
 	return &Processor{cfg: Config{MaxSpanDuration: DefaultMaxSpanDuration}, kcfg: kcfg, book: pricing.Single(builtin),
-		m: NewMetrics(nil), st: stitch.New(stitch.Config{}), handled: map[stitch.Partition]int64{}, log: nil}
+		m: NewMetrics(nil), st: stitch.New(stitch.Config{}), handled: map[stitch.Partition]int64{},
+		pending: map[*stitch.Trace]*pending{}, w: &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// capture keeps every batch written, merged.
+type capture struct{ b pipeline.Batch }
+
+func (c *capture) Write(_ context.Context, b pipeline.Batch) error {
+	c.b.LineItems = append(c.b.LineItems, b.LineItems...)
+	c.b.Workflows = append(c.b.Workflows, b.Workflows...)
+	c.b.Issues = append(c.b.Issues, b.Issues...)
+	return nil
 }
 
 type testSpan struct {
@@ -70,8 +84,11 @@ func run(t *testing.T, recs func(kafka.Config) []*kgo.Record) pipeline.Batch {
 	for _, r := range recs(p.kcfg) {
 		p.add(r, time.Now())
 	}
-	b, _, _ := p.price(p.st.Due(time.Now(), true))
-	return b
+	p.unwritten = p.st.Due(time.Now(), true)
+	if err := p.writeClosed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return p.w.(*capture).b
 }
 
 func lineOf(t *testing.T, b pipeline.Batch, span byte, c pipeline.Component) pipeline.LineItem {

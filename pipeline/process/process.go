@@ -96,7 +96,10 @@ type Processor struct {
 	// until a write succeeds; dropping them from the watermark earlier would commit past
 	// spans that are in no table.
 	unwritten []*stitch.Trace
-	produce   []*kgo.Record // dead letters and re-keyed records, to produce
+	pending   map[*stitch.Trace]*pending // how far each trace in unwritten got
+	// evictedSpans counts spans of traces closed at the memory bound since the last flush.
+	evictedSpans int
+	produce      []*kgo.Record // dead letters and re-keyed records, to produce
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -128,6 +131,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
+		pending: map[*stitch.Trace]*pending{},
 	}
 	opts, err := kcfg.ClientOpts()
 	if err != nil {
@@ -200,9 +204,17 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		now := time.Now()
 		p.mu.Lock()
-		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
 		var err error
-		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 {
+		for it := fs.RecordIter(); !it.Done() && err == nil; {
+			p.add(it.Next(), now)
+			if p.evictedSpans >= writeChunk {
+				// Traces closed at the memory bound are written before more is taken in,
+				// so what is held never exceeds max_spans by more than a chunk.
+				err = p.flushLocked(ctx, now, false)
+				lastFlush = now
+			}
+		}
+		if err == nil && (now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0) {
 			err = p.flushLocked(ctx, now, false)
 			lastFlush = now
 		}
@@ -297,7 +309,10 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 				if len(sp.Issues) > 0 {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}
-				p.unwritten = append(p.unwritten, p.st.Add(part, r.Offset, sp, now)...)
+				for _, t := range p.st.Add(part, r.Offset, sp, now) {
+					p.unwritten = append(p.unwritten, t)
+					p.evictedSpans += len(t.Spans)
+				}
 			}
 		}
 	}
@@ -332,39 +347,13 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		}
 		p.produce = p.produce[:0]
 	}
-	// (2) write closed workflows; until the write succeeds they stay in unwritten, which
-	// holds the commit back.
+	// (2) write closed workflows; until every row of a trace is written it stays in
+	// unwritten, which holds the commit back.
 	p.unwritten = append(p.unwritten, p.st.Due(now, force)...)
-	if closed := p.unwritten; len(closed) > 0 {
-		batch, assigns, labels := p.price(closed)
-		items := batch.LineItems
-		start := time.Now()
-		for attempt := 1; ; attempt++ {
-			err := p.w.Write(ctx, batch)
-			if err == nil {
-				break
-			}
-			p.m.WriteErrors.Inc()
-			if ctx.Err() != nil {
-				// Not written and not committed: the next owner re-reads these spans.
-				return fmt.Errorf("write %d line items: %w", len(items), err)
-			}
-			wait := min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)
-			p.log.Warn("clickhouse write failed; retrying (consumption waits)", "attempt", attempt, "in", wait, "err", err)
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("write %d line items: %w", len(items), err)
-			case <-time.After(wait):
-			}
-		}
-		p.m.WriteSeconds.Observe(time.Since(start).Seconds())
-		p.m.LineItems.Add(float64(len(items)))
-		p.m.Workflows.Add(float64(len(batch.Workflows)))
-		for i, t := range closed {
-			p.st.Remember(t, assigns[i], labels[i])
-		}
-		p.unwritten = nil
+	if err := p.writeClosed(ctx); err != nil {
+		return err
 	}
+	p.evictedSpans = 0
 	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
 	return p.commitLocked(ctx, nil)
@@ -456,6 +445,8 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 	for _, t := range p.unwritten {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
+		} else {
+			delete(p.pending, t)
 		}
 	}
 	p.unwritten = kept
@@ -470,74 +461,4 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 		}
 	}
 	return s
-}
-
-// price turns closed traces into line items and workflow facts. A span delivered twice
-// into one incarnation is priced once. Spans without a tenant, team or feature of their
-// own inherit their workflow root's (from this incarnation or a remembered earlier one).
-func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
-	var items []pipeline.LineItem
-	var wfs []pipeline.Workflow
-	var issues []pipeline.SpanIssue
-	assigns := make([]map[pipeline.SpanID]string, len(closed))
-	labelsOut := make([]map[string]stitch.Labels, len(closed))
-	for i, t := range closed {
-		assign, roots := t.Assign()
-		assigns[i] = assign
-		labels := make(map[string]stitch.Labels, len(roots))
-		for _, r := range roots {
-			labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
-		}
-		labelsOut[i] = labels
-		for _, sp := range p.dedup(t) {
-			wid := assign[sp.SpanID]
-			l, ok := labels[wid]
-			if !ok {
-				l = t.KnownLabels[wid]
-			}
-			inherit(sp, l)
-			for _, is := range sp.Issues {
-				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
-			}
-			n := len(items)
-			items = p.book.Price(items, sp, wid)
-			for _, li := range items[n:] {
-				if !li.Priced {
-					p.m.Unpriced.Inc()
-				}
-			}
-		}
-		done := map[pipeline.SpanID]bool{}
-		for _, r := range roots {
-			if done[r.SpanID] {
-				continue
-			}
-			done[r.SpanID] = true
-			tenant := r.Tenant
-			if tenant == "" {
-				tenant = pipeline.DefaultTenant
-			}
-			wfs = append(wfs, pipeline.Workflow{
-				ID: stitch.WorkflowID(t.TraceID, r), AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
-				Name: r.WorkflowName, Version: r.WorkflowVersion, Outcome: r.Outcome, ValidatedOutputs: r.ValidatedOutputs,
-				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
-			})
-		}
-	}
-	return pipeline.Batch{LineItems: items, Workflows: wfs, Issues: issues}, assigns, labelsOut
-}
-
-func inherit(sp *pipeline.Span, l stitch.Labels) {
-	if sp.Tenant == "" {
-		sp.Tenant = l.Tenant
-	}
-	if sp.Tenant == "" {
-		sp.Tenant = pipeline.DefaultTenant
-	}
-	if sp.Team == "" {
-		sp.Team = l.Team
-	}
-	if sp.Feature == "" {
-		sp.Feature = l.Feature
-	}
 }
