@@ -10,7 +10,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 build: ## build the unitcost binary into ./unitcost
-	$(GO) build -o unitcost ./cmd/unitcost
+	$(GO) build -ldflags "-X github.com/unitcost/unitcost/pipeline/admin.buildCommit=$$(git rev-parse HEAD 2>/dev/null)" -o unitcost ./cmd/unitcost
 
 demo: ## README command 1: a realistic workload end to end on embedded Kafka + local ClickHouse, then the unit economics
 	deploy/local/with-services.sh "clickhouse" -- $(GO) run ./cmd/unitcost demo

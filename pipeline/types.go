@@ -142,7 +142,10 @@ type Span struct {
 	Outcome          string
 	ValidatedOutputs uint64
 
-	Agent   string
+	Agent string
+	// Step is the span's step within its workflow when the instrumentation names one
+	// (unitcost.step); stored as the line's step instead of the span name.
+	Step    string
 	Team    string
 	Feature string
 	Session string
@@ -170,6 +173,15 @@ type Span struct {
 	// Issues lists what normalisation clamped or rejected on this span (counted and
 	// stored, never silent).
 	Issues []string
+}
+
+// StepKey is what the span is stored under as its step: Step when named, else the span
+// name.
+func (s *Span) StepKey() string {
+	if s.Step != "" {
+		return s.Step
+	}
+	return s.Name
 }
 
 // DurationMs is the span's wall time in milliseconds (0 when the clock ran backwards).

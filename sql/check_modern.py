@@ -43,6 +43,9 @@ PARAMS = {
     "rollup_costs": [7, HOUR[0], *HOUR],
     "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", ""],
     "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", ""],
+    "whatif_workflows": [*WINDOW, "", ""],
+    "whatif_lines": [WINDOW[0], *WINDOW, "qa", "", ""],
+    "whatif_cohorts": [*WINDOW, "qa", "", "", WINDOW[0], *WINDOW, "qa", "acme", "acme"],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
@@ -66,6 +69,14 @@ EXPECT = {
     "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
                      ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": [["acme", "input tokens N negative; clamped to N", 1, "input tokens -5 negative; clamped to 0", TRACE_ID]],
+    "whatif_workflows": [["qa", 1]],
+    # the fixture's two model lines, one group each (the second has the token mix)
+    "whatif_lines": [
+        ["acme", "2026-11-01", "", "", "", "", "", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1234567, 0, 0],
+        ["acme", "2026-11-01", "", "", "", "", "", 1000, 0, 0, 0, 0, 0, 0, 0, 0, 100, 600, 200, 50, 50, 1, 0, 0, 0],
+    ],
+    # one cohort (routing: one step "" on model ""), reviewed once at $20, 2 validated outputs
+    "whatif_cohorts": [["\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
 }
 
 LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id, component, "

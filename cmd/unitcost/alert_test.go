@@ -65,7 +65,7 @@ rules:
 		t.Fatalf("series report:\n%s", out)
 	}
 	for _, args := range [][]string{{"report", "--rollups", "--since", "4h", "--until", until, "--format", "csv"}, {"report", "--since", "4h", "--until", until, "--format", "csv"}} {
-		if out := run(args...); !strings.Contains(out, "\nqa,3,3,3,0,0.003000000,") {
+		if out := run(args...); !strings.Contains(out, "\nworkflow,qa,3,3,3,0,0.003000000,") {
 			t.Fatalf("%v:\n%s", args, out)
 		}
 	}

@@ -8,50 +8,72 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/report"
+	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
+	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
-func runAPI(args []string) error {
-	_, s := newFlags("api", "Serve the unit economics as JSON under /api/v1: unit-economics, breakdown?by=,\nworkflows/top, workflows/ID/lines, context-share (each takes ?since=24h or ?from=&to=).",
-		"A tenant's bearer token (api.tokens) sees only its own workflows; a token mapped to \"*\" sees\nall and may pass ?tenant=. Errors are JSON {\"error\": ...}. Also serves /healthz, /readyz, /metrics\non admin.addr. SIGTERM finishes in-flight requests.")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
+func apiCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "api",
+		Short: "serve the unit economics as JSON under /api/v1, isolated per tenant token",
+		Long: "Serve the unit economics as JSON under /api/v1: unit-economics, breakdown?by=,\n" +
+			"workflows/top, workflows/ID/lines, context-share, whatif, whatif/steps (each takes ?since=24h\n" +
+			"or ?from=&to=; whatif prices with process.price_book).\n\n" +
+			"A tenant's bearer token (api.tokens) sees only its own workflows; a token mapped to \"*\" sees\n" +
+			"all and may pass ?tenant=. Errors are JSON {\"error\": ...}. Also serves /healthz, /readyz, /metrics\n" +
+			"on admin.addr (default 127.0.0.1:9466). SIGTERM finishes in-flight requests.",
+		Args: noArgs,
 	}
-	defer ss.stop()
-	if len(ss.cfg.API.Tokens) == 0 {
-		ss.log.Warn("api.tokens is empty: the API is open and shows every tenant; keep it on loopback")
-	}
-	st, err := store.Open(ss.ctx, ss.cfg.ClickHouse)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	ln, err := net.Listen("tcp", ss.cfg.API.Addr)
-	if err != nil {
-		return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
-	}
-	srv := &http.Server{Handler: report.NewAPI(st, ss.cfg.API.Tokens), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	if ss.cfg.Admin.Addr != "" {
-		a, err := admin.New(ss.cfg.Admin.Addr, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
+	s := bindSettings(c, "api", "clickhouse", "api", "admin", "process.price_book", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		ss, err := s.start()
 		if err != nil {
 			return err
 		}
-		go func() { errc <- a.Run(ss.ctx) }()
-	}
-	ss.log.Info("api listening", "addr", ln.Addr().String(), "clickhouse", ss.cfg.ClickHouse.Addr, "database", ss.cfg.ClickHouse.Database)
-	select {
-	case <-ss.ctx.Done():
-	case err := <-errc:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer ss.stop()
+		if len(ss.cfg.API.Tokens) == 0 {
+			ss.log.Warn("api.tokens is empty: the API is open and shows every tenant; keep it on loopback")
+		}
+		st, err := store.Open(ss.ctx, ss.cfg.ClickHouse)
+		if err != nil {
 			return err
 		}
+		defer st.Close()
+		books, err := stack.LoadBook(ss.cfg.Process.PriceBook)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", ss.cfg.API.Addr)
+		if err != nil {
+			return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
+		}
+		handler := report.NewAPI(st, ss.cfg.API.Tokens).EnableWhatif(whatifch.New(st), books)
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		errc := make(chan error, 2)
+		go func() { errc <- srv.Serve(ln) }()
+		if ss.cfg.Admin.Addr != "" {
+			a, err := admin.New(ss.cfg.Admin.Addr, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
+			if err != nil {
+				return err
+			}
+			go func() { errc <- a.Run(ss.ctx) }()
+		}
+		ss.log.Info("api listening", "addr", ln.Addr().String(), "clickhouse", ss.cfg.ClickHouse.Addr, "database", ss.cfg.ClickHouse.Database, "admin", ss.cfg.Admin.Addr)
+		select {
+		case <-ss.ctx.Done():
+		case err := <-errc:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return c
 }

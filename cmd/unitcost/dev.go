@@ -2,70 +2,91 @@ package main
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+
 	"github.com/unitcost/unitcost/pipeline/admin"
+	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-func runDev(args []string) error {
-	fs, s := newFlags("dev", "Run everything in one process: an embedded Kafka broker (franz-go's kfake, real Kafka\nprotocol, in memory), OTLP ingest and process. ClickHouse must be reachable\n(deploy/local/clickhouse.sh start).", "")
-	kport := fs.Int("kafka-port", 29092, "port of the embedded Kafka broker (0 picks one)")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
+func devCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "run ingest and process in one process on an embedded Kafka (kfake)",
+		Long: "Run everything in one process: an embedded Kafka broker (franz-go's kfake, real Kafka\n" +
+			"protocol, in memory), OTLP ingest and process. ClickHouse must be reachable\n" +
+			"(deploy/local/clickhouse.sh start). /metrics on admin.addr (default 127.0.0.1:9468).",
+		Args: noArgs,
 	}
-	defer ss.stop()
-	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
-	kf, err := stack.Embedded(*kport, cfg.Kafka.Partitions)
-	if err != nil {
-		return err
+	kport := c.Flags().Int("kafka-port", 29092, "port of the embedded Kafka broker (0 picks one)")
+	s := bindSettings(c, "dev", "kafka.partitions", "kafka.spans_topic", "kafka.dead_letter_topic", "kafka.group", "clickhouse", "ingest", "process", "rollup", "admin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		ss, err := s.start()
+		if err != nil {
+			return err
+		}
+		defer ss.stop()
+		cfg, log, ctx := ss.cfg, ss.log, ss.ctx
+		kf, err := stack.Embedded(*kport, cfg.Kafka.Partitions)
+		if err != nil {
+			return err
+		}
+		defer kf.Close()
+		cfg.Kafka.Brokers = kf.ListenAddrs()
+		if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
+			return err
+		}
+		st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true, Process: true}, admin.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		log.Info("dev running: send OTLP here", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(),
+			"embedded_kafka", cfg.Kafka.Brokers, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database, "admin", cfg.Admin.Addr)
+		return st.Run(ctx)
 	}
-	defer kf.Close()
-	cfg.Kafka.Brokers = kf.ListenAddrs()
-	if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
-		return err
-	}
-	st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true, Process: true}, admin.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
-	log.Info("dev running: send OTLP here", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(),
-		"embedded_kafka", cfg.Kafka.Brokers, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)
-	return st.Run(ctx)
+	return c
 }
 
-func runDemo(args []string) error {
-	fs, s := newFlags("demo", "Drive a realistic synthetic AI workload end to end - OTel SDK -> OTLP ingest -> embedded\nKafka -> process -> ClickHouse - then print the unit economics and check every figure\nagainst the generator's ground truth. Exits 0 only if they all match.",
-		"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.")
-	workflows := fs.Int("workflows", 400, "workflows to generate")
-	seed := fs.Uint64("seed", 7, "random seed")
-	if err := s.parse(args); err != nil {
-		return err
+func demoCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "run a realistic workload end to end on embedded Kafka and print the unit economics",
+		Long: "Drive a realistic synthetic AI workload end to end - OTel SDK -> OTLP ingest -> embedded\n" +
+			"Kafka -> process -> ClickHouse - then print the unit economics and check every figure\n" +
+			"against the generator's ground truth. Exits 0 only if they all match.\n\n" +
+			"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.",
+		Args: noArgs,
 	}
-	if _, set := s.overrides["clickhouse.database"]; !set && os.Getenv("UNITCOST_CLICKHOUSE_DATABASE") == "" {
-		s.overrides["clickhouse.database"] = "unitcost_demo"
+	workflows := c.Flags().Int("workflows", 400, "workflows to generate")
+	seed := c.Flags().Uint64("seed", 7, "random seed")
+	s := bindSettingsAdjusted(c, "demo", func(c *config.Config) {
+		c.ClickHouse.Database = "unitcost_demo"
+		c.Admin.Addr = ""
+	}, "kafka.partitions", "clickhouse", "process", "admin", "log_level")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
+		cfg, err := s.load()
+		if err != nil {
+			return err
+		}
+		ctx, stop := signalContext()
+		defer stop()
+		return runDemo(ctx, cfg, *workflows, *seed)
 	}
-	s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
-	if _, set := s.overrides["admin.addr"]; !set {
-		s.overrides["admin.addr"] = ""
-	}
-	cfg, err := s.load()
-	if err != nil {
-		return err
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	began := time.Now()
+	return c
+}
 
+func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64) error {
+	began := time.Now()
 	kf, err := stack.Embedded(0, cfg.Kafka.Partitions)
 	if err != nil {
 		return err
@@ -86,7 +107,7 @@ func runDemo(args []string) error {
 	stopStack := func() error { cancel(); return <-done }
 
 	client := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(st.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
-	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: *seed, Workflows: *workflows})
+	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows})
 	if err != nil {
 		stopStack()
 		return err

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/segmentio/encoding/json"
+	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -17,9 +19,20 @@ import (
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 )
 
-func runLoadgen(args []string) error {
-	fs, s := newFlags("loadgen", "Send a realistic synthetic AI workload (RAG Q&A, a support agent with tools and retries,\ninvoice extraction with human validation, routed ticket classification) through the\nofficial OTel Go SDK - over OTLP/gRPC, or straight into Kafka with shuffled and\nduplicated delivery - and write its ground truth as JSON.",
-		"Seeded and deterministic: the same flags produce the same spans and the same truth.")
+func loadgenCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "loadgen",
+		Short: "send a realistic synthetic AI workload over OTLP and write its ground truth",
+		Long: "Send a realistic synthetic AI workload (RAG Q&A, a support agent with tools and retries,\n" +
+			"invoice extraction with human validation, routed ticket classification) through the\n" +
+			"official OTel Go SDK - over OTLP/gRPC, or straight into Kafka with shuffled and\n" +
+			"duplicated delivery - and write its ground truth as JSON.\n\n" +
+			"Each run has trace ids of its own, so a second run adds to the first; with --seed the\n" +
+			"run is deterministic (the same flags give the same spans, ids and truth). Exits non-zero\n" +
+			"when any export failed, saying how many.",
+		Args: noArgs,
+	}
+	fs := c.Flags()
 	endpoint := fs.String("endpoint", "127.0.0.1:4317", "OTLP/gRPC endpoint (unitcost ingest or a Collector)")
 	token := fs.String("token", "", "bearer token for an authenticated ingest")
 	toKafka := fs.Bool("kafka", false, "produce straight to kafka.spans_topic on kafka.brokers instead of OTLP")
@@ -29,17 +42,40 @@ func runLoadgen(args []string) error {
 	workflows := fs.Int("workflows", 200, "workflows to generate (0 with --duration: no cap)")
 	rate := fs.Float64("rate", 0, "workflows per second (0: as fast as possible)")
 	duration := fs.Duration("duration", 0, "stop after this long (e.g. 10m)")
-	seed := fs.Uint64("seed", 1, "random seed")
+	seed := fs.Uint64("seed", 0, "random seed: the same seed and flags give the same spans, trace ids and truth (default: a new one each run, printed)")
 	tenants := fs.String("tenants", "acme,globex", "comma-separated tenants the workflows are spread over")
 	mix := fs.String("mix", "", "workflow type weights, e.g. rag_qa=40,support_agent=25,invoice_extraction=15,ticket_classification=20")
 	truthPath := fs.String("truth", "", "write the ground truth (every workflow's cost, unit economics per type) to this JSON file")
-	ss, err := s.start(args)
+	s := bindSettings(c, "loadgen", "kafka", "log_level")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runLoadgen(s, loadgenFlags{endpoint: *endpoint, token: *token, toKafka: *toKafka, window: *window, dups: *dups, perSpan: *perSpan,
+			workflows: *workflows, rate: *rate, duration: *duration, seed: *seed, seedSet: cmd.Flags().Changed("seed"),
+			tenants: *tenants, mix: *mix, truthPath: *truthPath})
+	}
+	return c
+}
+
+type loadgenFlags struct {
+	endpoint, token, tenants, mix, truthPath string
+	toKafka, perSpan, seedSet                bool
+	window, workflows                        int
+	dups, rate                               float64
+	duration                                 time.Duration
+	seed                                     uint64
+}
+
+func runLoadgen(s *settings, f loadgenFlags) error {
+	ss, err := s.start()
 	if err != nil {
 		return err
 	}
 	defer ss.stop()
-	lc := loadgen.Config{Seed: *seed, Workflows: *workflows, Rate: *rate, Duration: *duration, Tenants: split(*tenants)}
-	if lc.Mix, err = parseMix(*mix); err != nil {
+	if !f.seedSet { // ids of their own per run; the seed printed lets the run be repeated
+		f.seed = rand.Uint64()>>1 | 1
+		fmt.Fprintf(os.Stderr, "loadgen: seed %d (pass --seed %d to repeat this run exactly)\n", f.seed, f.seed)
+	}
+	lc := loadgen.Config{Seed: f.seed, Workflows: f.workflows, Rate: f.rate, Duration: f.duration, Tenants: split(f.tenants)}
+	if lc.Mix, err = parseMix(f.mix); err != nil {
 		return err
 	}
 	if err := lc.Validate(); err != nil {
@@ -47,7 +83,7 @@ func runLoadgen(args []string) error {
 	}
 	var client otlptrace.Client
 	var delivery *loadgen.KafkaDelivery
-	if *toKafka {
+	if f.toKafka {
 		opts, err := ss.cfg.Kafka.ClientOpts()
 		if err != nil {
 			return err
@@ -61,15 +97,15 @@ func runLoadgen(args []string) error {
 			return err
 		}
 		maxBytes := ss.cfg.Kafka.MaxRecordBytes
-		if *perSpan {
+		if f.perSpan {
 			maxBytes = 1
 		}
-		delivery = loadgen.NewKafkaDelivery(cl, ss.cfg.Kafka.SpansTopic, maxBytes, *window, *dups, *seed)
+		delivery = loadgen.NewKafkaDelivery(cl, ss.cfg.Kafka.SpansTopic, maxBytes, f.window, f.dups, f.seed)
 		client = delivery
 	} else {
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(*endpoint), otlptracegrpc.WithInsecure()}
-		if *token != "" {
-			opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + *token}))
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(f.endpoint), otlptracegrpc.WithInsecure()}
+		if f.token != "" {
+			opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + f.token}))
 		}
 		client = otlptracegrpc.NewClient(opts...)
 	}
@@ -83,13 +119,13 @@ func runLoadgen(args []string) error {
 	if delivery != nil {
 		fmt.Fprintf(os.Stderr, "loadgen: %d Kafka records to %s, %d of them duplicates\n", delivery.Sent, ss.cfg.Kafka.SpansTopic, delivery.Dups)
 	}
-	if *truthPath != "" {
+	if f.truthPath != "" {
 		b, err := json.MarshalIndent(map[string]any{"workflows": truth.Workflows, "by_type": truth.ByType(""),
 			"spans": truth.Spans, "line_items": truth.LineItems}, "", "  ")
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*truthPath, b, 0o644); err != nil {
+		if err := os.WriteFile(f.truthPath, b, 0o644); err != nil {
 			return fmt.Errorf("write ground truth: %w", err)
 		}
 	}
@@ -123,26 +159,19 @@ func parseMix(s string) (map[string]int, error) {
 }
 
 // sendWorkload runs the generator through an OTLP exporter on client, with a progress
-// line, and flushes it.
+// line, and flushes it; any failed export is an error.
 func sendWorkload(ctx context.Context, client otlptrace.Client, cfg loadgen.Config) (*loadgen.Truth, error) {
 	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("otlp exporter: %w", err)
 	}
-	tp := loadgen.NewTracerProvider(exp, cfg.Seed)
 	start := time.Now()
 	pr := newProgress()
-	truth, err := loadgen.Run(ctx, cfg, tp, func(done, total int) {
+	truth, err := loadgen.Send(ctx, exp, cfg, func(done, total int) {
 		pr.update(done == total, "loadgen: %d/%s workflows generated (%.1fs)", done, totalString(total), time.Since(start).Seconds())
 	})
 	if err != nil {
-		tp.Shutdown(context.Background())
-		return nil, err
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := tp.Shutdown(sctx); err != nil {
-		return nil, fmt.Errorf("flush spans: %w (is `unitcost ingest` running at the endpoint?)", err)
+		return nil, fmt.Errorf("%w (is `unitcost ingest` running at the endpoint?)", err)
 	}
 	return truth, nil
 }

@@ -3,78 +3,79 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/unitcost/unitcost/pipeline"
 
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-func runReport(args []string) error {
-	fs, s := newFlags("report", "Print unit economics per workflow type: cost per completed workflow, per validated output\nand per exception (workflows that needed human review), and the review share of cost.",
-		"The window selects workflows by start time. Costs include every line item of those\nworkflows, including reviews that arrived later.")
-	since := fs.Duration("since", 24*time.Hour, "window length, ending at --until")
-	until := fs.String("until", "", "window end, RFC 3339 (default: now)")
+func reportCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "report",
+		Short: "print cost per completed workflow, per validated output and per exception",
+		Long: "Print unit economics per workflow type: cost per completed workflow, per validated output\n" +
+			"and per exception (workflows that needed human review), and the review share of cost.\n\n" +
+			"The window selects workflows by start time. Costs include every line item of those\n" +
+			"workflows, including reviews that arrived later.",
+		Example: "  unitcost report --since 7d --tenant acme\n  unitcost report --view breakdown --by model --since 30d\n  unitcost report --since 2026-11-01 --format csv\n  unitcost report --view series --bucket day --since 30d",
+		Args:    noArgs,
+	}
+	fs := c.Flags()
+	since := fs.String("since", "24h", "window start: a length before --until (5h, 7d), a date (2026-11-01) or an RFC 3339 time")
+	until := fs.String("until", "", "window end, a date or RFC 3339 (default: now)")
 	tenant := fs.String("tenant", "", "only this tenant's workflows (default: all)")
 	format := fs.String("format", "table", "table, json or csv")
-	view := fs.String("view", "unit", "unit (unit economics), series (unit economics per time bucket, from the rollups)\nor context (input token mix and context share)")
+	view := fs.String("view", "unit", "unit (unit economics per workflow type), breakdown (cost by --by), series (unit\neconomics per time bucket, from the rollups) or context (input token mix and context share)")
+	by := fs.String("by", "component", "breakdown dimension: "+strings.Join(store.DimensionOrder, ", "))
 	bucket := fs.String("bucket", "hour", "series bucket: hour or day")
 	workflow := fs.String("workflow", "", "series: only this workflow type")
 	version := fs.String("workflow-version", "", "series: only this workflow version")
 	team := fs.String("team", "", "series: only this team")
 	rollups := fs.Bool("rollups", false, "unit view: add up the hourly rollups instead of reading the line items (fast over long\nwindows; whole hours; as of the last rollup refresh)")
-	ss, err := s.start(args)
+	s := bindSettings(c, "report", "clickhouse", "log_level")
+	complete(c, "format", "table", "json", "csv")
+	complete(c, "view", report.Views()...)
+	complete(c, "by", store.DimensionOrder...)
+	complete(c, "bucket", "hour", "day")
+	c.RunE = func(*cobra.Command, []string) error {
+		return runReport(s, reportFlags{by: *by, since: *since, until: *until, tenant: *tenant, format: *format, view: *view, bucket: *bucket,
+			workflow: *workflow, version: *version, team: *team, rollups: *rollups})
+	}
+	return c
+}
+
+type reportFlags struct {
+	since, until, tenant, format, view, by, bucket, workflow, version, team string
+	rollups                                                                 bool
+}
+
+func runReport(s *settings, f reportFlags) error {
+	to := time.Now()
+	var err error
+	if f.until != "" {
+		if to, err = pipeline.ParseTime(f.until); err != nil {
+			return usageError{fmt.Errorf("--until %w", err)}
+		}
+	}
+	from, err := pipeline.ParseSince(f.since, to)
+	if err != nil {
+		return usageError{fmt.Errorf("--since %w", err)}
+	}
+	ss, err := s.start()
 	if err != nil {
 		return err
 	}
 	defer ss.stop()
-	cfg, ctx := ss.cfg, ss.ctx
-	to := time.Now()
-	if *until != "" {
-		if to, err = time.Parse(time.RFC3339, *until); err != nil {
-			return fmt.Errorf("--until: %w", err)
-		}
-	}
-	st, err := store.Open(ctx, cfg.ClickHouse)
+	st, err := store.Open(ss.ctx, ss.cfg.ClickHouse)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if *view == "context" {
-		cs, err := st.ContextShare(ctx, to.Add(-*since), to, *tenant)
-		if err != nil {
-			return err
-		}
-		return report.WriteContext(os.Stdout, report.ContextRows(cs), *format)
-	}
-	if *view == "series" {
-		from := to.Add(-*since).Truncate(time.Hour)
-		pts, err := st.Series(ctx, from, to, *bucket, store.SeriesFilter{Tenant: *tenant, Workflow: *workflow, Version: *version, Team: *team})
-		if err != nil {
-			return err
-		}
-		if len(pts) == 0 && *format == "table" {
-			fmt.Fprintf(os.Stderr, "no rollup rows between %s and %s in database %s (rollups lag the source by up to rollup.interval; `unitcost rollup` refreshes them now)\n",
-				from.Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
-			return nil
-		}
-		return report.WriteSeries(os.Stdout, report.SeriesRows(pts), *format)
-	}
-	if *view != "unit" {
-		return fmt.Errorf("--view %q: use unit, series or context", *view)
-	}
-	var ue []store.UnitEconomics
-	if *rollups {
-		pts, err := st.Series(ctx, to.Add(-*since).Truncate(time.Hour), to, "hour", store.SeriesFilter{Tenant: *tenant})
-		if err != nil {
-			return err
-		}
-		ue = store.SumByWorkflow(pts)
-	} else if ue, err = st.UnitEconomics(ctx, to.Add(-*since), to, *tenant); err != nil {
-		return err
-	}
-	if len(ue) == 0 && *format == "table" {
-		fmt.Fprintf(os.Stderr, "no workflows started between %s and %s in database %s\n", to.Add(-*since).Format(time.RFC3339), to.Format(time.RFC3339), cfg.ClickHouse.Database)
-		return nil
-	}
-	return report.Write(os.Stdout, report.Rows(ue), *format)
+	return report.Print(ss.ctx, st, report.Query{From: from, To: to, Tenant: f.tenant, View: f.view, By: f.by, Bucket: f.bucket,
+		Workflow: f.workflow, Version: f.version, Team: f.team, Rollups: f.rollups, Format: f.format}, os.Stdout, os.Stderr)
 }

@@ -6,14 +6,28 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-func runRollup(args []string) error {
-	fs, s := newFlags("rollup", "Refresh the hourly rollups now: rebuild every hour that rows written since the last\ncomplete refresh land in (`unitcost process` does this every rollup.interval).",
-		"--all rebuilds every hour that has workflows, e.g. after restoring a backup.")
-	all := fs.Bool("all", false, "rebuild every hour, not only those with new rows")
-	ss, err := s.start(args)
+func rollupCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rollup",
+		Short: "refresh the hourly rollups now (process does it every rollup.interval)",
+		Long: "Refresh the hourly rollups now: rebuild every hour that rows written since the last\n" +
+			"complete refresh land in (`unitcost process` does this every rollup.interval).\n\n" +
+			"--all rebuilds every hour that has workflows, e.g. after restoring a backup.",
+		Args: noArgs,
+	}
+	all := c.Flags().Bool("all", false, "rebuild every hour, not only those with new rows")
+	s := bindSettings(c, "rollup", "clickhouse", "rollup.margin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error { return runRollup(s, *all) }
+	return c
+}
+
+func runRollup(s *settings, all bool) error {
+	ss, err := s.start()
 	if err != nil {
 		return err
 	}
@@ -25,7 +39,7 @@ func runRollup(args []string) error {
 	}
 	defer st.Close()
 	began := time.Now()
-	if *all {
+	if all {
 		hours, err := st.DirtyHours(ctx, 0)
 		if err != nil {
 			return err

@@ -3,70 +3,102 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
 	"github.com/segmentio/encoding/json"
+	"github.com/spf13/cobra"
 
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-func runIngest(args []string) error {
-	_, s := newFlags("ingest", "Serve OTLP over gRPC and HTTP and produce every span to Kafka, one record per trace keyed\nby trace id. A request is acknowledged only once its spans are in Kafka.",
-		"Serves /healthz, /readyz and /metrics on admin.addr. SIGTERM drains in-flight requests.")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
+func ingestCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ingest",
+		Short: "serve OTLP (gRPC :4317, HTTP :4318) and produce spans to Kafka keyed by trace id",
+		Long: "Serve OTLP over gRPC and HTTP and produce every span to Kafka, one record per trace keyed\n" +
+			"by trace id. A request is acknowledged only once its spans are in Kafka.\n\n" +
+			"Serves /healthz, /readyz and /metrics on admin.addr (default 127.0.0.1:9464). SIGTERM drains\nin-flight requests.",
+		Args: noArgs,
 	}
-	defer ss.stop()
-	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
-	st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true}, admin.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
-	log.Info("ingest listening", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(), "kafka", cfg.Kafka.Brokers, "topic", cfg.Kafka.SpansTopic)
-	return st.Run(ctx)
-}
-
-func runProcess(args []string) error {
-	_, s := newFlags("process", "Consume spans from Kafka as a member of the process consumer group, stitch them into\nworkflows, price them and write line items and workflow facts to ClickHouse.",
-		"Offsets are committed only up to the oldest span not yet written. Run several instances\nwith the same kafka.group to scale out. SIGTERM writes what is due, commits and leaves.")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
-	}
-	defer ss.stop()
-	cfg, log, ctx := ss.cfg, ss.log, ss.ctx
-	if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
-		return err
-	}
-	st, err := stack.New(ctx, cfg, stack.Roles{Process: true}, admin.NewRegistry(), log)
-	if err != nil {
-		return err
-	}
-	log.Info("process consuming", "kafka", cfg.Kafka.Brokers, "group", cfg.Kafka.Group, "clickhouse", cfg.ClickHouse.Addr)
-	return st.Run(ctx)
-}
-
-func runMigrate(args []string) error {
-	fs, s := newFlags("migrate", "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.", "")
-	print := fs.Bool("print", false, "print every migration's statements as JSON and exit, without connecting")
-	ss, err := s.start(args)
-	if err != nil {
-		return err
-	}
-	defer ss.stop()
-	if *print {
-		ms, err := store.MigrationsFor(ss.cfg.ClickHouse)
+	s := bindSettings(c, "ingest", "kafka", "ingest", "admin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		ss, err := s.start()
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(ms)
+		defer ss.stop()
+		cfg, log, ctx := ss.cfg, ss.log, ss.ctx
+		st, err := stack.New(ctx, cfg, stack.Roles{Ingest: true}, admin.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		log.Info("ingest listening", "grpc", st.Receiver.GRPCAddr(), "http", st.Receiver.HTTPAddr(), "kafka", cfg.Kafka.Brokers, "topic", cfg.Kafka.SpansTopic, "admin", cfg.Admin.Addr)
+		return st.Run(ctx)
 	}
-	return migrate(ss.ctx, ss.cfg.ClickHouse, ss.log)
+	return c
+}
+
+func processCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "process",
+		Short: "consume spans, stitch workflows, price them and write to ClickHouse",
+		Long: "Consume spans from Kafka as a member of the process consumer group, stitch them into\n" +
+			"workflows, price them and write line items and workflow facts to ClickHouse; refresh the\n" +
+			"hourly rollups every rollup.interval.\n\n" +
+			"Offsets are committed only up to the oldest span not yet written. Run several instances\n" +
+			"with the same kafka.group to scale out. SIGTERM writes what is due, commits and leaves.\n" +
+			"Serves /healthz, /readyz and /metrics on admin.addr (default 127.0.0.1:9465).",
+		Args: noArgs,
+	}
+	s := bindSettings(c, "process", "kafka", "clickhouse", "process", "rollup", "admin", "log_level")
+	c.RunE = func(*cobra.Command, []string) error {
+		ss, err := s.start()
+		if err != nil {
+			return err
+		}
+		defer ss.stop()
+		cfg, log, ctx := ss.cfg, ss.log, ss.ctx
+		if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
+			return err
+		}
+		st, err := stack.New(ctx, cfg, stack.Roles{Process: true}, admin.NewRegistry(), log)
+		if err != nil {
+			return err
+		}
+		log.Info("process consuming", "kafka", cfg.Kafka.Brokers, "group", cfg.Kafka.Group, "clickhouse", cfg.ClickHouse.Addr, "admin", cfg.Admin.Addr)
+		return st.Run(ctx)
+	}
+	return c
+}
+
+func migrateCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "create or upgrade the ClickHouse schema",
+		Long:  "Create the ClickHouse database and apply every schema migration not yet applied.\nIdempotent; refuses to run against a schema newer than this binary.",
+		Args:  noArgs,
+	}
+	print := c.Flags().Bool("print", false, "print every migration's statements as JSON and exit, without connecting")
+	s := bindSettings(c, "migrate", "clickhouse", "log_level")
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		ss, err := s.start()
+		if err != nil {
+			return err
+		}
+		defer ss.stop()
+		if *print {
+			ms, err := store.MigrationsFor(ss.cfg.ClickHouse)
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(ms)
+		}
+		return migrate(ss.ctx, ss.cfg.ClickHouse, ss.log)
+	}
+	return c
 }
 
 func migrate(ctx context.Context, cfg store.Config, log *slog.Logger) error {

@@ -338,15 +338,15 @@ rules: [{name: tokens-per-workflow, metric: tokens_per_workflow, min_samples: 30
 	}{
 		{`unitcost_workflows{workflow="support_agent"}`, float64(p.Workflows)},
 		{`unitcost_cost_dollars{workflow="_all"}`, float64(p.Cost) / 1e9},
-		{`unitcost_unit_cost{metric="cost_per_completed",workflow="support_agent"}`, float64(p.Cost) / 1e9 / float64(p.Completed)},
-		{`unitcost_unit_cost{metric="tokens_per_workflow",workflow="_all"}`, float64(p.InputTokens+p.OutputTokens) / float64(p.Workflows)},
+		{`unitcost_cost_per_completed_workflow_dollars{workflow="support_agent"}`, float64(p.Cost) / 1e9 / float64(p.Completed)},
+		{`unitcost_model_tokens_per_workflow{workflow="_all"}`, float64(p.InputTokens+p.OutputTokens) / float64(p.Workflows)},
 	} {
 		got := gauge(t, reg, c.name)
 		if diff := got - c.want; diff > 1e-9*c.want || diff < -1e-9*c.want {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := gauge(t, reg, `unitcost_unit_cost{metric="cost_per_completed",workflow="support_agent"}`); int64(got*1e9+0.5) != int64(per) {
+	if got := gauge(t, reg, `unitcost_cost_per_completed_workflow_dollars{workflow="support_agent"}`); int64(got*1e9+0.5) != int64(per) {
 		t.Errorf("cost per completed gauge %v vs exact %d nano", got, per)
 	}
 }

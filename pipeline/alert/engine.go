@@ -50,6 +50,21 @@ type Engine struct {
 	log       *slog.Logger
 	m         *engineMetrics
 	last      []Reading
+	// readOnly engines never write the state file nor deliver (dry runs, replays).
+	readOnly bool
+}
+
+// Option changes how an engine keeps its state.
+type Option func(*Engine, *bool)
+
+// ReadOnly makes an engine that starts from the state file (if any) but never writes it
+// and never delivers a notification: `unitcost alert --dry-run`.
+func ReadOnly() Option { return func(e *Engine, _ *bool) { e.readOnly = true } }
+
+// Fresh makes a read-only engine that ignores the state file: every alert starts ok
+// (`unitcost alert --replay`).
+func Fresh() Option {
+	return func(e *Engine, fresh *bool) { e.readOnly, *fresh = true, true }
 }
 
 // LastReadings are the readings of the last evaluation, for `unitcost alert --once`.
@@ -57,14 +72,21 @@ func (e *Engine) LastReadings() []Reading { return e.last }
 
 // New builds an engine, loading the state file if there is one. reg (may be nil)
 // receives the unit-cost gauges and the engine's own series; log may be nil (slog.Default).
-func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger) (*Engine, error) {
+func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger, opts ...Option) (*Engine, error) {
 	if log == nil {
 		log = slog.Default()
 	}
 	e := &Engine{rules: rules, src: src, notifiers: map[string]*notifier{}, log: log, m: newEngineMetrics(reg),
 		st: state{Alerts: map[string]*alertState{}}}
+	fresh := false
+	for _, o := range opts {
+		o(e, &fresh)
+	}
 	for _, n := range rules.Notifiers {
 		e.notifiers[n.Name] = &notifier{cfg: n, client: &http.Client{}}
+	}
+	if fresh {
+		return e, nil
 	}
 	b, err := os.ReadFile(rules.StateFile)
 	switch {
@@ -85,6 +107,9 @@ func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger) 
 
 // save writes the state atomically (temp file + rename).
 func (e *Engine) save() error {
+	if e.readOnly {
+		return nil
+	}
 	b, err := json.Marshal(e.st)
 	if err != nil {
 		return err
@@ -204,6 +229,9 @@ func (e *Engine) step(r *Rule, rd Reading, now time.Time) *Alert {
 		}
 	}
 	for _, n := range targets {
+		if e.notifiers[n] == nil { // disabled when loading (see Rules.Disabled)
+			continue
+		}
 		e.st.Outbox = append(e.st.Outbox, &pending{Notifier: n, Alert: *a, Queued: now, NextAttempt: now})
 	}
 	return a
@@ -212,6 +240,9 @@ func (e *Engine) step(r *Rule, rd Reading, now time.Time) *Alert {
 // Deliver sends every queued notification that is due. A failed one stays queued and is
 // retried with exponential backoff (5s doubling, at most 5m); none is ever dropped.
 func (e *Engine) Deliver(ctx context.Context, now time.Time) (sent int, err error) {
+	if e.readOnly {
+		return 0, nil
+	}
 	var keep []*pending
 	var errs []error
 	for _, p := range e.st.Outbox {
@@ -310,7 +341,10 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // UpdateGauges sets the unit-cost gauges from the rollups over the metrics window, per
-// workflow type and for all of them (workflow="_all").
+// workflow type and for all of them (workflow="_all"). Only the metrics_max_workflows most
+// expensive workflow types get a series of their own; the rest add up under
+// workflow="_other", so span names that leak into workflow names cannot grow the series
+// without bound.
 func (e *Engine) UpdateGauges(ctx context.Context, now time.Time) error {
 	to := now.UTC()
 	from := to.Truncate(time.Hour).Add(time.Hour - e.rules.MetricsWindow)
@@ -318,32 +352,48 @@ func (e *Engine) UpdateGauges(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	by := map[string]*agg{"_all": {}}
+	per := map[string]*agg{}
+	all := &agg{}
 	for _, p := range points {
 		a := agg{workflows: p.Workflows, completed: p.Completed, validated: p.ValidatedOutputs, exceptions: p.Exceptions,
 			cost: dollars(int64(p.Cost)), exceptionCost: dollars(int64(p.ExceptionCost)), reviewCost: dollars(int64(p.ReviewCost)),
 			tokens: p.InputTokens + p.OutputTokens, lines: p.LineItems, unpriced: p.UnpricedLines}
-		if by[p.Workflow] == nil {
-			by[p.Workflow] = &agg{}
+		if per[p.Workflow] == nil {
+			per[p.Workflow] = &agg{}
 		}
-		by[p.Workflow].add(a)
-		by["_all"].add(a)
+		per[p.Workflow].add(a)
+		all.add(a)
 	}
-	e.m.unit.Reset()
-	e.m.workflows.Reset()
-	e.m.cost.Reset()
-	names := make([]string, 0, len(by))
-	for k := range by {
+	names := make([]string, 0, len(per))
+	for k := range per {
 		names = append(names, k)
 	}
-	sort.Strings(names)
-	for _, w := range names {
-		a := *by[w]
+	sort.Slice(names, func(i, j int) bool {
+		ci, cj := per[names[i]].cost, per[names[j]].cost
+		return ci > cj || ci == cj && names[i] < names[j]
+	})
+	by := map[string]*agg{"_all": all}
+	for i, w := range names {
+		if i < e.rules.MetricsMaxWorkflows {
+			by[w] = per[w]
+			continue
+		}
+		if by["_other"] == nil {
+			by["_other"] = &agg{}
+		}
+		by["_other"].add(*per[w])
+	}
+	e.m.workflows.Reset()
+	e.m.cost.Reset()
+	for _, g := range e.m.unit {
+		g.Reset()
+	}
+	for w, a := range by {
 		e.m.workflows.WithLabelValues(w).Set(float64(a.workflows))
 		e.m.cost.WithLabelValues(w).Set(a.cost)
-		for _, m := range []Metric{CostPerCompleted, CostPerValidated, CostPerException, ReviewShare, TokensPerWorkflow, UnpricedShare} {
-			if v, _, ok := value(m, a); ok {
-				e.m.unit.WithLabelValues(w, string(m)).Set(v)
+		for m, g := range e.m.unit {
+			if v, _, ok := value(m, *a); ok {
+				g.WithLabelValues(w).Set(v)
 			}
 		}
 	}
@@ -355,7 +405,19 @@ type engineMetrics struct {
 	outbox                prometheus.Gauge
 	notifications         *prometheus.CounterVec
 	firing                *prometheus.GaugeVec
-	unit, workflows, cost *prometheus.GaugeVec
+	workflows, cost       *prometheus.GaugeVec
+	// unit holds one gauge per metric, each in one unit (dollars, a ratio, tokens).
+	unit map[Metric]*prometheus.GaugeVec
+}
+
+// gaugeNames are the Prometheus names of the unit-cost metrics, one unit per name.
+var gaugeNames = map[Metric][2]string{
+	CostPerCompleted:  {"cost_per_completed_workflow_dollars", "Cost per completed workflow over the metrics window, dollars."},
+	CostPerValidated:  {"cost_per_validated_output_dollars", "Cost per validated output over the metrics window, dollars."},
+	CostPerException:  {"cost_per_exception_dollars", "Mean cost of a workflow that needed human review over the metrics window, dollars."},
+	ReviewShare:       {"review_cost_ratio", "Human review share of cost over the metrics window, 0-1."},
+	UnpricedShare:     {"unpriced_line_items_ratio", "Share of line items with no price over the metrics window, 0-1."},
+	TokensPerWorkflow: {"model_tokens_per_workflow", "Model tokens (input + output) per workflow over the metrics window."},
 }
 
 func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
@@ -367,16 +429,20 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 			Help: "Notification attempts by notifier and result (sent, failed)."}, []string{"notifier", "result"}),
 		firing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "alert", Name: "firing",
 			Help: "1 while the alert (rule, or rule/workflow) fires."}, []string{"alert"}),
-		unit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Name: "unit_cost",
-			Help: "Unit-cost figures over the metrics window, by workflow type (_all: every type): cost_per_completed, cost_per_validated, cost_per_exception (dollars), review_share, unpriced_share (0-1), tokens_per_workflow."},
-			[]string{"workflow", "metric"}),
+		unit: map[Metric]*prometheus.GaugeVec{},
 		workflows: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Name: "workflows",
-			Help: "Workflows started in the metrics window, by workflow type."}, []string{"workflow"}),
+			Help: "Workflows started in the metrics window, by workflow type (_all: every type; _other: those beyond metrics_max_workflows)."}, []string{"workflow"}),
 		cost: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Name: "cost_dollars",
 			Help: "Cost of the workflows started in the metrics window, by workflow type."}, []string{"workflow"}),
 	}
+	for metric, n := range gaugeNames {
+		m.unit[metric] = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Name: n[0], Help: n[1]}, []string{"workflow"})
+	}
 	if reg != nil {
-		reg.MustRegister(m.evaluations, m.failures, m.outbox, m.notifications, m.firing, m.unit, m.workflows, m.cost)
+		reg.MustRegister(m.evaluations, m.failures, m.outbox, m.notifications, m.firing, m.workflows, m.cost)
+		for _, g := range m.unit {
+			reg.MustRegister(g)
+		}
 	}
 	return m
 }

@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -129,35 +132,150 @@ type Rules struct {
 	StateFile string `yaml:"state_file"`
 	// MetricsWindow is the trailing window of the unit-cost gauges exported on /metrics.
 	// Default 1h.
-	MetricsWindow time.Duration    `yaml:"metrics_window"`
-	Notifiers     []NotifierConfig `yaml:"notifiers"`
-	Rules         []Rule           `yaml:"rules"`
+	MetricsWindow time.Duration `yaml:"metrics_window"`
+	// MetricsMaxWorkflows bounds the workflow label of the gauges: the most expensive
+	// workflow types get a series each, the rest add up under workflow="_other".
+	// Default 20.
+	MetricsMaxWorkflows int              `yaml:"metrics_max_workflows"`
+	Notifiers           []NotifierConfig `yaml:"notifiers"`
+	Rules               []Rule           `yaml:"rules"`
+	// Disabled names notifiers left out when loading (an empty or unset url variable):
+	// rules may still name them; they receive nothing.
+	Disabled []string `yaml:"-"`
 }
 
 var ruleName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
 // ParseRules reads a rules file, fills in defaults and reports every bad field.
-func ParseRules(b []byte) (*Rules, error) {
+func ParseRules(b []byte) (*Rules, error) { return parseRules(b, nil) }
+
+// parseRules parses; rules may name the disabled notifiers, which receive nothing.
+func parseRules(b []byte, disabled []string) (*Rules, error) {
 	var rs Rules
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&rs); err != nil {
 		return nil, fmt.Errorf("alert rules: %w", err)
 	}
+	rs.Disabled = disabled
 	return &rs, rs.normalize()
 }
 
-// LoadRules reads a rules file from disk, expanding ${ENV} references (URLs, tokens).
+// LoadRules reads a rules file from disk, expanding ${VAR} references (URLs, tokens) from
+// the process environment; an unset one is an error naming it.
 func LoadRules(path string) (*Rules, error) {
+	rs, _, err := LoadRulesEnv(path, os.LookupEnv, true)
+	return rs, err
+}
+
+// LoadRulesEnv reads a rules file, expanding ${VAR} and ${VAR:-fallback} with lookup.
+// With needNotifiers, a ${VAR} that is unset is an error naming it and the line; without
+// (evaluating once, a dry run, a replay), a notifier that references an unset variable is
+// left out. A notifier whose url comes out empty from its variables (url:
+// ${UNITCOST_ALERT_WEBHOOK_URL:-}) is disabled: an optional receiver. Both are named in
+// the returned notes.
+func LoadRulesEnv(path string, lookup func(string) (string, bool), needNotifiers bool) (*Rules, []string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read alert rules: %w", err)
+		return nil, nil, fmt.Errorf("read alert rules: %w", err)
 	}
-	rs, err := ParseRules([]byte(os.ExpandEnv(string(b))))
+	lines := strings.Split(string(b), "\n")
+	unset := map[string]bool{}
+	var errs []error
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		var missing []string
+		lines[i], missing = pipeline.ExpandVars(l, lookup)
+		for _, m := range missing {
+			unset[m] = true
+			if needNotifiers {
+				errs = append(errs, fmt.Errorf("%s:%d: ${%s} is not set (set it, or write ${%s:-default}; --once, --dry-run and --replay need no notifier)", path, i+1, m, m))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	expanded := strings.Join(lines, "\n")
+	notes, expanded, disabled, err := dropNotifiers(b, expanded, unset)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return rs, nil
+	rs, err := parseRules([]byte(expanded), disabled)
+	if err != nil {
+		return nil, notes, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, notes, nil
+}
+
+// dropNotifiers removes from the expanded rules file the notifiers that reference an
+// unset variable or whose url is empty after expansion, and their names from the rules'
+// notify lists.
+func dropNotifiers(raw []byte, expanded string, unset map[string]bool) (notes []string, out string, disabled []string, err error) {
+	var rawDoc struct {
+		Notifiers []yaml.Node `yaml:"notifiers"`
+	}
+	if err := yaml.Unmarshal(raw, &rawDoc); err != nil {
+		return nil, "", nil, fmt.Errorf("alert rules: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(expanded), &doc); err != nil {
+		return nil, "", nil, fmt.Errorf("alert rules: %w", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, expanded, nil, nil
+	}
+	root := doc.Content[0]
+	value := func(m *yaml.Node, key string) *yaml.Node {
+		for k := 0; m != nil && m.Kind == yaml.MappingNode && k+1 < len(m.Content); k += 2 {
+			if m.Content[k].Value == key {
+				return m.Content[k+1]
+			}
+		}
+		return nil
+	}
+	notifiers := value(root, "notifiers")
+	if notifiers == nil || notifiers.Kind != yaml.SequenceNode || len(notifiers.Content) != len(rawDoc.Notifiers) {
+		return nil, expanded, nil, nil
+	}
+	var keep []*yaml.Node
+	for i, n := range notifiers.Content {
+		rb, _ := yaml.Marshal(&rawDoc.Notifiers[i])
+		refs := pipeline.VarRefs(string(rb))
+		name := ""
+		if v := value(n, "name"); v != nil {
+			name = v.Value
+		}
+		reason := ""
+		for _, v := range refs {
+			if unset[v] {
+				reason = fmt.Sprintf("notifier %s left out: ${%s} is not set", name, v)
+				break
+			}
+		}
+		if url := value(n, "url"); reason == "" && len(refs) > 0 && (url == nil || url.Value == "") {
+			reason = fmt.Sprintf("notifier %s disabled: its url is empty (set ${%s} to enable it)", name, refs[0])
+			if ru := value(&rawDoc.Notifiers[i], "url"); ru != nil {
+				if r := pipeline.VarRefs(ru.Value); len(r) > 0 {
+					reason = fmt.Sprintf("notifier %s disabled: its url is empty (set %s to enable it)", name, strings.Join(r, " or "))
+				}
+			}
+		}
+		if reason == "" {
+			keep = append(keep, n)
+			continue
+		}
+		notes = append(notes, reason)
+		disabled = append(disabled, name)
+	}
+	if len(notes) == 0 {
+		return nil, expanded, nil, nil
+	}
+	notifiers.Content = keep
+	b, err := yaml.Marshal(&doc)
+	return notes, string(b), disabled, err
 }
 
 func (rs *Rules) normalize() error {
@@ -174,6 +292,12 @@ func (rs *Rules) normalize() error {
 	}
 	if rs.MetricsWindow == 0 {
 		rs.MetricsWindow = time.Hour
+	}
+	if rs.MetricsMaxWorkflows == 0 {
+		rs.MetricsMaxWorkflows = 20
+	}
+	if rs.MetricsMaxWorkflows < 0 {
+		bad("metrics_max_workflows: must not be negative")
 	}
 	if rs.MetricsWindow < time.Hour || rs.MetricsWindow%time.Hour != 0 {
 		bad("metrics_window: %v must be whole hours", rs.MetricsWindow)
@@ -290,7 +414,7 @@ func (rs *Rules) normalize() error {
 			r.Severity = "warning"
 		}
 		for _, n := range r.Notify {
-			if !names[n] {
+			if !names[n] && !slices.Contains(rs.Disabled, n) {
 				bad("%s.notify: no notifier named %q", where, n)
 			}
 		}

@@ -1,81 +1,101 @@
 // Package config is unitcost's one typed configuration: defaults in code, then a YAML
-// file (with ${ENV} expansion), then UNITCOST_* environment variables, then flags.
-// Validate reports every bad field at once. The package never reads the process
-// environment or arguments itself: callers pass them in.
+// file (with ${ENV} expansion), then UNITCOST_* environment variables, then flags. Every
+// setting's YAML key, variable and flag derive from its struct tags (fields.go); loading
+// reports every bad key, value and variable at once, named as the user wrote it
+// (load.go). The package never reads the process environment or arguments itself:
+// callers pass them in.
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/process"
 	"github.com/unitcost/unitcost/pipeline/rollup"
+	"github.com/unitcost/unitcost/pipeline/stitch"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
 // Ingest configures `unitcost ingest`.
 type Ingest struct {
-	// GRPCAddr is the OTLP/gRPC listen address. Default "127.0.0.1:4317".
-	GRPCAddr string `yaml:"grpc_addr"`
-	// HTTPAddr is the OTLP/HTTP listen address. Default "127.0.0.1:4318".
-	HTTPAddr string `yaml:"http_addr"`
-	// MaxRequestBytes caps one request (decompressed). Default 16 MiB.
-	MaxRequestBytes int64 `yaml:"max_request_bytes"`
-	// Tokens maps bearer tokens to tenants; empty disables authentication.
-	// Environment form: UNITCOST_INGEST_TOKENS="tok1=tenantA,tok2=tenantB".
-	Tokens map[string]string `yaml:"tokens"`
-	// DefaultTenant applies to unauthenticated requests whose spans name no tenant.
-	DefaultTenant string `yaml:"default_tenant"`
+	GRPCAddr        string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address (default 127.0.0.1:4317)"`
+	HTTPAddr        string            `yaml:"http_addr" desc:"OTLP/HTTP listen address (default 127.0.0.1:4318)"`
+	MaxRequestBytes int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes (default 16777216)"`
+	Tokens          map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=globex; empty disables authentication"`
+	DefaultTenant   string            `yaml:"default_tenant" desc:"tenant of unauthenticated spans that name none (default none)"`
 }
 
 // Admin configures the health and metrics endpoint every long-running command serves.
 type Admin struct {
-	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
-	Addr string `yaml:"addr"`
+	// Addr's default depends on the command (RoleDefaults), so that ingest, process, api
+	// and alert run side by side on one machine.
+	Addr string `yaml:"addr" desc:"address of /healthz, /readyz and /metrics; \"\" disables (default per command: ingest 127.0.0.1:9464, process :9465, api :9466, alert :9467, dev :9468)"`
 }
 
 // API configures `unitcost api`, the HTTP JSON API under /api/v1.
 type API struct {
-	// Addr is the listen address. Default "127.0.0.1:8080".
-	Addr string `yaml:"addr"`
-	// Tokens maps bearer tokens to tenants; a token mapped to "*" sees every tenant.
-	// Empty: no authentication, every tenant visible (loopback development only).
-	// Environment form: UNITCOST_API_TOKENS="tok1=acme,tok2=*".
-	Tokens map[string]string `yaml:"tokens"`
+	Addr   string            `yaml:"addr" desc:"API listen address (default 127.0.0.1:8080)"`
+	Tokens map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=*; a token mapped to * sees every tenant; empty: no authentication (loopback only)"`
 }
 
-// Config is everything unitcost reads.
+// Config is everything unitcost reads. Every leaf field has a yaml tag (its key, also
+// its flag --a.b.c and its variable UNITCOST_A_B_C) and a desc tag (its help text,
+// naming its default); TestEverySettingReachable enforces both.
 type Config struct {
-	Kafka      kafka.Config   `yaml:"kafka"`
-	ClickHouse store.Config   `yaml:"clickhouse"`
-	Ingest     Ingest         `yaml:"ingest"`
-	Process    process.Config `yaml:"process"`
-	Rollup     rollup.Config  `yaml:"rollup"`
-	Admin      Admin          `yaml:"admin"`
-	API        API            `yaml:"api"`
-	// LogLevel is debug, info, warn or error. Default info.
-	LogLevel string `yaml:"log_level"`
+	Kafka      kafka.Config   `yaml:"kafka" desc:"Kafka brokers, topics and client security"`
+	ClickHouse store.Config   `yaml:"clickhouse" desc:"ClickHouse connection and schema"`
+	Ingest     Ingest         `yaml:"ingest" desc:"OTLP receiver"`
+	Process    process.Config `yaml:"process" desc:"stitching, pricing and writing"`
+	Rollup     rollup.Config  `yaml:"rollup" desc:"hourly rollups"`
+	Admin      Admin          `yaml:"admin" desc:"health and metrics endpoint"`
+	API        API            `yaml:"api" desc:"HTTP JSON API"`
+	LogLevel   string         `yaml:"log_level" desc:"debug, info, warn or error (default info)"`
 }
 
-// Defaults returns the configuration with every default filled in.
+// AdminAddr is the default admin address of each long-running command, distinct so
+// that the README's `unitcost ingest &` then `unitcost process &` runs on one machine.
+// Other commands get ingest's.
+func AdminAddr(role string) string {
+	switch role {
+	case "process":
+		return "127.0.0.1:9465"
+	case "api":
+		return "127.0.0.1:9466"
+	case "alert":
+		return "127.0.0.1:9467"
+	case "dev":
+		return "127.0.0.1:9468"
+	}
+	return "127.0.0.1:9464"
+}
+
+// Defaults returns the configuration with every default filled in, as the ingest
+// command sees it (see RoleDefaults).
 func Defaults() Config {
 	return Config{
 		Kafka: kafka.Defaults(),
 		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second,
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
-		Ingest:   Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
-		Process:  process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000},
+		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
+		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
+			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits},
 		Rollup:   rollup.Defaults(),
-		Admin:    Admin{Addr: "127.0.0.1:9464"},
+		Admin:    Admin{Addr: AdminAddr("ingest")},
 		API:      API{Addr: "127.0.0.1:8080"},
 		LogLevel: "info",
 	}
+}
+
+// RoleDefaults returns Defaults with the admin address of the named command.
+func RoleDefaults(role string) Config {
+	c := Defaults()
+	c.Admin.Addr = AdminAddr(role)
+	return c
 }
 
 // Validate reports every bad field at once.
@@ -91,66 +111,6 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
-}
-
-// Load builds the configuration: defaults, then the YAML file at path (if not ""), then
-// UNITCOST_* variables from environ, then overrides (flag path -> value, e.g.
-// "kafka.brokers" -> "a:9092,b:9092"). It validates the result.
-func Load(path string, environ []string, overrides map[string]string) (Config, error) {
-	c := Defaults()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return c, fmt.Errorf("read config: %w", err)
-		}
-		b = []byte(os.Expand(string(b), func(k string) string { return lookup(environ, k) }))
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, errEOF) {
-			return c, fmt.Errorf("config file %s: %w", path, err)
-		}
-	}
-	var errs []error
-	for _, f := range Fields(&c) {
-		if v, ok := envValue(environ, f.Env); ok {
-			if err := f.Set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", f.Env, err))
-			}
-		}
-	}
-	byPath := map[string]Field{}
-	for _, f := range Fields(&c) {
-		byPath[f.Path] = f
-	}
-	for k, v := range overrides {
-		f, ok := byPath[k]
-		if !ok {
-			errs = append(errs, fmt.Errorf("--%s: no such setting (see `unitcost config show`)", k))
-			continue
-		}
-		if err := f.Set(v); err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w", k, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
-}
-
-func lookup(environ []string, k string) string {
-	v, _ := envValue(environ, k)
-	return v
-}
-
-func envValue(environ []string, k string) (string, bool) {
-	for i := len(environ) - 1; i >= 0; i-- {
-		e := environ[i]
-		if len(e) > len(k) && e[len(k)] == '=' && e[:len(k)] == k {
-			return e[len(k)+1:], true
-		}
-	}
-	return "", false
 }
 
 // YAML renders the configuration (secrets masked) for `unitcost config show`.

@@ -74,3 +74,55 @@ func TestBadValuesAndUnknownFlags(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestFileErrorsNameTheKeyAllAtOnce(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte(`kafka:
+  brokerz: [a:1]
+  partitions: many
+process:
+  limits:
+    maxtokens: 5
+  flush_interval: soon
+clickhouse:
+  password: ${NOT_SET_ANYWHERE}
+  username: ${NOT_SET_EITHER:-fallback}
+log_level: loud
+`), 0o600)
+	r, err := config.LoadSources(config.Sources{File: path, Environ: []string{"UNITCOST_PROCESS_LIMITS_MAXTOKENS=4", "UNITCOST_HOME=/x"}})
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{
+		path + ":2: kafka.brokerz: no such setting (did you mean kafka.brokers?)",
+		path + `:3: kafka.partitions: "many" is not an integer`,
+		path + ":6: process.limits.maxtokens: no such setting (did you mean process.limits.max_tokens?)",
+		path + `:7: process.flush_interval: "soon" is not a duration`,
+		path + ":9: ${NOT_SET_ANYWHERE} is not set",
+		`log_level: "loud"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	if r.Config.ClickHouse.Username != "fallback" {
+		t.Errorf("${VAR:-fallback} = %q", r.Config.ClickHouse.Username)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "UNITCOST_PROCESS_LIMITS_MAXTOKENS is set but is not a setting") ||
+		!strings.Contains(r.Warnings[0], "did you mean UNITCOST_PROCESS_LIMITS_MAX_TOKENS?") {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+}
+
+func TestRoleDefaultsGiveDistinctAdminPorts(t *testing.T) {
+	t.Parallel()
+	seen := map[string]string{}
+	for _, role := range []string{"ingest", "process", "api", "alert", "dev"} {
+		a := config.RoleDefaults(role).Admin.Addr
+		if other, dup := seen[a]; dup {
+			t.Errorf("%s and %s share admin address %s", role, other, a)
+		}
+		seen[a] = role
+	}
+}

@@ -22,41 +22,41 @@ import (
 // SASL configures broker authentication.
 type SASL struct {
 	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; "" disables SASL.
-	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
-	Password  string `yaml:"password"`
+	Mechanism string `yaml:"mechanism" desc:"SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (default none)"`
+	Username  string `yaml:"username" desc:"SASL user name"`
+	Password  string `yaml:"password" desc:"SASL password (masked by config show)"`
 }
 
 // Config is how unitcost reaches Kafka and which topics it uses.
 type Config struct {
 	// Brokers are seed brokers. Default ["127.0.0.1:19092"] (deploy/local/kafka.sh).
-	Brokers []string `yaml:"brokers"`
+	Brokers []string `yaml:"brokers" desc:"Kafka bootstrap brokers, host:port (default 127.0.0.1:19092)"`
 	// SpansTopic receives OTLP traces keyed by trace id. Default "unitcost.spans".
-	SpansTopic string `yaml:"spans_topic"`
+	SpansTopic string `yaml:"spans_topic" desc:"topic ingest produces spans to and process consumes (default unitcost.spans)"`
 	// CollectorTopics are topics the OpenTelemetry Collector's kafka exporter writes
 	// (otlp_proto or otlp_json, keyed or not); process re-keys them by trace id into
 	// SpansTopic. Default ["otlp_spans"].
-	CollectorTopics []string `yaml:"collector_topics"`
+	CollectorTopics []string `yaml:"collector_topics" desc:"topics an OpenTelemetry Collector's kafka exporter writes, also consumed by process (default otlp_spans)"`
 	// DeadLetterTopic receives undecodable records and rejected spans with the reason.
 	// Default "unitcost.deadletter".
-	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	DeadLetterTopic string `yaml:"dead_letter_topic" desc:"topic for records that cannot be decoded, with the reason (default unitcost.deadletter)"`
 	// Group is the consumer group of `unitcost process`. Default "unitcost-process".
-	Group string `yaml:"group"`
+	Group string `yaml:"group" desc:"consumer group of the process instances (default unitcost-process)"`
 	// Partitions is used when unitcost creates its topics. Default 8.
-	Partitions int32 `yaml:"partitions"`
+	Partitions int32 `yaml:"partitions" desc:"partitions of the spans topic when unitcost creates it (default 8)"`
 	// ReplicationFactor is used when unitcost creates its topics. Default 1.
-	ReplicationFactor int16 `yaml:"replication_factor"`
+	ReplicationFactor int16 `yaml:"replication_factor" desc:"replication factor of topics unitcost creates (default 1)"`
 	// ClientID names this client in broker logs. Default "unitcost".
-	ClientID string `yaml:"client_id"`
+	ClientID string `yaml:"client_id" desc:"Kafka client id (default unitcost)"`
 	// MaxRecordBytes caps one produced record; larger traces are split. Default 900 KiB
 	// (below the broker's default message.max.bytes of 1 MiB).
-	MaxRecordBytes int `yaml:"max_record_bytes"`
+	MaxRecordBytes int `yaml:"max_record_bytes" desc:"largest record ingest produces; bigger traces are split (default 921600)"`
 	// SessionTimeout is how long the group waits for a silent member (a crashed
 	// process) before giving its partitions to others. Default 45s; the broker bounds it
 	// (group.min.session.timeout.ms, 6s by default).
-	SessionTimeout time.Duration  `yaml:"session_timeout"`
-	TLS            tlsconf.Config `yaml:"tls"`
-	SASL           SASL           `yaml:"sasl"`
+	SessionTimeout time.Duration  `yaml:"session_timeout" desc:"consumer group session timeout (default 45s)"`
+	TLS            tlsconf.Config `yaml:"tls" desc:"TLS to the brokers"`
+	SASL           SASL           `yaml:"sasl" desc:"SASL authentication to the brokers"`
 }
 
 // Defaults returns the default configuration.

@@ -193,6 +193,12 @@ func (g *gen) addCost(m pipeline.Money) {
 	g.truth.LineItems++
 }
 
+// call records and costs one model call of a step.
+func (g *gen) call(step, model string, input, cacheRead, cacheWrite, output uint64) {
+	g.addCost(modelCost(model, input, cacheRead, cacheWrite, output))
+	g.w.Calls = append(g.w.Calls, Call{Step: step, Model: model, Input: input, CacheRead: cacheRead, CacheWrite: cacheWrite, Output: output})
+}
+
 func (g *gen) workflow(i int) {
 	n := g.rng.IntN(g.totalWeight)
 	kind := WorkflowTypes[len(WorkflowTypes)-1]
@@ -269,8 +275,9 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 	q := uint64(g.between(12, 60))
 	t = g.span(ctx, "embeddings text-embedding-3-small", t, 40*time.Millisecond, false,
 		attribute.String(sc.GenAIOperationName, "embeddings"), attribute.String(sc.GenAIProviderName, "openai"),
-		attribute.String(sc.GenAIRequestModel, "text-embedding-3-small"), attribute.Int64(sc.GenAIInputTokens, int64(q)))
-	g.addCost(modelCost("text-embedding-3-small", q, 0, 0, 0))
+		attribute.String(sc.GenAIRequestModel, "text-embedding-3-small"), attribute.Int64(sc.GenAIInputTokens, int64(q)),
+		attribute.String(sc.StepName, "embed"))
+	g.call("embed", "text-embedding-3-small", q, 0, 0, 0)
 	t = g.span(ctx, "retrieval vector-search", t, 25*time.Millisecond, false,
 		attribute.String(sc.GenAIOperationName, "retrieval"), attribute.Int(sc.RetrievalUnits, 5))
 	g.addCost(roundNano(rat(retrievalRate)))
@@ -280,10 +287,17 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 		cached = 1024
 	}
 	out := uint64(g.between(150, 400))
-	failed := g.chance(0.08)
+	// An A/B test of the answer model: half the questions go to a frontier model.
+	model, provider, response := "gpt-4.1-mini", "openai", "gpt-4.1-mini-2025-04-14"
+	if g.chance(0.5) {
+		model, provider, response = "claude-opus-4-1", "anthropic", "claude-opus-4-1-20250805"
+	}
+	rates := Quality[Route{"rag_qa", "answer", model}]
+	failed := g.chance(rates.Failure)
 	attrs := []attribute.KeyValue{
-		attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, "openai"),
-		attribute.String(sc.GenAIRequestModel, "gpt-4.1-mini"), attribute.String(sc.GenAIResponseModel, "gpt-4.1-mini-2025-04-14"),
+		attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, provider),
+		attribute.String(sc.GenAIRequestModel, model), attribute.String(sc.GenAIResponseModel, response),
+		attribute.String(sc.StepName, "answer"),
 		attribute.Int64(sc.GenAIInputTokens, int64(in)), attribute.Int64(sc.GenAICacheReadTokens, int64(cached)),
 		attribute.Int64(sc.GenAIOutputTokens, int64(out)),
 		attribute.String(sc.GenAIConversationID, fmt.Sprintf("conv-%d", g.rng.IntN(50))),
@@ -298,14 +312,14 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 				`Passage 2: Rotating a key issues a new secret and revokes the old one after 24 hours. Passage 3: Only admins can rotate organisation keys."}]}]`),
 			attribute.String("gen_ai.output.messages", `[{"role":"assistant","parts":[{"type":"text","content":"Open Settings, then API keys, then Rotate."}]}]`))
 	}
-	t = g.span(ctx, "chat gpt-4.1-mini", t, time.Duration(g.between(600, 2500))*time.Millisecond, failed, attrs...)
-	g.addCost(modelCost("gpt-4.1-mini", in, cached, 0, out))
+	t = g.span(ctx, "chat "+model, t, time.Duration(g.between(600, 2500))*time.Millisecond, failed, attrs...)
+	g.call("answer", model, in, cached, 0, out)
 	if failed {
 		g.w.Outcome = sc.OutcomeFailed
 		return t, ""
 	}
 	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
-	if g.chance(0.06) {
+	if g.chance(rates.Review) {
 		return t, "support_agent"
 	}
 	return t, ""
@@ -336,8 +350,9 @@ func (g *gen) supportAgent(ctx context.Context, t time.Time) (time.Time, string)
 				attribute.String(sc.GenAISystem, "Anthropic"), attribute.String(sc.GenAIRequestModel, "claude-sonnet-4-5"),
 				attribute.String(sc.GenAIResponseModel, "claude-sonnet-4-5-20250929"),
 				attribute.Int64(sc.GenAIPromptTokens, int64(in)), attribute.Int64(sc.GenAICompletionTokens, int64(out)),
-				attribute.Int64(sc.GenAICacheReadTokensOld, int64(cr)), attribute.Int64(sc.GenAICacheCreationOld, int64(cw)))
-			g.addCost(modelCost("claude-sonnet-4-5", in, cr, cw, out))
+				attribute.Int64(sc.GenAICacheReadTokensOld, int64(cr)), attribute.Int64(sc.GenAICacheCreationOld, int64(cw)),
+				attribute.String(sc.StepName, "agent_turn"))
+			g.call("agent_turn", "claude-sonnet-4-5", in, cr, cw, out)
 		}
 		tool := "lookup_order"
 		if g.chance(0.3) {
@@ -348,7 +363,7 @@ func (g *gen) supportAgent(ctx context.Context, t time.Time) (time.Time, string)
 			attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, tool))
 		g.addCost(roundNano(rat(toolRates[tool])))
 	}
-	if g.chance(0.2) {
+	if g.chance(Quality[Route{"support_agent", "agent_turn", "claude-sonnet-4-5"}].Review) {
 		g.w.Outcome = sc.OutcomeEscalated
 		return t, "domain_expert"
 	}
@@ -369,11 +384,12 @@ func (g *gen) invoice(ctx context.Context, t time.Time) (time.Time, string) {
 		t = g.span(ctx, "extract fields", t, time.Duration(g.between(1500, 5000))*time.Millisecond, false,
 			attribute.String(sc.OpenInferenceSpanKind, "LLM"), attribute.String(sc.LLMProvider, "google"),
 			attribute.String(sc.LLMModelName, "gemini-2.5-flash"),
-			attribute.Int64(sc.LLMTokenCountPrompt, int64(in)), attribute.Int64(sc.LLMTokenCountCompletion, int64(out)))
-		g.addCost(modelCost("gemini-2.5-flash", in, 0, 0, out))
+			attribute.Int64(sc.LLMTokenCountPrompt, int64(in)), attribute.Int64(sc.LLMTokenCountCompletion, int64(out)),
+			attribute.String(sc.StepName, "extract_fields"))
+		g.call("extract_fields", "gemini-2.5-flash", in, 0, 0, out)
 	}
 	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, docs
-	if g.chance(0.3) {
+	if g.chance(Quality[Route{"invoice_extraction", "extract_fields", "gemini-2.5-flash"}].Review) {
 		return t, "analyst"
 	}
 	return t, ""
@@ -385,7 +401,9 @@ func (g *gen) invoice(ctx context.Context, t time.Time) (time.Time, string) {
 func (g *gen) classify(ctx context.Context, t time.Time) (time.Time, string) {
 	in := uint64(g.between(400, 1200))
 	out := uint64(g.between(5, 40))
+	model := "gpt-5"
 	if g.chance(0.85) {
+		model = "gpt-5-nano"
 		cached := uint64(0)
 		if g.chance(0.6) {
 			cached = 256
@@ -393,21 +411,23 @@ func (g *gen) classify(ctx context.Context, t time.Time) (time.Time, string) {
 		t = g.span(ctx, "ai.generateText.doGenerate", t, time.Duration(g.between(200, 600))*time.Millisecond, false,
 			attribute.String("ai.operationId", "ai.generateText.doGenerate"), attribute.String(sc.AIModelProvider, "openai.chat"),
 			attribute.String(sc.AIModelID, "gpt-5-nano"), attribute.Int64(sc.AIUsagePromptTokens, int64(in-cached)),
-			attribute.Int64(sc.AIUsageCachedInputTokens, int64(cached)), attribute.Int64(sc.AIUsageCompletionTokens, int64(out)))
-		g.addCost(modelCost("gpt-5-nano", in, cached, 0, out))
+			attribute.Int64(sc.AIUsageCachedInputTokens, int64(cached)), attribute.Int64(sc.AIUsageCompletionTokens, int64(out)),
+			attribute.String(sc.StepName, "classify"))
+		g.call("classify", "gpt-5-nano", in, cached, 0, out)
 	} else {
 		reasoning := uint64(g.between(200, 2000))
 		t = g.span(ctx, "chat gpt-5", t, time.Duration(g.between(2000, 9000))*time.Millisecond, false,
 			attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, "openai"),
 			attribute.String(sc.GenAIRequestModel, "gpt-5"), attribute.Int64(sc.GenAIInputTokens, int64(in)),
-			attribute.Int64(sc.GenAIOutputTokens, int64(out+reasoning)), attribute.Int64(sc.GenAIReasoningTokens, int64(reasoning)))
-		g.addCost(modelCost("gpt-5", in, 0, 0, out+reasoning))
+			attribute.Int64(sc.GenAIOutputTokens, int64(out+reasoning)), attribute.Int64(sc.GenAIReasoningTokens, int64(reasoning)),
+			attribute.String(sc.StepName, "classify"))
+		g.call("classify", "gpt-5", in, 0, 0, out+reasoning)
 	}
 	t = g.span(ctx, "create_ticket", t, 50*time.Millisecond, false,
 		attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, "create_ticket"))
 	g.addCost(roundNano(rat(toolRates["create_ticket"])))
 	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
-	if g.chance(0.1) {
+	if g.chance(Quality[Route{"ticket_classification", "classify", model}].Review) {
 		return t, "support_agent"
 	}
 	return t, ""

@@ -26,6 +26,7 @@ var modelRates = map[string]modelRate{
 	"gemini-2.5-flash":       {in: "0.30", out: "2.50", cacheRead: "0.03"},
 	"gpt-5-nano":             {in: "0.05", out: "0.40", cacheRead: "0.005"},
 	"gpt-5":                  {in: "1.25", out: "10.00", cacheRead: "0.125"},
+	"claude-opus-4-1":        {in: "15.00", out: "75.00", cacheRead: "1.50", cacheWrite: "18.75"},
 }
 
 var (
@@ -100,6 +101,7 @@ type WorkflowTruth struct {
 	Cost             pipeline.Money `json:"cost_nano"`
 	ReviewCost       pipeline.Money `json:"review_cost_nano"`
 	LineItems        int            `json:"line_items"`
+	Calls            []Call         `json:"calls"`
 }
 
 // TypeTruth is the expected unit economics of one workflow type.

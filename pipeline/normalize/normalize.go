@@ -26,11 +26,11 @@ import (
 // records an issue; they never overflow a sum downstream.
 type Limits struct {
 	// MaxTokens caps any single token count. Default 100,000,000.
-	MaxTokens uint64
+	MaxTokens uint64 `yaml:"max_tokens" desc:"largest token count accepted on a span (default 100000000)"`
 	// MaxStringBytes caps label values (names, models, roles). Default 256.
-	MaxStringBytes int
+	MaxStringBytes int `yaml:"max_string_bytes" desc:"longest label value (name, model, role) in bytes (default 256)"`
 	// MaxReviewSeconds caps one review's active or queue time. Default 30 days.
-	MaxReviewSeconds float64
+	MaxReviewSeconds float64 `yaml:"max_review_seconds" desc:"longest active or queue time of one review, seconds (default 2592000, 30 days)"`
 }
 
 // DefaultLimits are the limits used when a field is zero.
@@ -94,6 +94,7 @@ type fields struct {
 	workflow, workflowVersion, outcome, agent       strField
 	tenant, team, feature, session, user, tool      strField
 	reviewRole, reviewOutcome, computeClass         strField
+	step                                            strField
 	serviceTier                                     strField
 	cacheWrite1h, audioIn, imageIn, audioOut, share numField
 	input, output, cacheRead, cacheWrite, reasoning numField
@@ -154,6 +155,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	out.Agent = f.str(f.agent.v, "agent", lim)
 	out.ToolName = f.str(f.tool.v, "tool", lim)
 	out.ComputeClass = f.str(f.computeClass.v, "compute class", lim)
+	out.Step = f.str(f.step.v, "step", lim)
 
 	u := &out.Usage
 	u.InputTokens = f.tokens(f.input, "input tokens", lim)
@@ -273,6 +275,8 @@ func (f *fields) read(k string, v pcommon.Value) {
 		f.reviewOutcome.set(v.AsString(), rankUnitcost)
 	case sc.ComputeClass:
 		f.computeClass.set(v.AsString(), rankUnitcost)
+	case sc.StepName:
+		f.step.set(v.AsString(), rankUnitcost)
 	case sc.RetrievalUnits:
 		f.num(&f.units, k, v, rankUnitcost)
 	case sc.ServiceTier:

@@ -337,3 +337,16 @@ func FuzzMessageJSON(f *testing.F) {
 		}
 	})
 }
+
+// unitcost.step names the step whichever model ran it; without it the span name is the
+// step.
+func TestStepName(t *testing.T) {
+	t.Parallel()
+	sp := norm(t, true, map[string]any{"unitcost.step": "classify", "gen_ai.request.model": "gpt-5"})
+	if sp.Step != "classify" || sp.StepKey() != "classify" || sp.Name != "op" {
+		t.Fatalf("step %q key %q name %q", sp.Step, sp.StepKey(), sp.Name)
+	}
+	if sp := norm(t, true, map[string]any{"gen_ai.request.model": "gpt-5"}); sp.StepKey() != "op" {
+		t.Fatalf("no step: key %q, want the span name", sp.StepKey())
+	}
+}

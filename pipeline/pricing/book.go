@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -50,13 +49,16 @@ func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // Tier replaces a model's rates when a request's input tokens (cached included) exceed
-// AboveInputTokens: the whole request is billed at the tier's rates.
+// AboveInputTokens: the whole request is billed at the tier's rates. A tier carries every
+// rate it changes: Parse refuses a tier that omits a cache rate the model sets, so no
+// long request is billed a short-context cache rate.
 type Tier struct {
 	AboveInputTokens uint64 `yaml:"above_input_tokens,omitempty"`
 	Input            Rate   `yaml:"input,omitempty"`
 	Output           Rate   `yaml:"output,omitempty"`
 	CacheRead        Rate   `yaml:"cache_read,omitempty"`
 	CacheWrite       Rate   `yaml:"cache_write,omitempty"`
+	CacheWrite1h     Rate   `yaml:"cache_write_1h,omitempty"`
 }
 
 // Model prices one model's tokens, in dollars per million tokens.
@@ -81,18 +83,43 @@ type Model struct {
 	// ServiceTiers prices batch, flex, priority (or any tier name the span reports) by a
 	// multiplier of the rates or by explicit rates.
 	ServiceTiers map[string]ServiceTier `yaml:"service_tiers,omitempty"`
-	// AsOf is the date the price was taken from the provider's price list.
-	AsOf string `yaml:"as_of,omitempty"`
+	// RegionalPremium (a decimal multiplier such as "1.1") scales every rate when the model
+	// is called through a cloud's regional endpoint: a Bedrock in-region id
+	// ("anthropic.claude-...") or geographic cross-region profile ("us.", "eu.", "apac.",
+	// "jp.", "au.", "us-gov." ...), or an Azure data-zone deployment ("azure/eu/...").
+	// Global endpoints ("global.") and the provider's own API bill the listed rates.
+	// Without it, regional endpoints bill the listed rates.
+	RegionalPremium string `yaml:"regional_premium,omitempty"`
+	// GovCloudPremium scales every rate in AWS GovCloud ("us-gov." profiles). GovCloud has
+	// its own price list, so without it a us-gov id is unknown, never the listed price.
+	GovCloudPremium string `yaml:"govcloud_premium,omitempty"`
+	// AsOf is the date the price was taken from the provider's price list; Source is that
+	// page.
+	AsOf   string `yaml:"as_of,omitempty"`
+	Source string `yaml:"source,omitempty"`
+
+	regional *Model // the rates at RegionalPremium, when set
+	govcloud *Model // the rates at GovCloudPremium, when set
+	route    string // "@regional x1.1" on a derived model
 }
 
 // ServiceTier changes a model's rates for requests made in that tier: Multiplier (a
-// decimal such as "0.5") scales every rate, explicit rates replace the ones they name.
+// decimal such as "0.5") scales every rate, context tiers included; explicit rates replace
+// the ones they name and the others keep the standard rate (OpenAI's batch table, for
+// instance, lists no cached-input rate). A model with context tiers needs, for explicit
+// rates, the same tiers here (Parse checks).
 type ServiceTier struct {
-	Multiplier string `yaml:"multiplier,omitempty"`
-	Input      Rate   `yaml:"input,omitempty"`
-	Output     Rate   `yaml:"output,omitempty"`
-	CacheRead  Rate   `yaml:"cache_read,omitempty"`
-	CacheWrite Rate   `yaml:"cache_write,omitempty"`
+	Multiplier   string `yaml:"multiplier,omitempty"`
+	Input        Rate   `yaml:"input,omitempty"`
+	Output       Rate   `yaml:"output,omitempty"`
+	CacheRead    Rate   `yaml:"cache_read,omitempty"`
+	CacheWrite   Rate   `yaml:"cache_write,omitempty"`
+	CacheWrite1h Rate   `yaml:"cache_write_1h,omitempty"`
+	Tiers        []Tier `yaml:"tiers,omitempty"`
+	// AsOf and Source date the tier's price and name the page it was taken from, when
+	// they differ from the model's.
+	AsOf   string `yaml:"as_of,omitempty"`
+	Source string `yaml:"source,omitempty"`
 
 	num, den uint64
 }
@@ -136,7 +163,11 @@ type Book struct {
 	Version string `yaml:"version,omitempty"`
 	// EffectiveFrom (YYYY-MM-DD, UTC) is the first day this version prices; spans are
 	// priced by the version in effect when they started. Optional for a single book.
-	EffectiveFrom string           `yaml:"effective_from,omitempty"`
+	EffectiveFrom string `yaml:"effective_from,omitempty"`
+	// Refreshed is the day the book was last compared with the public catalogs
+	// (RefreshedFrom names them and their versions); see deploy/prices/refresh.sh.
+	Refreshed     string           `yaml:"refreshed,omitempty"`
+	RefreshedFrom string           `yaml:"refreshed_from,omitempty"`
 	Models        []Model          `yaml:"models,omitempty"`
 	Tools         []UnitRate       `yaml:"tools,omitempty"`
 	Retrieval     []UnitRate       `yaml:"retrieval,omitempty"`
@@ -227,10 +258,12 @@ func (b *Book) index() error {
 	return errors.Join(errs...)
 }
 
-// LookupModel finds a model's list prices: exact provider/model, then model alone, then
-// the longest known model name that prefixes a dated id ("gpt-4o-2024-08-06" ->
-// "gpt-4o"), then the same after dropping a vendor prefix ("anthropic.claude-..." on
-// Bedrock, "models/gemini-..." on Vertex).
+// LookupModel finds a model's list prices. A match is never a guess: an id matches an
+// entry's name or alias exactly (provider-qualified first), after removing only cloud
+// decorations (Vertex and Gemini paths, routing prefixes, Bedrock geography and vendor
+// prefixes) and dated snapshot suffixes ("-2025-10-06", "-20250929", "@20250514",
+// "-v1:0", "-latest"). A different variant ("-pro", "-mini", "-realtime-preview", ...)
+// matches only its own entry. See match.go.
 func (b *Book) LookupModel(provider, model string) (*Model, bool) {
 	return b.idx.lookup(provider, model)
 }
@@ -276,102 +309,6 @@ func (t *TenantOverride) discount(provider, model string) uint64 {
 	return best
 }
 
-// rates lists every rate of the model, tiers included.
-func (m *Model) rates() []pipeline.Money {
-	var out []pipeline.Money
-	for _, r := range []Rate{m.Input, m.Output, m.CacheRead, m.CacheWrite, m.CacheWrite1h, m.Reasoning, m.AudioInput, m.AudioOutput, m.ImageInput} {
-		out = append(out, r.Money)
-	}
-	for _, t := range m.Tiers {
-		out = append(out, t.Input.Money, t.Output.Money, t.CacheRead.Money, t.CacheWrite.Money)
-	}
-	return out
-}
-
-// modelIndex finds models by name, alias, dated id and vendor prefix.
-type modelIndex struct {
-	models map[string]*Model // "provider/model" and "model", lower case
-	prefix []string          // model keys, longest first, for dated-id prefix matches
-}
-
-func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}}
-	for i := range models {
-		m := &models[i]
-		if m.Model == "" {
-			errs = append(errs, fmt.Errorf("%s[%d]: model name required", what, i))
-			continue
-		}
-		if !m.Input.Set || !m.Output.Set {
-			errs = append(errs, fmt.Errorf("%s[%d] %s: input and output rates required", what, i, m.Model))
-		}
-		for _, name := range append([]string{m.Model}, m.Aliases...) {
-			name = strings.ToLower(name)
-			if m.Provider != "" {
-				idx.models[strings.ToLower(m.Provider)+"/"+name] = m
-			}
-			if _, dup := idx.models[name]; !dup {
-				idx.models[name] = m
-			}
-		}
-		for j := 1; j < len(m.Tiers); j++ {
-			if m.Tiers[j].AboveInputTokens <= m.Tiers[j-1].AboveInputTokens {
-				errs = append(errs, fmt.Errorf("%s[%d] %s: tiers must ascend by above_input_tokens", what, i, m.Model))
-			}
-		}
-		for name, st := range m.ServiceTiers {
-			if st.Multiplier == "" {
-				continue
-			}
-			num, den, err := decimalRatio(st.Multiplier)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s[%d] %s: service_tiers.%s.multiplier: %w", what, i, m.Model, name, err))
-				continue
-			}
-			st.num, st.den = num, den
-			m.ServiceTiers[name] = st
-			for _, r := range m.rates() {
-				if uint64(r)*num%den != 0 {
-					errs = append(errs, fmt.Errorf("%s[%d] %s: service_tiers.%s: multiplier %s of rate %s is finer than a nano-dollar per million tokens; give explicit rates",
-						what, i, m.Model, name, st.Multiplier, r.Dollars(9)))
-					break
-				}
-			}
-		}
-	}
-	for k := range idx.models {
-		if !strings.Contains(k, "/") {
-			idx.prefix = append(idx.prefix, k)
-		}
-	}
-	sort.Slice(idx.prefix, func(i, j int) bool {
-		if len(idx.prefix[i]) != len(idx.prefix[j]) {
-			return len(idx.prefix[i]) > len(idx.prefix[j])
-		}
-		return idx.prefix[i] < idx.prefix[j]
-	})
-	return idx, errs
-}
-
-func (x modelIndex) lookup(provider, model string) (*Model, bool) {
-	model = strings.ToLower(strings.TrimSpace(model))
-	provider = strings.ToLower(provider)
-	for _, cand := range modelCandidates(model) {
-		if m, ok := x.models[provider+"/"+cand]; ok {
-			return m, true
-		}
-		if m, ok := x.models[cand]; ok {
-			return m, true
-		}
-		for _, k := range x.prefix {
-			if strings.HasPrefix(cand, k) && len(cand) > len(k) && (cand[len(k)] == '-' || cand[len(k)] == '@' || cand[len(k)] == ':') {
-				return x.models[k], true
-			}
-		}
-	}
-	return nil, false
-}
-
 // decimalRatio parses a non-negative decimal ("0.5", "1.75") as num/den exactly.
 func decimalRatio(s string) (num, den uint64, err error) {
 	whole, frac, _ := strings.Cut(strings.TrimSpace(s), ".")
@@ -403,18 +340,4 @@ func basisPoints(s string) (uint64, error) {
 		return 0, fmt.Errorf("percent %q above 100", s)
 	}
 	return bp, nil
-}
-
-func modelCandidates(m string) []string {
-	c := []string{m}
-	if i := strings.LastIndexByte(m, '/'); i >= 0 {
-		c = append(c, m[i+1:])
-	}
-	last := c[len(c)-1]
-	for _, vendor := range []string{"anthropic.", "us.anthropic.", "eu.anthropic.", "apac.anthropic.", "openai.", "meta.", "mistral.", "amazon."} {
-		if strings.HasPrefix(last, vendor) {
-			c = append(c, strings.TrimPrefix(last, vendor))
-		}
-	}
-	return c
 }

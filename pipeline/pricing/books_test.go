@@ -127,7 +127,7 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	list, _ := bs.Explain("openai", "gpt-z", "", day)
-	if !strings.Contains(list, "service tier  batch: every rate x 0.5") || !strings.Contains(list, "service tier  priority: input 3.500000, output 14.000000") {
+	if !strings.Contains(list, "  batch (x0.5)                   1.000000     4.000000") || !strings.Contains(list, "  priority                       3.500000    14.000000") {
 		t.Errorf("list prices:\n%s", list)
 	}
 	if _, err := bs.Explain("openai", "nope", "", day); err == nil || !strings.Contains(err.Error(), "kept unpriced") {

@@ -2,7 +2,6 @@ package pricing
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -36,8 +35,25 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 	if override {
 		fmt.Fprintf(&w, "tenant        %s has its own price for this model\n", tenant)
 	}
-	if m.AsOf != "" {
-		fmt.Fprintf(&w, "taken         %s\n", m.AsOf)
+	if m.AsOf != "" || m.Source != "" {
+		fmt.Fprintf(&w, "taken         %s", m.AsOf)
+		if m.Source != "" {
+			fmt.Fprintf(&w, " from %s", m.Source)
+		}
+		fmt.Fprintln(&w)
+	}
+	if b.Refreshed != "" {
+		fmt.Fprintf(&w, "book checked  %s against %s\n", b.Refreshed, b.RefreshedFrom)
+	}
+	if m.route != "" {
+		fmt.Fprintf(&w, "endpoint      %s: %q is a cloud endpoint that bills every rate below at that multiple of the list price\n", strings.TrimPrefix(m.route, "@"), model)
+	} else {
+		if m.RegionalPremium != "" {
+			fmt.Fprintf(&w, "endpoint      regional endpoints (Bedrock in-region and us./eu./apac./jp./au. profiles, Azure data zones) bill every rate x %s\n", m.RegionalPremium)
+		}
+		if m.GovCloudPremium != "" {
+			fmt.Fprintf(&w, "endpoint      AWS GovCloud (us-gov.) bills every rate x %s\n", m.GovCloudPremium)
+		}
 	}
 	fmt.Fprintf(&w, "rates ($ per million tokens)\n")
 	row := func(name string, r Rate, def string) {
@@ -53,26 +69,41 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 	row("cache write (5 min)", m.CacheWrite, "input")
 	row("cache write (1 hour)", m.CacheWrite1h, "cache write")
 	row("reasoning", m.Reasoning, "output")
-	for _, t := range m.Tiers {
-		fmt.Fprintf(&w, "above %d input tokens (cached included) the whole request is billed at: input %s, output %s",
-			t.AboveInputTokens, t.Input.Money.Dollars(6), t.Output.Money.Dollars(6))
-		if t.CacheRead.Set {
-			fmt.Fprintf(&w, ", cache read %s", t.CacheRead.Money.Dollars(6))
+	for _, r := range []struct {
+		name string
+		r    Rate
+	}{{"audio input", m.AudioInput}, {"audio output", m.AudioOutput}, {"image input", m.ImageInput}} {
+		if r.r.Set {
+			row(r.name, r.r, "")
 		}
-		fmt.Fprintln(&w)
 	}
-	names := make([]string, 0, len(m.ServiceTiers))
-	for n := range m.ServiceTiers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		st := m.ServiceTiers[n]
-		if st.Multiplier != "" {
-			fmt.Fprintf(&w, "service tier  %s: every rate x %s\n", n, st.Multiplier)
-			continue
+	// Every combination of service tier and context tier, as billed (resolve is what
+	// prices spans, so this table cannot drift from the bill).
+	fmt.Fprintf(&w, "billed at ($ per million tokens; context tiers bill the whole request)\n")
+	fmt.Fprintf(&w, "  %-26s %12s %12s %12s %12s %12s\n", "tier", "input", "output", "cache read", "write 5m", "write 1h")
+	tiers := append([]string{""}, sortedTiers(m.ServiceTiers)...)
+	for _, st := range tiers {
+		for c := -1; c < len(m.Tiers); c++ {
+			var tokens uint64
+			label := "standard"
+			if st != "" {
+				label = st
+				if x := m.ServiceTiers[st]; x.Multiplier != "" {
+					label += " (x" + x.Multiplier + ")"
+				}
+			}
+			if c >= 0 {
+				tokens = m.Tiers[c].AboveInputTokens + 1
+				label += fmt.Sprintf(" >%d", m.Tiers[c].AboveInputTokens)
+			}
+			r, _ := m.resolve(tokens, st)
+			fmt.Fprintf(&w, "  %-26s %12s %12s %12s %12s %12s\n", label, r.in.Dollars(6), r.out.Dollars(6), r.read.Dollars(6), r.write.Dollars(6), r.write1h.Dollars(6))
 		}
-		fmt.Fprintf(&w, "service tier  %s: input %s, output %s\n", n, st.Input.Money.Dollars(6), st.Output.Money.Dollars(6))
+	}
+	for _, n := range tiers[1:] {
+		if st := m.ServiceTiers[n]; st.AsOf != "" || st.Source != "" {
+			fmt.Fprintf(&w, "service tier  %s taken %s %s\n", n, st.AsOf, st.Source)
+		}
 	}
 	if discount > 0 {
 		fmt.Fprintf(&w, "discount      %d.%02d%% negotiated by %s, applied to the computed cost\n", discount/100, discount%100, tenant)

@@ -19,7 +19,13 @@ func TestImportLiteLLM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "dall-e-3: skipped") {
+	// A tier that omits a cache rate its model sets is not imported: the long-context
+	// cache price would be a guess.
+	// LiteLLM gives no batch rates above 200k for claude-sonnet-4-5: the batch tier is left
+	// out rather than guessed.
+	if len(notes) != 3 || notes[0] != "claude-sonnet-4-5-20250929: batch rates not imported (none given above 200000 input tokens)" ||
+		!strings.Contains(notes[1], "claude-tier-gap: skipped (claude-tier-gap: tiers[0]: the model sets cache_write") ||
+		!strings.Contains(notes[2], "dall-e-3: skipped") {
 		t.Errorf("notes %q", notes)
 	}
 	for _, want := range []string{`input: "2.500000000"`, `cache_read: "1.250000000"`, "above_input_tokens: 200000", "batch:"} {
@@ -45,6 +51,13 @@ func TestImportLiteLLM(t *testing.T) {
 		}(), 3_750_000},
 		// above 200k: 250000*6.00 + 100*22.50 = 1,502,250 -> $1.50225
 		{model("anthropic", "claude-sonnet-4-5-20250929", 250000, 0, 0, 100, 0), 1_502_250_000},
+		// above 200k with 1-hour cache writes: 50000 uncached*6 + 200000 1h writes*12 + 100*22.50
+		// = 300000 + 2400000 + 2250 = 2,702,250 -> $2.70225
+		{func() *pipeline.Span {
+			s := model("anthropic", "claude-sonnet-4-5-20250929", 250000, 0, 200000, 100, 0)
+			s.Usage.CacheWrite1hTokens = 200000
+			return s
+		}(), 2_702_250_000},
 		// the Bedrock key is found by its model id: 1000*0.80 + 100*4 = 1200
 		{model("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1000, 0, 0, 100, 0), 1_200_000},
 		// 2e-08/token = $0.02/M: 1,000,000 tokens = $0.02

@@ -110,70 +110,13 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 		li.UnpricedReason = fmt.Sprintf("unknown model %q (provider %q): add it to the price book", sp.Model, sp.Provider)
 		return
 	}
-	in, out, cr, cw := m.Input.Money, m.Output.Money, m.CacheRead, m.CacheWrite
 	rule := "model:" + m.Model
 	if override {
 		rule = "tenant:" + sp.Tenant + "/" + rule
 	}
 	u := &sp.Usage
-	for i := len(m.Tiers) - 1; i >= 0; i-- {
-		t := &m.Tiers[i]
-		if u.InputTokens > t.AboveInputTokens {
-			in, out, cr, cw = t.Input.Money, t.Output.Money, t.CacheRead, t.CacheWrite
-			rule = fmt.Sprintf("%s>%d", rule, t.AboveInputTokens)
-			break
-		}
-	}
-	read, write := in, in
-	if cr.Set {
-		read = cr.Money
-	}
-	if cw.Set {
-		write = cw.Money
-	}
-	write1h := write
-	if m.CacheWrite1h.Set {
-		write1h = m.CacheWrite1h.Money
-	}
-	reasoning := out
-	if m.Reasoning.Set {
-		reasoning = m.Reasoning.Money
-	}
-	audioIn, imageIn, audioOut := in, in, out
-	if m.AudioInput.Set {
-		audioIn = m.AudioInput.Money
-	}
-	if m.ImageInput.Set {
-		imageIn = m.ImageInput.Money
-	}
-	if m.AudioOutput.Set {
-		audioOut = m.AudioOutput.Money
-	}
-	if tier := sp.ServiceTier; tier != "" {
-		st, ok := m.ServiceTiers[tier]
-		switch {
-		case !ok:
-			rule += "+tier:" + tier + "(no tier price; standard rates)"
-		case st.den != 0:
-			for _, r := range []*pipeline.Money{&in, &out, &read, &write, &write1h, &reasoning, &audioIn, &imageIn, &audioOut} {
-				*r = pipeline.Money(uint64(*r) * st.num / st.den) // exact: Parse refuses inexact multipliers
-			}
-			rule += "+tier:" + tier + "x" + st.Multiplier
-		default:
-			for _, p := range []struct {
-				dst *pipeline.Money
-				r   Rate
-			}{{&in, st.Input}, {&out, st.Output}, {&read, st.CacheRead}, {&write, st.CacheWrite}} {
-				if p.r.Set {
-					*p.dst = p.r.Money
-				}
-			}
-			if st.Output.Set && !m.Reasoning.Set {
-				reasoning = out
-			}
-			rule += "+tier:" + tier
-		}
-	}
+	r, tiers := m.resolve(u.InputTokens, sp.ServiceTier)
+	rule += tiers
 	// Input splits into cached (read, write), audio, image and the rest (text); output
 	// into reasoning, audio and the rest. Each part is billed once, at its own rate.
 	special := u.CacheReadTokens + u.CacheWriteTokens + u.AudioInputTokens + u.ImageInputTokens
@@ -187,15 +130,15 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 		outText = u.OutputTokens - u.ReasoningTokens - u.AudioOutputTokens
 	}
 	var acc acc128
-	acc.add(text, in)
-	acc.add(u.CacheReadTokens, read)
-	acc.add(u.CacheWriteTokens-w1h, write)
-	acc.add(w1h, write1h)
-	acc.add(u.AudioInputTokens, audioIn)
-	acc.add(u.ImageInputTokens, imageIn)
-	acc.add(outText, out)
-	acc.add(u.ReasoningTokens, reasoning)
-	acc.add(u.AudioOutputTokens, audioOut)
+	acc.add(text, r.in)
+	acc.add(u.CacheReadTokens, r.read)
+	acc.add(u.CacheWriteTokens-w1h, r.write)
+	acc.add(w1h, r.write1h)
+	acc.add(u.AudioInputTokens, r.audioIn)
+	acc.add(u.ImageInputTokens, r.imageIn)
+	acc.add(outText, r.out)
+	acc.add(u.ReasoningTokens, r.reasoning)
+	acc.add(u.AudioOutputTokens, r.audioOut)
 	per := uint64(perMillion)
 	if discount > 0 {
 		// cost x (10000 - bp) / 10000, still one rounding at the end

@@ -16,7 +16,10 @@ type Metrics struct {
 	WriteSeconds                                                    prometheus.Histogram
 
 	openTraces, openSpans, oldestOpenAge                        prometheus.Gauge
-	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Gauge
+	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Counter
+	// last is the stitcher's cumulative stats at the previous observation: the counters
+	// advance by the difference, so they never go down.
+	last stitch.Stats
 }
 
 // NewMetrics creates the series and registers them with reg (nil: not registered).
@@ -47,11 +50,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		openTraces:      g("open_traces", "Traces held open in memory."),
 		openSpans:       g("open_spans", "Spans held in memory."),
 		oldestOpenAge:   g("oldest_open_age_seconds", "Seconds since the oldest open trace received its first span."),
-		lateSpans:       g("late_spans", "Spans that arrived after their trace had closed (since start)."),
-		corrections:     g("corrections", "Late incarnations written, each correcting a workflow (since start)."),
-		evictions:       g("evictions", "Traces closed early at the memory bound (since start)."),
-		maxOpenedNoRoot: g("max_open_closes_without_root", "Traces closed by max_open before their root span arrived (since start)."),
-		orphans:         g("orphan_closes", "Rootless traces closed after orphan_quiet, e.g. late spans after a restart (since start)."),
+		lateSpans:       c("late_spans_total", "Spans that arrived after their trace had closed."),
+		corrections:     c("corrections_total", "Late incarnations written, each correcting a workflow."),
+		evictions:       c("evictions_total", "Traces closed early at the memory bound."),
+		maxOpenedNoRoot: c("max_open_closes_without_root_total", "Traces closed by max_open before their root span arrived."),
+		orphans:         c("orphan_closes_total", "Rootless traces closed after orphan_quiet, e.g. late spans after a restart."),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
@@ -69,9 +72,17 @@ func (m *Metrics) observe(s stitch.Stats, now time.Time) {
 		m.oldestOpenAge.Set(now.Sub(s.OldestFirstSeen).Seconds())
 	}
 	m.openSpans.Set(float64(s.OpenSpans))
-	m.lateSpans.Set(float64(s.LateSpans))
-	m.corrections.Set(float64(s.Corrections))
-	m.evictions.Set(float64(s.Evictions))
-	m.maxOpenedNoRoot.Set(float64(s.MaxOpened))
-	m.orphans.Set(float64(s.Orphans))
+	advance(m.lateSpans, s.LateSpans, m.last.LateSpans)
+	advance(m.corrections, s.Corrections, m.last.Corrections)
+	advance(m.evictions, s.Evictions, m.last.Evictions)
+	advance(m.maxOpenedNoRoot, s.MaxOpened, m.last.MaxOpened)
+	advance(m.orphans, s.Orphans, m.last.Orphans)
+	m.last = s
+}
+
+// advance adds what a cumulative count gained since the last observation.
+func advance[T ~int | ~int64 | ~uint64](c prometheus.Counter, now, before T) {
+	if now > before {
+		c.Add(float64(now - before))
+	}
 }

@@ -38,16 +38,16 @@ type Writer interface {
 
 // Config tunes the stage.
 type Config struct {
-	Stitch stitch.Config `yaml:"stitch"`
+	Stitch stitch.Config `yaml:"stitch" desc:"when traces close into workflows and how many stay open"`
 	// FlushInterval is how often closed workflows are written and offsets committed.
 	// Default 250ms (the freshness target is 2s from a workflow's close).
-	FlushInterval time.Duration `yaml:"flush_interval"`
+	FlushInterval time.Duration `yaml:"flush_interval" desc:"how often closed workflows are written and offsets committed (default 250ms)"`
 	// PollRecords caps records taken per poll. Default 10,000.
-	PollRecords int `yaml:"poll_records"`
+	PollRecords int `yaml:"poll_records" desc:"records taken per Kafka poll at most (default 10000)"`
 	// PriceBook is a price-book YAML file; "" uses the built-in book.
-	PriceBook string `yaml:"price_book"`
+	PriceBook string `yaml:"price_book" desc:"price-book YAML file (default: the built-in book)"`
 	// Limits bound absurd attribute values (see normalize.Limits).
-	Limits normalize.Limits `yaml:"limits"`
+	Limits normalize.Limits `yaml:"limits" desc:"bounds on absurd attribute values"`
 	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
 	// line is quarantined (unpriced, with the reason). Default 720h.
 	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`

@@ -88,12 +88,19 @@ func Write(w io.Writer, rows []Row, format string) error {
 	case "json":
 		return writeJSON(w, rows)
 	case "csv":
+		// The first column says whether a row is one workflow type or the total of the
+		// others, so a pivot or a SUM over the file filters row=workflow and never counts
+		// twice; the total row leaves the workflow column empty.
 		cw := csv.NewWriter(w)
-		cw.Write([]string{"workflow", "workflows", "completed", "validated_outputs", "exceptions", "cost_usd",
+		cw.Write([]string{"row", "workflow", "workflows", "completed", "validated_outputs", "exceptions", "cost_usd",
 			"cost_per_completed_usd", "cost_per_validated_output_usd", "cost_per_exception_usd", "review_cost_usd", "review_share_pct", "unpriced_lines"})
-		for _, r := range rows {
+		for i, r := range rows {
 			cost, rev := r.CostNano, r.ReviewCostNano
-			cw.Write([]string{r.Workflow, u(r.Workflows), u(r.Completed), u(r.ValidatedOutputs), u(r.Exceptions),
+			kind, name := "workflow", r.Workflow
+			if isTotal(rows, i) {
+				kind, name = "total", ""
+			}
+			cw.Write([]string{kind, name, u(r.Workflows), u(r.Completed), u(r.ValidatedOutputs), u(r.Exceptions),
 				pipeline.Money(cost).Dollars(9), plain(r.PerCompletedNano), plain(r.PerValidatedNano), plain(r.PerExceptionNano),
 				pipeline.Money(rev).Dollars(9), pct(r.ReviewShareBP), u(r.UnpricedLines)})
 		}
@@ -113,6 +120,11 @@ func Write(w io.Writer, rows []Row, format string) error {
 	return fmt.Errorf("unknown format %q: use table, json or csv", format)
 }
 
+// isTotal says whether rows[i] is the total row Rows appends.
+func isTotal(rows []Row, i int) bool {
+	return len(rows) > 2 && i == len(rows)-1 && rows[i].Workflow == "TOTAL"
+}
+
 func u(v uint64) string { return strconv.FormatUint(v, 10) }
 
 func plain(p *int64) string {
@@ -123,6 +135,12 @@ func plain(p *int64) string {
 }
 
 func pct(bp int64) string { return fmt.Sprintf("%d.%02d", bp/100, bp%100) }
+
+func newCSV(w io.Writer) *csv.Writer { return csv.NewWriter(w) }
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+}
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -53,7 +53,8 @@ func TestFormats(t *testing.T) {
 	b.Reset()
 	report.Write(&b, rows, "csv")
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 4 || lines[1] != "qa,3,2,4,1,3.000000001,1.500000001,0.750000000,2.000000000,1.500000000,50.00,0" {
+	if len(lines) != 4 || lines[1] != "workflow,qa,3,2,4,1,3.000000001,1.500000001,0.750000000,2.000000000,1.500000000,50.00,0" ||
+		!strings.HasPrefix(lines[3], "total,,4,") {
 		t.Fatalf("csv:\n%s", b.String())
 	}
 	b.Reset()

@@ -19,13 +19,13 @@ import (
 type Config struct {
 	// Interval between refreshes. Default 30s; 0 disables the refresher (run
 	// `unitcost rollup` instead, e.g. from cron).
-	Interval time.Duration `yaml:"interval"`
+	Interval time.Duration `yaml:"interval" desc:"how often process refreshes the hourly rollups; 0 disables (default 30s)"`
 	// Margin is how far before the last complete refresh to look for written rows: it
 	// must cover an insert's duration and the clock skew between writers. Default 2m.
-	Margin time.Duration `yaml:"margin"`
+	Margin time.Duration `yaml:"margin" desc:"how far before the last complete refresh to look for written rows (default 2m)"`
 	// CleanupInterval is how often the rows of superseded builds are deleted (one
 	// ClickHouse mutation per rollup table). Default 10m.
-	CleanupInterval time.Duration `yaml:"cleanup_interval"`
+	CleanupInterval time.Duration `yaml:"cleanup_interval" desc:"how often rows of superseded rollup builds are deleted (default 10m)"`
 }
 
 // Defaults is the refresher's default configuration.

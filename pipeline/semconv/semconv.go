@@ -30,6 +30,10 @@ const (
 	ReviewQueueSeconds  = "unitcost.review.queue_seconds"
 	// ReviewOutcome is approved, corrected or rejected.
 	ReviewOutcome = "unitcost.review.outcome"
+	// StepName names the step a span is within its workflow ("classify", "answer"): a key
+	// that stays the same whichever model runs it, so the what-if can compare models on
+	// one step. Without it the step is the span name (a trailing model name dropped).
+	StepName = "unitcost.step"
 	// ComputeClass names self-hosted compute priced by time (e.g. "gpu.a100").
 	ComputeClass = "unitcost.compute.class"
 	// ComputeShare is the fraction (0..1] of the compute class's node the span used, when

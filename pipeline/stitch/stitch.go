@@ -27,22 +27,22 @@ import (
 // Config bounds and times the stitcher. Zero fields take the defaults documented here.
 type Config struct {
 	// QuietPeriod after the root span and the last span before a trace closes. Default 1s.
-	QuietPeriod time.Duration `yaml:"quiet_period"`
+	QuietPeriod time.Duration `yaml:"quiet_period" desc:"quiet time after the root span and the last span before a trace closes (default 1s)"`
 	// MaxOpen is the longest a trace stays open, root or not. Default 5m.
-	MaxOpen time.Duration `yaml:"max_open"`
+	MaxOpen time.Duration `yaml:"max_open" desc:"longest a trace stays open (default 5m)"`
 	// OrphanQuiet closes a trace whose root has not been seen after this long without a
 	// new span: typically a late span (a review days later) of a trace closed before a
 	// restart, or whose root was lost. Default 10s. Closing early changes no figure
 	// (see the package invariants); it only bounds how late such spans become visible.
-	OrphanQuiet time.Duration `yaml:"orphan_quiet"`
+	OrphanQuiet time.Duration `yaml:"orphan_quiet" desc:"quiet time after which a trace whose root was never seen closes (default 10s, at least quiet_period)"`
 	// MaxTraces caps open traces; at the cap the oldest is closed early (evicted,
 	// counted). Default 100,000.
-	MaxTraces int `yaml:"max_traces"`
+	MaxTraces int `yaml:"max_traces" desc:"open traces at most; at the cap the oldest closes early (default 100000)"`
 	// MaxSpans caps spans held across open traces, with the same eviction. Default 1,000,000.
-	MaxSpans int `yaml:"max_spans"`
+	MaxSpans int `yaml:"max_spans" desc:"spans held across open traces at most (default 1000000)"`
 	// ClosedMemory is how many closed traces keep their span->workflow map, so a late span
 	// of a sub-tree workflow joins the right workflow. Default 100,000.
-	ClosedMemory int `yaml:"closed_memory"`
+	ClosedMemory int `yaml:"closed_memory" desc:"closed traces whose span-to-workflow map is kept for late spans (default 100000)"`
 }
 
 // WithDefaults fills zero fields.

@@ -16,7 +16,7 @@ var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
 	"workflow_version": "workflow_version", "team": "if(team = '', wf_team, team)",
 	"feature": "if(feature = '', wf_feature, feature)", "outcome": "outcome",
-	"tenant": "wf_tenant",
+	"tenant": "wf_tenant", "price_version": "price_version",
 }
 
 // BreakdownRow is the cost of one value of a dimension.
@@ -58,7 +58,7 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 }
 
 // DimensionOrder lists Dimensions for messages and help.
-var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant"}
+var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant", "price_version"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {

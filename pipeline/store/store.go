@@ -22,24 +22,24 @@ import (
 type Config struct {
 	// Addr lists native-protocol host:port addresses. Default ["127.0.0.1:19000"] (the
 	// server deploy/local/clickhouse.sh starts).
-	Addr []string `yaml:"addr"`
+	Addr []string `yaml:"addr" desc:"ClickHouse native-protocol addresses, host:port (default 127.0.0.1:19000)"`
 	// Database holds unitcost's tables. Default "unitcost". Created by migrate.
-	Database string `yaml:"database"`
+	Database string `yaml:"database" desc:"database holding unitcost's tables, created by migrate (default unitcost)"`
 	// Username and Password authenticate. Default "default" with no password.
-	Username string         `yaml:"username"`
-	Password string         `yaml:"password"`
-	TLS      tlsconf.Config `yaml:"tls"`
+	Username string         `yaml:"username" desc:"ClickHouse user (default default)"`
+	Password string         `yaml:"password" desc:"ClickHouse password (masked by config show; default none)"`
+	TLS      tlsconf.Config `yaml:"tls" desc:"TLS to ClickHouse"`
 	// DialTimeout bounds connecting. Default 5s.
-	DialTimeout time.Duration `yaml:"dial_timeout"`
+	DialTimeout time.Duration `yaml:"dial_timeout" desc:"bound on connecting (default 5s)"`
 	// Cluster, when set, makes migrate create the cluster variant of the schema ON CLUSTER
 	// (Replicated tables under Distributed ones; see cluster.go), every shipped query's
 	// JOINs and IN subqueries GLOBAL, and inserts synchronous (insert_distributed_sync).
 	// Default "".
-	Cluster string `yaml:"cluster"`
+	Cluster string `yaml:"cluster" desc:"ClickHouse cluster name: Replicated tables under Distributed ones (default none: single server)"`
 	// ReplicaPath is the Replicated tables' ZooKeeper path: {db} and {table} are filled in
 	// here, {shard} (and any other macro) by each server. Default
 	// "/clickhouse/tables/{shard}/{db}/{table}".
-	ReplicaPath string `yaml:"replica_path"`
+	ReplicaPath string `yaml:"replica_path" desc:"ZooKeeper path of the Replicated tables (default /clickhouse/tables/{shard}/{db}/{table})"`
 }
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -45,7 +45,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 			}
 			if err := b.Append(
 				sp.Tenant, start, start, sp.TraceID.String(), sp.SpanID.String(), sp.ParentSpanID.String(),
-				li.WorkflowID, string(li.Component), sp.Name, string(sp.Operation), sp.Provider, sp.Model,
+				li.WorkflowID, string(li.Component), sp.StepKey(), string(sp.Operation), sp.Provider, sp.Model,
 				sp.Usage.InputTokens, sp.Usage.OutputTokens, sp.Usage.CacheReadTokens, sp.Usage.CacheWriteTokens,
 				sp.Usage.ReasoningTokens, b2u(sp.Usage.Estimated), sp.DurationMs(), li.Quantity, li.Unit,
 				int64(li.Cost), int64(sp.ProviderCost), b2u(sp.HasProviderCost), b2u(li.Priced), li.UnpricedReason,
@@ -93,7 +93,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 		for _, is := range batch.Issues {
 			sp := is.Span
 			if err := b.Append(sp.Tenant, time.Unix(0, sp.StartUnixNano).UTC(), sp.TraceID.String(), sp.SpanID.String(),
-				is.WorkflowID, sp.Name, is.Issue, version, sp.AuthTenant); err != nil {
+				is.WorkflowID, sp.StepKey(), is.Issue, version, sp.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append span issue: %w", err)
 			}

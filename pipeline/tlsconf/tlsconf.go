@@ -11,16 +11,16 @@ import (
 
 // Config is a client TLS configuration. Disabled by default.
 type Config struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" desc:"connect with TLS (default false)"`
 	// CAFile is a PEM bundle of CAs to trust instead of the system pool.
-	CAFile string `yaml:"ca_file"`
+	CAFile string `yaml:"ca_file" desc:"PEM bundle of CAs to trust instead of the system pool"`
 	// CertFile and KeyFile are a client certificate for mutual TLS.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	CertFile string `yaml:"cert_file" desc:"client certificate (PEM) for mutual TLS"`
+	KeyFile  string `yaml:"key_file" desc:"client key (PEM) for mutual TLS"`
 	// ServerName overrides the name checked against the server certificate.
-	ServerName string `yaml:"server_name"`
+	ServerName string `yaml:"server_name" desc:"name checked against the server certificate (default: the host dialled)"`
 	// InsecureSkipVerify disables certificate checks (testing only).
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify" desc:"skip certificate checks (testing only; default false)"`
 }
 
 // Validate reports every inconsistent field.

@@ -1,5 +1,6 @@
 -- Cost broken down by one dimension over [from, to) of workflow start time: {dim} is one
--- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant
+-- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant,
+-- price_version
 -- (substituted from a fixed list by the caller, never from input). ALL INNER JOIN: the
 -- right side is one row per workflow; ANY would also drop left rows on current ClickHouse.
 -- Parameters: from (line items from the day before on, as in unit_economics.sql), from,
@@ -16,8 +17,8 @@ SELECT
     sum(priced = 0) AS unpriced_lines
 FROM
 (
-    SELECT auth_tenant, workflow_id, component, model, provider, team, feature, cost_nano, input_tokens,
-        output_tokens, priced
+    SELECT auth_tenant, workflow_id, component, model, provider, team, feature, price_version, cost_nano,
+        input_tokens, output_tokens, priced
     FROM {db}.line_items FINAL
     WHERE day >= toDate(?) - 1
 ) AS l

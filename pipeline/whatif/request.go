@@ -1,0 +1,117 @@
+package whatif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Source reads what the what-if needs (pipeline/whatif/clickhouse implements it).
+type Source interface {
+	Workflows(ctx context.Context, from, to time.Time, tenant string) ([]string, error)
+	Load(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
+}
+
+// Request is one what-if: a workflow type ("" = every type with workflows in the
+// window), a tenant ("" = all) and a window of workflow start times.
+type Request struct {
+	Workflow string
+	Tenant   string
+	From, To time.Time
+	Options  Options
+}
+
+// Run loads and analyses each workflow type of the request, in name order.
+func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
+	if !req.From.Before(req.To) {
+		return nil, fmt.Errorf("what-if window: from %s is not before to %s", req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
+	}
+	if req.Options.Pricer.Books == nil {
+		return nil, errors.New("what-if: no price book")
+	}
+	types := []string{req.Workflow}
+	if req.Workflow == "" {
+		var err error
+		if types, err = src.Workflows(ctx, req.From, req.To, req.Tenant); err != nil {
+			return nil, err
+		}
+	}
+	out := []*Report{}
+	for _, wf := range types {
+		d, err := src.Load(ctx, wf, req.Tenant, req.From, req.To)
+		if err != nil {
+			return nil, fmt.Errorf("what-if %q: %w", wf, err)
+		}
+		rep, err := Analyze(d, req.Options)
+		if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
+			return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
+				wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rep)
+	}
+	return out, nil
+}
+
+// ParseScenario reads a routing such as "classify=gpt-4.1,answer=openai/gpt-5-mini@batch":
+// step keys mapped to candidate models, each optionally with a provider prefix and an
+// @service tier; "step=@batch" changes only the tier.
+func ParseScenario(s string) (Scenario, error) {
+	sc := Scenario{Changes: map[string]Change{}}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		step, target, ok := strings.Cut(part, "=")
+		step = strings.TrimSpace(step)
+		if !ok || step == "" || strings.TrimSpace(target) == "" {
+			return sc, fmt.Errorf("scenario %q: want step=model[@tier], e.g. classify=gpt-4.1 (list the steps with `unitcost whatif --steps`)", part)
+		}
+		var ch Change
+		model, tier, _ := strings.Cut(strings.TrimSpace(target), "@")
+		if p, m, ok := strings.Cut(model, "/"); ok {
+			ch.Provider, model = p, m
+		}
+		ch.Model, ch.ServiceTier = model, tier
+		if _, dup := sc.Changes[step]; dup {
+			return sc, fmt.Errorf("scenario %q: step %q appears twice", s, step)
+		}
+		sc.Changes[step] = ch
+	}
+	if len(sc.Changes) == 0 {
+		return sc, fmt.Errorf("scenario %q: no step=model pair", s)
+	}
+	return sc, nil
+}
+
+// ParseAssumed reads user-supplied rates such as "review_rate=0.05,validated_per_workflow=1".
+func ParseAssumed(s string) (*Assumed, error) {
+	a := &Assumed{ReviewRate: -1}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if !ok || err != nil || f < 0 {
+			return nil, fmt.Errorf("assumed rates %q: want name=non-negative number pairs (review_rate, validated_per_workflow, completion_rate)", part)
+		}
+		switch strings.TrimSpace(k) {
+		case "review_rate":
+			a.ReviewRate = f
+		case "validated_per_workflow":
+			a.ValidatedPerWorkflow = f
+		case "completion_rate":
+			a.CompletionRate = f
+		default:
+			return nil, fmt.Errorf("assumed rates: unknown %q (use review_rate, validated_per_workflow, completion_rate)", k)
+		}
+	}
+	if a.ReviewRate < 0 || a.ReviewRate > 1 || a.CompletionRate > 1 {
+		return nil, fmt.Errorf("assumed rates %q: review_rate is required, and rates lie in [0, 1]", s)
+	}
+	return a, nil
+}
