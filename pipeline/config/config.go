@@ -83,7 +83,7 @@ func Defaults() Config {
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
 		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
 		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
-			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits},
+			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits, MaxSpanDuration: process.DefaultMaxSpanDuration},
 		Rollup:   rollup.Defaults(),
 		Admin:    Admin{Addr: AdminAddr("ingest")},
 		API:      API{Addr: "127.0.0.1:8080"},
