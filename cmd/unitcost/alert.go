@@ -141,7 +141,7 @@ func runAlert(s *settings, o alertFlags) error {
 		return err
 	}
 	if cfg.Admin.Addr != "" {
-		a, err := admin.New(cfg.Admin.Addr, reg, map[string]admin.Check{"clickhouse": st.Ping})
+		a, err := admin.New(cfg.Admin, reg, map[string]admin.Check{"clickhouse": st.Ping})
 		if err != nil {
 			return err
 		}

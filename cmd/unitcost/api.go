@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -48,7 +47,7 @@ func apiCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", ss.cfg.API.Addr)
+		ln, err := ss.cfg.API.TLS.Listen(ss.cfg.API.Addr)
 		if err != nil {
 			return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
 		}
@@ -57,7 +56,7 @@ func apiCmd() *cobra.Command {
 		errc := make(chan error, 2)
 		go func() { errc <- srv.Serve(ln) }()
 		if ss.cfg.Admin.Addr != "" {
-			a, err := admin.New(ss.cfg.Admin.Addr, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
+			a, err := admin.New(ss.cfg.Admin, admin.NewRegistry(), map[string]admin.Check{"clickhouse": st.Ping})
 			if err != nil {
 				return err
 			}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/unitcost/unitcost/pipeline/config"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -96,5 +99,39 @@ func TestVersionAndCompletion(t *testing.T) {
 	out, err = run(t, "completion", "bash")
 	if err != nil || !strings.Contains(out, "__start_unitcost") {
 		t.Errorf("completion bash: %v", err)
+	}
+}
+
+// A second long-running command of the same role on one machine moves its admin endpoint
+// to a free port when nobody chose admin.addr; a chosen one is kept (and fails loudly).
+func TestAdminFallback(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	if addr, moved := freeIfTaken(taken); !moved || addr == taken || !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("taken %s: got %s %v", taken, addr, moved)
+	}
+	ln.Close()
+	if addr, moved := freeIfTaken(taken); moved || addr != taken {
+		t.Errorf("free %s: got %s %v", taken, addr, moved)
+	}
+	// Only the untouched default of a command with an admin endpoint moves.
+	for _, c := range []struct {
+		role, origin string
+	}{{"process", "--admin.addr"}, {"report", ""}} {
+		s := &settings{role: c.role, origins: map[string]string{}}
+		if c.origin != "" {
+			s.origins["admin.addr"] = c.origin
+		}
+		cfg := config.RoleDefaults(c.role)
+		cfg.Admin.Addr = "256.0.0.1:1" // would fail to listen if probed
+		s.adminFallback(&cfg, discardLogger())
+		if cfg.Admin.Addr != "256.0.0.1:1" {
+			t.Errorf("%+v: moved to %s", c, cfg.Admin.Addr)
+		}
 	}
 }

@@ -45,6 +45,19 @@ func parseCommandLine(args []string) error {
 	return nil
 }
 
+// loadsWith checks that deploy/unitcost.yaml loads with only the named variables set (as a
+// container's environment would have them): a ${VAR} the container lacks stops it.
+func loadsWith(env []string) error {
+	var environ []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "UNITCOST_") { // settings are checked by their own tests
+			environ = append(environ, e+"=x")
+		}
+	}
+	_, err := config.LoadSources(config.Sources{File: filepath.Join(repo, "deploy/unitcost.yaml"), Environ: environ})
+	return err
+}
+
 // The shipped configuration, used by compose and Kubernetes, loads without a warning;
 // the example rules load with no receiver configured (each is optional).
 func TestDeployConfigAndRulesLoad(t *testing.T) {
@@ -157,6 +170,17 @@ func TestComposeFile(t *testing.T) {
 		if err := parseCommandLine(args); err != nil {
 			t.Errorf("service %s: unitcost %s: %v", name, strings.Join(args, " "), err)
 		}
+		var env []string
+		if m, ok := s["environment"].(map[string]any); ok {
+			for k := range m {
+				env = append(env, k)
+			}
+		}
+		if slices.Contains(args, "/etc/unitcost/unitcost.yaml") {
+			if err := loadsWith(env); err != nil {
+				t.Errorf("service %s cannot load its configuration with its environment %v: %v", name, env, err)
+			}
+		}
 	}
 	if unitcost < 6 {
 		t.Errorf("%d unitcost services", unitcost)
@@ -253,6 +277,15 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			if err := parseCommandLine(c.Args); err != nil {
 				t.Errorf("%s %s: unitcost %s: %v", p.kind, p.name, strings.Join(c.Args, " "), err)
+			}
+			var env []string
+			for _, e := range c.Env {
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Optional == nil || !*e.ValueFrom.SecretKeyRef.Optional {
+					env = append(env, e.Name)
+				}
+			}
+			if err := loadsWith(env); err != nil {
+				t.Errorf("%s %s cannot load its configuration with its environment %v: %v", p.kind, p.name, env, err)
 			}
 			for _, e := range c.Env {
 				if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && !strings.Contains(header, r.SecretKeyRef.Key) {

@@ -10,12 +10,15 @@ import (
 	"github.com/spf13/cobra"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/whatif"
+	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
 func devCmd() *cobra.Command {
@@ -62,11 +65,12 @@ func demoCmd() *cobra.Command {
 		Short: "run a realistic workload end to end on embedded Kafka and print the unit economics",
 		Long: "Drive a realistic synthetic AI workload end to end - OTel SDK -> OTLP ingest -> embedded\n" +
 			"Kafka -> process -> ClickHouse - then print the unit economics and check every figure\n" +
-			"against the generator's ground truth. Exits 0 only if they all match.\n\n" +
+			"against the generator's ground truth, and end with the what-if's recommended routing for\n" +
+			"the ticket classifier. Exits 0 only if they all match.\n\n" +
 			"Uses a fresh ClickHouse database (clickhouse.database, default unitcost_demo) each run.",
 		Args: noArgs,
 	}
-	workflows := c.Flags().Int("workflows", 400, "workflows to generate")
+	workflows := c.Flags().Int("workflows", 1000, "workflows to generate")
 	seed := c.Flags().Uint64("seed", 7, "random seed")
 	s := bindSettingsAdjusted(c, "demo", func(c *config.Config) {
 		c.ClickHouse.Database = "unitcost_demo"
@@ -132,6 +136,11 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 		stopStack()
 		return err
 	}
+	wi, err := demoWhatif(ctx, cfg, st.Store, from, to, truth)
+	if err != nil {
+		stopStack()
+		return err
+	}
 	if err := stopStack(); err != nil {
 		return err
 	}
@@ -139,6 +148,7 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	if err := report.Write(os.Stdout, report.Rows(ue), "table"); err != nil {
 		return err
 	}
+	fmt.Printf("\n%s\n", report.Footnote)
 	if err := compareTruth(ue, truth.ByType("")); err != nil {
 		return err
 	}
@@ -147,8 +157,47 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	}
 	fmt.Printf("\nEvery figure above equals the generator's independently computed ground truth, to the nano-dollar,\n"+
 		"both from the line items and from the hourly rollups (%d hour x workflow-type points).", len(series))
-	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\nWall time %.1fs.\n", time.Since(began).Seconds())
+	fmt.Printf("\nQuery them: unitcost report --view series --bucket hour (or GET /api/v1/series from `unitcost api`).\n")
+	rec := wi.Recommendation
+	fmt.Printf("\nWhat-if, %s (%d workflows; the cheap model is reviewed twice as often):\n", wi.Workflow, wi.Workflows)
+	for _, e := range wi.Routings {
+		fmt.Printf("  %-22s %s per validated output (95%% range %s to %s), %d workflows observed\n", e.Routing, "$"+pipeline.Money(e.PerValidated.PointNano).Dollars(4),
+			"$"+pipeline.Money(e.PerValidated.LoNano).Dollars(4), demoHi(e.PerValidated), e.Samples)
+	}
+	if rec.Routing == "" {
+		fmt.Printf("Recommendation: none - %s\n", rec.Why)
+	} else {
+		fmt.Printf("Recommendation: %s, saving $%s a month at this volume (confidence: %s).\nWhy: %s.\n", rec.Routing, rec.Saving, rec.Confidence, rec.Why)
+	}
+	fmt.Printf("Its as-recorded machine cost equals the generator's to the nano-dollar. More: unitcost whatif --clickhouse.database %s --since 2d\n", cfg.ClickHouse.Database)
+	fmt.Printf("Wall time %.1fs.\n", time.Since(began).Seconds())
 	return nil
+}
+
+// demoWhatif runs the what-if on the demo's ticket classifier and checks its as-recorded
+// machine cost against the generator's.
+func demoWhatif(ctx context.Context, cfg config.Config, st *store.Store, from, to time.Time, truth *loadgen.Truth) (*whatif.Report, error) {
+	books, err := stack.LoadBook(cfg.Process.PriceBook)
+	if err != nil {
+		return nil, err
+	}
+	const wf = "ticket_classification"
+	reps, err := whatif.Run(ctx, whatifch.New(st), whatif.Request{Workflow: wf, From: from, To: to, Options: whatif.Options{Pricer: whatif.Pricer{Books: books}}})
+	if err != nil {
+		return nil, err
+	}
+	r := reps[0]
+	if got, want := pipeline.Money(r.Routings[0].MachineCostNano), truth.MachineCost(wf, nil); cfg.Process.PriceBook == "" && got != want {
+		return nil, fmt.Errorf("what-if: %s machine cost as recorded %s, ground truth %s", wf, got, want)
+	}
+	return r, nil
+}
+
+func demoHi(m whatif.MoneyRange) string {
+	if m.HiNano == nil {
+		return "unbounded"
+	}
+	return "$" + pipeline.Money(*m.HiNano).Dollars(4)
 }
 
 func resetDatabase(ctx context.Context, cfg store.Config) error {

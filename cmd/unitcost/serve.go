@@ -21,7 +21,8 @@ func ingestCmd() *cobra.Command {
 			"Serves /healthz, /readyz and /metrics on admin.addr (default 127.0.0.1:9464). SIGTERM drains\nin-flight requests.",
 		Args: noArgs,
 	}
-	s := bindSettings(c, "ingest", "kafka", "ingest", "admin", "log_level")
+	s := bindSettings(c, "ingest", "kafka.brokers", "kafka.spans_topic", "kafka.dead_letter_topic", "kafka.collector_topics", "kafka.partitions",
+		"kafka.replication_factor", "kafka.client_id", "kafka.max_record_bytes", "kafka.tls", "kafka.sasl", "ingest", "admin", "log_level")
 	c.RunE = func(*cobra.Command, []string) error {
 		ss, err := s.start()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +30,8 @@ type settings struct {
 	// ignore lists variables the command itself reads (e.g. a rules file's ${VAR}s), so
 	// the loader does not call them misspelt settings.
 	ignore []string
+	// origins says where each setting not at its default came from (after load).
+	origins map[string]string
 }
 
 // settingAnnotation marks a flag as a configuration setting (listed apart in --help).
@@ -136,6 +139,7 @@ func (s *settings) load() (config.Config, error) {
 	for _, w := range r.Warnings {
 		fmt.Fprintln(os.Stderr, "unitcost: warning:", w)
 	}
+	s.origins = r.Origins
 	if err != nil {
 		return r.Config, fmt.Errorf("invalid configuration:\n%w", indent(err))
 	}
@@ -179,7 +183,49 @@ func (s *settings) start() (*session, error) {
 		return nil, err
 	}
 	ctx, stop := signalContext()
-	return &session{cfg: cfg, log: logger(cfg.LogLevel), ctx: ctx, stop: stop}, nil
+	log := logger(cfg.LogLevel)
+	s.adminFallback(&cfg, log)
+	return &session{cfg: cfg, log: log, ctx: ctx, stop: stop}, nil
+}
+
+// adminFallback: when admin.addr is the command's default (nobody set it) and another
+// process holds it - a second `unitcost process` on the same machine - the admin endpoint
+// moves to a free port on the same host, logged, instead of failing the command.
+func (s *settings) adminFallback(cfg *config.Config, log *slog.Logger) {
+	switch s.role {
+	case "ingest", "process", "api", "alert", "dev":
+	default: // commands without an admin endpoint
+		return
+	}
+	if cfg.Admin.Addr == "" || s.origins["admin.addr"] != "" || cfg.Admin.Addr != config.AdminAddr(s.role) {
+		return
+	}
+	addr, moved := freeIfTaken(cfg.Admin.Addr)
+	if !moved {
+		return
+	}
+	log.Warn("the default admin address is taken (another unitcost on this machine?); serving /healthz, /readyz and /metrics on a free port instead (set admin.addr to choose)",
+		"default", cfg.Admin.Addr, "admin", addr)
+	cfg.Admin.Addr = addr
+}
+
+// freeIfTaken returns a free port on addr's host when addr is in use by another process.
+func freeIfTaken(addr string) (string, bool) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr, false
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return addr, false
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	free, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return addr, false
+	}
+	defer free.Close()
+	return free.Addr().String(), true
 }
 
 // complete offers values for a flag in shell completion.

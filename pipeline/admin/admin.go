@@ -1,19 +1,34 @@
 // Package admin serves /healthz, /readyz and Prometheus /metrics for every long-running
-// unitcost command.
+// unitcost command, optionally over TLS and with a bearer token on /metrics.
 package admin
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/unitcost/unitcost/pipeline/tlsconf"
 )
+
+// Config is the admin endpoint's configuration (the admin section of unitcost's config).
+type Config struct {
+	// Addr serves /healthz, /readyz and /metrics. Default "127.0.0.1:9464"; "" disables.
+	Addr string `yaml:"addr" desc:"address of /healthz, /readyz and /metrics; \"\" disables (default per command: ingest 127.0.0.1:9464, process :9465, api :9466, alert :9467, dev :9468)"`
+	// MetricsToken, when set, is required as a bearer token on /metrics.
+	MetricsToken string `yaml:"metrics_token" desc:"bearer token required on /metrics (which shows cost figures of every tenant); empty: no authentication (default none)"`
+	// TLS serves the admin endpoint over TLS.
+	TLS tlsconf.Server `yaml:"tls" desc:"TLS of the admin listener"`
+}
 
 // Check reports whether a dependency is ready; nil means ready.
 type Check func(ctx context.Context) error
@@ -33,19 +48,41 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// New binds addr. checks are run by /readyz (each with a 2s timeout).
-func New(addr string, reg *prometheus.Registry, checks map[string]Check) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// New binds cfg.Addr (with TLS when configured). checks are run by /readyz (each with a
+// 2s timeout); /healthz and /readyz stay open for probes, /metrics asks for
+// cfg.MetricsToken when set.
+func New(cfg Config, reg *prometheus.Registry, checks map[string]Check) (*Server, error) {
+	ln, err := cfg.TLS.Listen(cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen admin on %s: %w (set admin.addr, or \"\" to disable)", addr, err)
+		return nil, fmt.Errorf("listen admin on %s: %w (set admin.addr, or \"\" to disable)", cfg.Addr, err)
 	}
 	s := &Server{ln: ln, checks: checks}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", s.ready)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	var metrics http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if cfg.MetricsToken != "" {
+		metrics = requireToken(cfg.MetricsToken, metrics)
+	}
+	mux.Handle("/metrics", metrics)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
+}
+
+// requireToken answers 401 unless the request carries "Bearer <token>" (scheme
+// case-insensitive, token compared in constant time).
+func requireToken(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="unitcost metrics"`)
+			http.Error(w, "missing or wrong bearer token (admin.metrics_token)", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Addr is the bound address.

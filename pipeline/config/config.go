@@ -9,38 +9,47 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/process"
 	"github.com/unitcost/unitcost/pipeline/rollup"
 	"github.com/unitcost/unitcost/pipeline/stitch"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/tlsconf"
 )
 
 // Ingest configures `unitcost ingest`.
 type Ingest struct {
-	GRPCAddr        string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address (default 127.0.0.1:4317)"`
-	HTTPAddr        string            `yaml:"http_addr" desc:"OTLP/HTTP listen address (default 127.0.0.1:4318)"`
-	MaxRequestBytes int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes (default 16777216)"`
-	Tokens          map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=globex; empty disables authentication"`
-	DefaultTenant   string            `yaml:"default_tenant" desc:"tenant of unauthenticated spans that name none (default none)"`
+	GRPCAddr          string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
+	HTTPAddr          string            `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
+	MaxRequestBytes   int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
+	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes; a request that does not fit gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	MaxAttributeDepth int               `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) in a request; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
+	MaxRequestValues  int               `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
+	ProduceTimeout    time.Duration     `yaml:"produce_timeout" desc:"how long a request waits for Kafka's acknowledgement before it is answered 503 / UNAVAILABLE with a retry hint; keep it well under the SDKs' 10s export timeout (default 5s)"`
+	MaxBufferedBytes  int64             `yaml:"max_buffered_bytes" desc:"bytes of records waiting for Kafka's acknowledgement; when full, requests get 503 at once (default 268435456)"`
+	RetryAfter        time.Duration     `yaml:"retry_after" desc:"retry hint sent with 503 (Retry-After) and UNAVAILABLE (RetryInfo) answers (default 2s)"`
+	ShutdownTimeout   time.Duration     `yaml:"shutdown_timeout" desc:"on SIGTERM, how long to wait for Kafka to acknowledge records still buffered (each was answered 503, never acknowledged) (default 10s)"`
+	Tokens            map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=globex; empty disables authentication; empty tokens or tenants are refused"`
+	DefaultTenant     string            `yaml:"default_tenant" desc:"tenant of unauthenticated spans that name none (default none)"`
+	TLS               tlsconf.Server    `yaml:"tls" desc:"TLS of the OTLP listeners"`
 }
 
-// Admin configures the health and metrics endpoint every long-running command serves.
-type Admin struct {
-	// Addr's default depends on the command (RoleDefaults), so that ingest, process, api
-	// and alert run side by side on one machine.
-	Addr string `yaml:"addr" desc:"address of /healthz, /readyz and /metrics; \"\" disables (default per command: ingest 127.0.0.1:9464, process :9465, api :9466, alert :9467, dev :9468)"`
-}
+// Admin configures the health and metrics endpoint every long-running command serves
+// (admin.Config; its address's default depends on the command, see RoleDefaults).
+type Admin = admin.Config
 
 // API configures `unitcost api`, the HTTP JSON API under /api/v1.
 type API struct {
 	Addr   string            `yaml:"addr" desc:"API listen address (default 127.0.0.1:8080)"`
-	Tokens map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=*; a token mapped to * sees every tenant; empty: no authentication (loopback only)"`
+	Tokens map[string]string `yaml:"tokens" desc:"bearer token -> tenant, e.g. tok1=acme,tok2=*; a token mapped to * sees every tenant; empty: no authentication (loopback only); empty tokens or tenants are refused"`
+	TLS    tlsconf.Server    `yaml:"tls" desc:"TLS of the API listener"`
 }
 
 // Config is everything unitcost reads. Every leaf field has a yaml tag (its key, also
@@ -81,7 +90,9 @@ func Defaults() Config {
 		Kafka: kafka.Defaults(),
 		ClickHouse: store.Config{Addr: []string{"127.0.0.1:19000"}, Database: "unitcost", Username: "default", DialTimeout: 5 * time.Second,
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
-		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20},
+		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20, MaxInflightBytes: 256 << 20,
+			MaxAttributeDepth: 32, MaxRequestValues: 1_000_000, ProduceTimeout: 5 * time.Second, MaxBufferedBytes: 256 << 20,
+			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second},
 		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
 			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits, MaxSpanDuration: process.DefaultMaxSpanDuration},
 		Rollup:   rollup.Defaults(),
@@ -102,9 +113,8 @@ func RoleDefaults(role string) Config {
 func (c Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Kafka.Validate(), c.ClickHouse.Validate(), c.Process.Validate(), c.Rollup.Validate())
-	if c.Ingest.MaxRequestBytes <= 0 {
-		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
-	}
+	errs = append(errs, c.Ingest.validate(), c.Admin.TLS.Validate("admin.tls"), c.API.TLS.Validate("api.tls"),
+		validateTokens("api.tokens", c.API.Tokens))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -113,10 +123,66 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func (in Ingest) validate() error {
+	var errs []error
+	if in.MaxRequestBytes <= 0 {
+		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
+	}
+	if in.MaxInflightBytes < in.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below ingest.max_request_bytes %d; no request of the largest size could be served", in.MaxInflightBytes, in.MaxRequestBytes))
+	}
+	if in.MaxAttributeDepth < 1 {
+		errs = append(errs, errors.New("ingest.max_attribute_depth: must be at least 1"))
+	}
+	if in.MaxRequestValues < 1 {
+		errs = append(errs, errors.New("ingest.max_request_values: must be at least 1"))
+	}
+	if in.ProduceTimeout <= 0 {
+		errs = append(errs, errors.New("ingest.produce_timeout: must be positive (and well under the SDKs' 10s export timeout)"))
+	}
+	if in.MaxBufferedBytes < in.MaxRequestBytes {
+		errs = append(errs, errors.New("ingest.max_buffered_bytes: must be at least ingest.max_request_bytes"))
+	}
+	if in.RetryAfter < time.Second {
+		errs = append(errs, errors.New("ingest.retry_after: must be at least 1s (Retry-After counts whole seconds)"))
+	}
+	if in.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("ingest.shutdown_timeout: must not be negative"))
+	}
+	errs = append(errs, validateTokens("ingest.tokens", in.Tokens), in.TLS.Validate("ingest.tls"))
+	return errors.Join(errs...)
+}
+
+// validateTokens refuses empty tokens and empty tenants: an unset ${VAR} would otherwise
+// create a token "" or a token whose tenant is "", which sees or writes every tenant.
+func validateTokens(setting string, tokens map[string]string) error {
+	var errs []error
+	for tok, tenant := range tokens {
+		if strings.TrimSpace(tok) == "" {
+			errs = append(errs, fmt.Errorf("%s: a token is empty (for tenant %q); is its ${VAR} unset?", setting, tenant))
+		}
+		if strings.TrimSpace(tenant) == "" {
+			errs = append(errs, fmt.Errorf("%s: the token ending %q maps to an empty tenant; is its ${VAR} unset?", setting, tail(tok)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tail shows the last characters of a secret, enough to find it in the file.
+func tail(tok string) string {
+	if len(tok) <= 8 {
+		return "..."
+	}
+	return "..." + tok[len(tok)-3:]
+}
+
 // YAML renders the configuration (secrets masked) for `unitcost config show`.
 func (c Config) YAML() string {
 	if c.ClickHouse.Password != "" {
 		c.ClickHouse.Password = "***"
+	}
+	if c.Admin.MetricsToken != "" {
+		c.Admin.MetricsToken = "***"
 	}
 	if c.Kafka.SASL.Password != "" {
 		c.Kafka.SASL.Password = "***"

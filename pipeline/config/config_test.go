@@ -126,3 +126,42 @@ func TestRoleDefaultsGiveDistinctAdminPorts(t *testing.T) {
 		seen[a] = role
 	}
 }
+
+// A token or tenant left empty by an unset ${VAR} would open ingest (spans choose their
+// tenant) or the API (every tenant visible): validation refuses both, naming the setting.
+func TestEmptyTokensAndTenantsAreRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unitcost.yaml")
+	os.WriteFile(path, []byte(`
+ingest:
+  tokens:
+    "${TOKEN_ACME}": acme
+    tok-e: "${TENANT_E}"
+api:
+  tokens: {api-tok: "${TENANT_API}"}
+`), 0o600)
+	_, err := config.Load(path, nil, nil)
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"ingest.tokens: a token is empty", "ingest.tokens: the token ending", "api.tokens: the token ending"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "tok-e") || strings.Contains(err.Error(), "api-tok") {
+		t.Errorf("error shows a whole token:\n%v", err)
+	}
+	c, err := config.Load("", []string{"UNITCOST_INGEST_TOKENS=t1=acme", "UNITCOST_ADMIN_METRICS_TOKEN=m3trics"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(c.YAML(), "m3trics") {
+		t.Error("config show leaks the metrics token")
+	}
+	if _, err := config.Load("", []string{"UNITCOST_INGEST_TLS_CERT_FILE=/x.pem", "UNITCOST_API_TLS_CLIENT_CA_FILE=/ca.pem"}, nil); err == nil ||
+		!strings.Contains(err.Error(), "ingest.tls.cert_file and ingest.tls.key_file") || !strings.Contains(err.Error(), "api.tls.client_ca_file") {
+		t.Errorf("TLS settings: %v", err)
+	}
+}

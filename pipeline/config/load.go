@@ -35,6 +35,9 @@ type Result struct {
 	// Warnings name UNITCOST_* variables that set nothing (misspelt settings), with a
 	// suggestion where one is close.
 	Warnings []string
+	// Origins says where each setting that is not at its default came from: "file:line",
+	// "$UNITCOST_..." or "--flag".
+	Origins map[string]string
 }
 
 // Load builds the configuration: defaults, then the YAML file at path (if not ""), then
@@ -69,13 +72,13 @@ func load(src Sources) (Result, []error) {
 	}
 	env := envMap(src.Environ)
 	var errs []error
-	res := Result{}
+	res := Result{Origins: map[string]string{}}
 	referenced := map[string]bool{}
 	for _, k := range src.Ignore {
 		referenced[k] = true
 	}
 	if src.File != "" {
-		errs = append(errs, loadFile(src.File, env, byPath, referenced)...)
+		errs = append(errs, loadFile(src.File, env, byPath, referenced, res.Origins)...)
 	}
 	var names []string
 	for k := range env {
@@ -100,6 +103,7 @@ func load(src Sources) (Result, []error) {
 		if err := f.Set(env[k]); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", k, f.Path, err))
 		}
+		res.Origins[f.Path] = "$" + k
 	}
 	var flags []string
 	for k := range src.Flags {
@@ -119,6 +123,7 @@ func load(src Sources) (Result, []error) {
 		if err := f.Set(src.Flags[k]); err != nil {
 			errs = append(errs, fmt.Errorf("--%s: %w", k, err))
 		}
+		res.Origins[k] = "--" + k
 	}
 	res.Config = c
 	return res, errs
@@ -155,7 +160,7 @@ func envMap(environ []string) map[string]string {
 	return m
 }
 
-func loadFile(path string, env map[string]string, byPath map[string]Field, referenced map[string]bool) []error {
+func loadFile(path string, env map[string]string, byPath map[string]Field, referenced map[string]bool, origins map[string]string) []error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return []error{fmt.Errorf("read config: %w", err)}
@@ -182,11 +187,11 @@ func loadFile(path string, env map[string]string, byPath map[string]Field, refer
 	if len(doc.Content) == 0 {
 		return errs
 	}
-	return append(errs, walkNode(path, doc.Content[0], "", byPath)...)
+	return append(errs, walkNode(path, doc.Content[0], "", byPath, origins)...)
 }
 
 // walkNode sets every leaf of a mapping node, collecting every error.
-func walkNode(file string, n *yaml.Node, prefix string, byPath map[string]Field) []error {
+func walkNode(file string, n *yaml.Node, prefix string, byPath map[string]Field, origins map[string]string) []error {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
 	}
@@ -208,10 +213,11 @@ func walkNode(file string, n *yaml.Node, prefix string, byPath map[string]Field)
 			if err := f.setNode(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: %s: %w", file, v.Line, path, err))
 			}
+			origins[path] = fmt.Sprintf("%s:%d", file, v.Line)
 			continue
 		}
 		if isPrefix(path, byPath) {
-			errs = append(errs, walkNode(file, v, path, byPath)...)
+			errs = append(errs, walkNode(file, v, path, byPath, origins)...)
 			continue
 		}
 		msg := fmt.Sprintf("%s:%d: %s: no such setting", file, k.Line, path)

@@ -4,11 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/unitcost/unitcost/internal/ratelog"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/otlp"
 )
@@ -21,43 +27,168 @@ const (
 	HeaderSource      = "unitcost.dlq.source" // topic/partition@offset
 )
 
+// ProducerConfig configures ingest's producer.
+type ProducerConfig struct {
+	// Topic receives the records (kafka.spans_topic).
+	Topic string
+	// DeadLetterTopic receives spans that cannot be sent even alone and trimmed.
+	DeadLetterTopic string
+	// MaxRecordBytes caps one record (see RecordLimit).
+	MaxRecordBytes int
+	// Timeout bounds how long Accept waits for Kafka's acknowledgement before answering
+	// backpressure. Default 5s: well inside the OTel SDKs' 10 s export timeout, leaving
+	// the client time to retry.
+	Timeout time.Duration
+	// Estimate, when set, counts the tokens of a span about to be trimmed (see records).
+	Estimate Estimator
+}
+
 // Producer writes OTLP traces to the spans topic, one record per trace (split further
 // when a trace exceeds MaxRecordBytes), keyed by trace id so one trace lands on one
 // partition. It implements otlp.Sink.
+//
+// Delivery: Accept returns nil only once Kafka acknowledged every record of the request
+// (acks=all, idempotent producer), so an acknowledged span is never lost. Any other outcome
+// - Kafka unreachable, slow, the client's buffer full, a record failed - is
+// otlp.ErrBackpressure: the client is told to retry (503 / UNAVAILABLE). The records of
+// an unanswered request are produced with the producer's own context, not the request's,
+// so they stay in franz-go's bounded buffer (kgo.MaxBufferedBytes) and are still
+// delivered when Kafka returns: a retried request may then arrive twice, which is
+// harmless because every row downstream is keyed by trace and span id (DESIGN.md,
+// invariant 3).
 type Producer struct {
 	cl  *kgo.Client
-	cfg Config
+	cfg ProducerConfig
+	log *ratelog.Logger
+	m   *producerMetrics
+
+	life   context.Context
+	cancel context.CancelFunc
+
+	// down is set when a request timed out waiting for Kafka and cleared by the next
+	// acknowledgement: while set, requests wait only a fifth of Timeout, so a client is
+	// answered at once during an outage instead of holding connections open.
+	down atomic.Bool
 }
 
 var _ otlp.Sink = (*Producer)(nil)
 
-// NewProducer wraps a client. The client is owned by the caller.
-func NewProducer(cl *kgo.Client, cfg Config) *Producer { return &Producer{cl: cl, cfg: cfg} }
-
-// ProduceTimeout bounds how long Accept waits for Kafka before answering the client with
-// backpressure (503 / UNAVAILABLE and a retry hint) instead of holding the request.
-const ProduceTimeout = 10 * time.Second
-
-// Accept splits td by trace id and produces it synchronously: when it returns nil, every
-// span is durably in Kafka (acks=all, idempotent producer). When Kafka cannot take the
-// records within ProduceTimeout it returns otlp.ErrBackpressure.
-func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) error {
-	ctx, cancel := context.WithTimeout(ctx, ProduceTimeout)
-	defer cancel()
-	recs, err := TraceRecords(td, tenant, p.cfg.SpansTopic, p.cfg.MaxRecordBytes)
-	if err != nil {
-		return err
+// NewProducer wraps a client, which the caller owns and closes (after Close). log and reg
+// may be nil.
+func NewProducer(cl *kgo.Client, cfg ProducerConfig, log *slog.Logger, reg prometheus.Registerer) *Producer {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
 	}
-	if len(recs) == 0 {
-		return nil
+	if cfg.MaxRecordBytes <= 0 {
+		cfg.MaxRecordBytes = Defaults().MaxRecordBytes
 	}
-	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		if errors.Is(err, kgo.ErrMaxBuffered) || errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%w: %v", otlp.ErrBackpressure, err)
+	life, cancel := context.WithCancel(context.Background())
+	p := &Producer{cl: cl, cfg: cfg, log: ratelog.New(log, 5*time.Second), m: newProducerMetrics(reg, cl), life: life, cancel: cancel}
+	return p
+}
+
+// Close ends the producer: records still unacknowledged fail (they were answered with
+// backpressure, never acknowledged). Call Flush first to give them a chance. Idempotent.
+func (p *Producer) Close() { p.cancel() }
+
+// Flush waits until every buffered record is acknowledged or ctx ends, and reports how
+// many records were still buffered when it gave up.
+func (p *Producer) Flush(ctx context.Context) (int64, error) {
+	err := p.cl.Flush(ctx)
+	return p.cl.BufferedProduceRecords(), err
+}
+
+// Accept splits td by trace id and produces it. It returns nil when every span is
+// durably in Kafka, otlp.ErrBackpressure (naming the kind of failure) when Kafka did not
+// acknowledge within the timeout or failed a record.
+func (p *Producer) Accept(ctx context.Context, tenant string, td ptrace.Traces) (otlp.Result, error) {
+	recs, res, err := p.records(ctx, td, tenant)
+	if err != nil || len(recs) == 0 {
+		return res, err
+	}
+	return res, p.await(ctx, recs)
+}
+
+// await produces recs and waits for Kafka's acknowledgement of every one, at most the
+// timeout (a fifth of it while Kafka is known to be down). The records are produced with
+// the producer's own context, so an answer given before Kafka acknowledged them (an
+// error) does not withdraw them: they stay buffered and are delivered later.
+func (p *Producer) await(ctx context.Context, recs []*kgo.Record) error {
+	wait := p.cfg.Timeout
+	if p.down.Load() {
+		wait /= 5
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+
+	var (
+		pending  = int64(len(recs))
+		done     = make(chan struct{})
+		mu       sync.Mutex
+		first    error
+		answered atomic.Bool
+	)
+	cb := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+			}
+			mu.Unlock()
+		} else {
+			p.down.Store(false)
+			if answered.Load() {
+				p.m.late.Inc()
+			}
 		}
-		return fmt.Errorf("produce %d records to %s: %w", len(recs), p.cfg.SpansTopic, err)
+		if atomic.AddInt64(&pending, -1) == 0 {
+			close(done)
+		}
 	}
-	return nil
+	for _, r := range recs {
+		// TryProduce never blocks: a full buffer fails the record at once with
+		// ErrMaxBuffered, which answers backpressure.
+		p.cl.TryProduce(p.life, r, cb)
+	}
+	select {
+	case <-done:
+		mu.Lock()
+		err := first
+		mu.Unlock()
+		if err == nil {
+			return nil
+		}
+		return p.fail(classify(err), len(recs), err)
+	case <-timer.C:
+		answered.Store(true)
+		p.down.Store(true)
+		return p.fail("timeout", len(recs), fmt.Errorf("kafka did not acknowledge within %s", wait))
+	case <-ctx.Done():
+		answered.Store(true)
+		return p.fail("client_gone", len(recs), ctx.Err())
+	}
+}
+
+// classify names a produce failure for the metric and the log (bounded values).
+func classify(err error) string {
+	switch {
+	case errors.Is(err, kgo.ErrMaxBuffered):
+		return "buffer_full"
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		return "too_large"
+	case errors.Is(err, context.Canceled):
+		return "shutdown"
+	}
+	return "error"
+}
+
+func (p *Producer) fail(reason string, records int, err error) error {
+	p.m.failures.WithLabelValues(reason).Inc()
+	p.log.Log(slog.LevelWarn, "produce:"+reason, "ingest: kafka did not take a request; answered 503 / UNAVAILABLE (client retries)",
+		"reason", reason, "records", records, "topic", p.cfg.Topic, "buffered_bytes", p.cl.BufferedProduceBytes(), "err", err)
+	// The client learns only the kind of failure; the detail (broker addresses, errors)
+	// stays in the log.
+	return fmt.Errorf("%w (kafka: %s)", otlp.ErrBackpressure, reason)
 }
 
 // TraceRecords turns a payload into records for topic: one per trace, keyed by trace id,
@@ -77,20 +208,25 @@ func TraceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.
 			if err != nil {
 				return nil, fmt.Errorf("encode trace %s: %w", key, err)
 			}
-			r := &kgo.Record{Topic: topic, Key: key, Value: val, Headers: []kgo.RecordHeader{
-				{Key: HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
-			}}
-			if tenant != "" {
-				r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTenant, Value: []byte(tenant)})
-			}
-			recs = append(recs, r)
+			recs = append(recs, newRecord(topic, key, val, tenant))
 		}
 	}
 	return recs, nil
 }
 
+func newRecord(topic string, key, val []byte, tenant string) *kgo.Record {
+	r := &kgo.Record{Topic: topic, Key: key, Value: val, Headers: []kgo.RecordHeader{
+		{Key: HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
+	}}
+	if tenant != "" {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTenant, Value: []byte(tenant)})
+	}
+	return r
+}
+
 // splitBySize cuts one trace into chunks of whole spans under maxBytes each (a single
-// span larger than maxBytes still gets a chunk of its own; the broker decides).
+// span larger than maxBytes still gets a chunk of its own; see records for what happens
+// to it).
 func splitBySize(td ptrace.Traces, maxBytes int) []ptrace.Traces {
 	var (
 		out   []ptrace.Traces
@@ -137,4 +273,32 @@ func envelopeSize(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) int {
 	ss.Scope().CopyTo(nrs.ScopeSpans().AppendEmpty().Scope())
 	var sizer ptrace.ProtoMarshaler
 	return sizer.TracesSize(td)
+}
+
+type producerMetrics struct {
+	failures     *prometheus.CounterVec
+	late         prometheus.Counter
+	trimmed      prometheus.Counter
+	deadLettered prometheus.Counter
+}
+
+func newProducerMetrics(reg prometheus.Registerer, cl *kgo.Client) *producerMetrics {
+	m := &producerMetrics{
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "kafka_failures_total", Help: "OTLP requests answered with backpressure (503 / UNAVAILABLE) because Kafka did not take them, by reason (timeout, buffer_full, too_large, error, client_gone, shutdown)."},
+			[]string{"reason"}),
+		late: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "kafka_late_records_total", Help: "Records Kafka acknowledged after their request had been answered with backpressure (the client's retry may duplicate them; downstream rows are idempotent)."}),
+		trimmed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "spans_trimmed_total", Help: "Spans whose captured content was trimmed to fit a Kafka record (recorded on the span as an issue)."}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "spans_dead_lettered_total", Help: "Spans that did not fit a Kafka record even trimmed, dead-lettered as stubs with the reason."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.failures, m.late, m.trimmed, m.deadLettered,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "ingest",
+				Name: "kafka_buffered_bytes", Help: "Bytes of records waiting for Kafka's acknowledgement."},
+				func() float64 { return float64(cl.BufferedProduceBytes()) }))
+	}
+	return m
 }

@@ -244,6 +244,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 		out.Operation = pipeline.OpChat
 	}
 	out.Issues = f.issues
+	ingestMarks(sp.Attributes(), out)
 	return nil
 }
 

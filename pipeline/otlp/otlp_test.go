@@ -121,15 +121,15 @@ type sink struct {
 	err     error
 }
 
-func (s *sink) Accept(_ context.Context, tenant string, td ptrace.Traces) error {
+func (s *sink) Accept(_ context.Context, tenant string, td ptrace.Traces) (otlp.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
-		return s.err
+		return otlp.Result{}, s.err
 	}
 	s.spans += td.SpanCount()
 	s.tenants = append(s.tenants, tenant)
-	return nil
+	return otlp.Result{}, nil
 }
 
 func TestHTTPReceiverResponses(t *testing.T) {

@@ -1,6 +1,7 @@
 package pricing_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/unitcost/unitcost/pipeline"
@@ -141,6 +142,27 @@ func TestBuiltinGolden(t *testing.T) {
 		li := items[0]
 		if li.Cost != c.want || li.Priced != (c.want != 0) || (!li.Priced && li.UnpricedReason == "") {
 			t.Errorf("%s: cost %d priced %v rule %q reason %q; want %d", c.name, li.Cost, li.Priced, li.PriceRule, li.UnpricedReason, c.want)
+		}
+	}
+}
+
+// An unpriced line says which entry it was not priced as, and what to add.
+func TestUnknownModelReasons(t *testing.T) {
+	t.Parallel()
+	b, err := pricing.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{
+		"gpt-4o-realtime-preview-2024-12-17":             `unknown model "gpt-4o-realtime-preview-2024-12-17" (provider "openai"): not priced as gpt-4o - a variant is a different model; add it to the price book`,
+		"o3-deep-research":                               `not priced as o3 - a variant is a different model`,
+		"us-gov.anthropic.claude-sonnet-4-20250514-v1:0": `AWS GovCloud has its own prices and claude-sonnet-4 has no govcloud_premium`,
+		"azure/westeurope/gpt-4.1":                       `its path is not a form unitcost reads`,
+		"gpt-7":                                          `unknown model "gpt-7" (provider "openai"): add it to the price book`,
+	} {
+		items := b.Price(nil, &pipeline.Span{Provider: "openai", Model: id, Usage: pipeline.Usage{InputTokens: 10}}, "wf")
+		if len(items) != 1 || items[0].Priced || !strings.Contains(items[0].UnpricedReason, want) {
+			t.Errorf("%s: %+v, want reason with %q", id, items, want)
 		}
 	}
 }

@@ -13,7 +13,7 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 	b := bs.At(day)
 	m, discount, override, ok := b.LookupTenantModel(tenant, provider, model)
 	if !ok {
-		return "", fmt.Errorf("model %q (provider %q) is not in price book %s: spans of it are kept unpriced; add it to the book", model, provider, b.Version)
+		return "", fmt.Errorf("price book %s: %s (spans of it are kept unpriced)", b.Version, b.unknownReason(provider, model))
 	}
 	var w strings.Builder
 	eff := b.EffectiveFrom
@@ -101,8 +101,10 @@ func (bs *Books) Explain(provider, model, tenant string, day time.Time) (string,
 		}
 	}
 	for _, n := range tiers[1:] {
-		if st := m.ServiceTiers[n]; st.AsOf != "" || st.Source != "" {
-			fmt.Fprintf(&w, "service tier  %s taken %s %s\n", n, st.AsOf, st.Source)
+		if st := m.ServiceTiers[n]; st.AsOf != "" && st.Source == "" {
+			fmt.Fprintf(&w, "service tier  %s taken %s from the entry's source\n", n, st.AsOf)
+		} else if st.AsOf != "" || st.Source != "" {
+			fmt.Fprintf(&w, "service tier  %s taken %s\n", n, strings.TrimSpace(st.AsOf+" from "+st.Source))
 		}
 	}
 	if discount > 0 {

@@ -27,8 +27,11 @@ func ImportLiteLLM(b []byte, version, effectiveFrom string) ([]byte, []string, e
 		kept[cm.key] = true
 		m := cm.model
 		m.Source = cm.source
-		if i := strings.LastIndexByte(m.Model, '/'); i >= 0 { // "bedrock/anthropic.claude-..." style keys
-			m.Model, m.Aliases = m.Model[i+1:], []string{m.Model}
+		// "bedrock/anthropic.claude-...", "gemini/gemini-2.5-pro": a routing prefix names the
+		// same model. A key with any other path ("azure/eu/...", "bedrock/us-gov-east-1/...")
+		// is priced differently and keeps its whole key as its name.
+		if id, rt, ok := stripCloud(strings.ToLower(m.Model)); ok && !rt.regional && id != strings.ToLower(m.Model) {
+			m.Model, m.Aliases = m.Model[len(m.Model)-len(id):], []string{m.Model}
 		}
 		names := append([]string{m.Model}, m.Aliases...)
 		dup := ""

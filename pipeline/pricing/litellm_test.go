@@ -60,6 +60,10 @@ func TestImportLiteLLM(t *testing.T) {
 		}(), 2_702_250_000},
 		// the Bedrock key is found by its model id: 1000*0.80 + 100*4 = 1200
 		{model("aws.bedrock", "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1000, 0, 0, 100, 0), 1_200_000},
+		// an Azure data-zone key keeps its own (higher) price under its whole key:
+		// 1000*2.75 + 500*11 = 8250; the plain id on Azure is the global price, 7500
+		{model("azure", "azure/eu/gpt-4o", 1000, 0, 0, 500, 0), 8_250_000},
+		{model("azure", "gpt-4o", 1000, 0, 0, 500, 0), 7_500_000},
 		// 2e-08/token = $0.02/M: 1,000,000 tokens = $0.02
 		{model("openai", "text-embedding-3-small", 1_000_000, 0, 0, 0, 0), 20_000_000},
 	}

@@ -29,8 +29,9 @@ import (
 // decoration: it matches its own entry or none, and an unmatched span is kept unpriced
 // with the reason.
 
-// modelIndex finds models by exact name and alias ("provider/name" and "name", lower case);
-// regional and govcloud hold the derived endpoint models under the same keys.
+// modelIndex finds models by exact name and alias.
+// Keys are "provider\x00name" and "name", lower case (a name may contain "/"); regional
+// and govcloud hold the derived endpoint models under the same keys.
 type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
@@ -53,7 +54,7 @@ func buildIndex(what string, models []Model, errs []error) (modelIndex, []error)
 			name = strings.ToLower(strings.TrimSpace(name))
 			keys := []string{name}
 			if m.Provider != "" {
-				keys = append(keys, strings.ToLower(m.Provider)+"/"+name)
+				keys = append(keys, strings.ToLower(m.Provider)+"\x00"+name)
 			}
 			for _, k := range keys {
 				if other, dup := idx.models[k]; dup && other != m {
@@ -139,7 +140,7 @@ func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 	for _, k := range forms {
 		if rt.govcloud {
 			// GovCloud has its own price list: only an entry that states it prices it.
-			if m := x.govcloud[provider+"/"+k]; m != nil {
+			if m := x.govcloud[provider+"\x00"+k]; m != nil {
 				return m, true
 			}
 			if m := x.govcloud[k]; m != nil {
@@ -148,14 +149,14 @@ func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 			continue
 		}
 		if rt.regional {
-			if m := x.regional[provider+"/"+k]; m != nil {
+			if m := x.regional[provider+"\x00"+k]; m != nil {
 				return m, true
 			}
 			if m := x.regional[k]; m != nil {
 				return m, true
 			}
 		}
-		if m := x.models[provider+"/"+k]; m != nil {
+		if m := x.models[provider+"\x00"+k]; m != nil {
 			return m, true
 		}
 		if m := x.models[k]; m != nil {
@@ -236,4 +237,38 @@ func stripCloud(id string) (string, route, bool) {
 		}
 	}
 	return segs[len(segs)-1], rt, true
+}
+
+// unknownReason says why a model id has no price, for the unpriced line: which entry it was
+// not priced as and what to add.
+func (b *Book) unknownReason(provider, model string) string {
+	base := fmt.Sprintf("unknown model %q (provider %q)", model, provider)
+	forms, rt, ok := idForms(strings.ToLower(strings.TrimSpace(model)))
+	switch {
+	case !ok:
+		return base + ": its path is not a form unitcost reads (Vertex publishers/.../models/..., Bedrock ARNs, routing prefixes); add the id to the price book as an alias"
+	case rt.govcloud:
+		for _, k := range forms {
+			if m := b.idx.models[k]; m != nil {
+				return fmt.Sprintf("%s: AWS GovCloud has its own prices and %s has no govcloud_premium; add one to the price book", base, m.Model)
+			}
+		}
+	}
+	// The longest entry name the id extends is the model it must not be priced as.
+	near := ""
+	for _, f := range forms {
+		for i := len(f) - 1; i > 0; i-- {
+			if f[i] != '-' && f[i] != ':' {
+				continue
+			}
+			if m := b.idx.models[f[:i]]; m != nil && len(m.Model) > len(near) {
+				near = m.Model
+				break
+			}
+		}
+	}
+	if near != "" {
+		return fmt.Sprintf("%s: not priced as %s - a variant is a different model; add it to the price book", base, near)
+	}
+	return base + ": add it to the price book"
 }

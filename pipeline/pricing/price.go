@@ -107,7 +107,7 @@ func limitedComponent(what string) pipeline.Component {
 func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 	m, discount, override, ok := b.LookupTenantModel(sp.Tenant, sp.Provider, sp.Model)
 	if !ok {
-		li.UnpricedReason = fmt.Sprintf("unknown model %q (provider %q): add it to the price book", sp.Model, sp.Provider)
+		li.UnpricedReason = b.unknownReason(sp.Provider, sp.Model)
 		return
 	}
 	rule := "model:" + m.Model

@@ -90,7 +90,8 @@ const Footnote = `per completed        = total cost of the workflow type / its c
 per validated output = total cost / validated outputs
 per exception        = mean cost of a workflow that needed human review (their cost / their count),
                        not total cost / exceptions
-review share         = human review cost / total cost`
+review share         = human review cost / total cost
+TOTAL                = every workflow type added up, its ratios divided over the sums (not averaged)`
 
 // WriteUnitTable prints the header, the unit-economics table, the footnote and, when
 // lines are unpriced, the warning.
@@ -133,6 +134,9 @@ func WriteBreakdown(w io.Writer, h Header, by string, rows []store.BreakdownRow,
 			key := r.Key
 			if key == "" {
 				key = "(none)"
+				if by == "model" || by == "provider" {
+					key = "(no model: review, tools, compute, ...)"
+				}
 			}
 			fmt.Fprintf(tw, "%s\t%d\t$%s\t%s%%\t%d\t%d\t%d\t\n", key, r.LineItems, r.Cost.Dollars(4), costShare(int64(r.Cost), total), r.InputTokens, r.OutputTokens, r.Unpriced)
 		}

@@ -108,12 +108,12 @@ func Write(w io.Writer, rows []Row, format string) error {
 		return cw.Error()
 	case "table", "":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "workflow\tworkflows\tcompleted\tvalidated\texceptions\ttotal cost\tper completed\tper validated output\tper exception\treview share\t")
+		fmt.Fprintln(tw, "workflow\tworkflows\tcompleted\tvalidated\texceptions\ttotal cost\tper completed\tper validated output\tper exception\treview share\tunpriced lines\t")
 		for _, r := range rows {
 			c := r.CostNano
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s%%\t\n", r.Workflow, r.Workflows, r.Completed, r.ValidatedOutputs,
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s%%\t%d\t\n", r.Workflow, r.Workflows, r.Completed, r.ValidatedOutputs,
 				r.Exceptions, dollars(&c, 4), dollars(r.PerCompletedNano, 6), dollars(r.PerValidatedNano, 6),
-				dollars(r.PerExceptionNano, 6), pct(r.ReviewShareBP))
+				dollars(r.PerExceptionNano, 6), pct(r.ReviewShareBP), r.UnpricedLines)
 		}
 		return tw.Flush()
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -41,6 +42,9 @@ type Stack struct {
 	Admin     *admin.Server
 
 	producer *kgo.Client
+	sink     *kafka.Producer
+	log      *slog.Logger
+	shutdown time.Duration
 	runs     []func(context.Context) error
 }
 
@@ -81,30 +85,13 @@ func New(ctx context.Context, cfg config.Config, roles Roles, reg *prometheus.Re
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Stack{}
+	s := &Stack{log: log, shutdown: cfg.Ingest.ShutdownTimeout}
 	checks := map[string]admin.Check{}
 	fail := func(err error) (*Stack, error) { s.close(); return nil, err }
 	if roles.Ingest {
-		opts, err := cfg.Kafka.ClientOpts()
-		if err != nil {
+		if err := s.ingest(ctx, cfg, reg, checks); err != nil {
 			return fail(err)
 		}
-		opts = append(opts, kgo.DefaultProduceTopic(cfg.Kafka.SpansTopic), kgo.AllowAutoTopicCreation())
-		if s.producer, err = kgo.NewClient(opts...); err != nil {
-			return fail(fmt.Errorf("kafka producer: %w", err))
-		}
-		if err := kafka.EnsureTopics(ctx, s.producer, cfg.Kafka); err != nil {
-			return fail(err)
-		}
-		s.Receiver, err = otlp.NewReceiver(otlp.ReceiverConfig{
-			GRPCAddr: cfg.Ingest.GRPCAddr, HTTPAddr: cfg.Ingest.HTTPAddr, MaxRequestBytes: cfg.Ingest.MaxRequestBytes,
-			Tokens: cfg.Ingest.Tokens, DefaultTenant: cfg.Ingest.DefaultTenant,
-		}, kafka.NewProducer(s.producer, cfg.Kafka), newIngestMetrics(reg))
-		if err != nil {
-			return fail(err)
-		}
-		s.runs = append(s.runs, s.Receiver.Run)
-		checks["kafka"] = func(ctx context.Context) error { return s.producer.Ping(ctx) }
 	}
 	if roles.Process {
 		book, err := LoadBook(cfg.Process.PriceBook)
@@ -136,7 +123,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, reg *prometheus.Re
 		}
 	}
 	if cfg.Admin.Addr != "" && reg != nil {
-		a, err := admin.New(cfg.Admin.Addr, reg, checks)
+		a, err := admin.New(cfg.Admin, reg, checks)
 		if err != nil {
 			return fail(err)
 		}
@@ -171,6 +158,9 @@ func (s *Stack) Run(ctx context.Context) error {
 func (s *Stack) close() {
 	if s.Processor != nil {
 		s.Processor.Close()
+	}
+	if s.sink != nil {
+		s.closeIngest()
 	}
 	if s.producer != nil {
 		s.producer.Close()

@@ -1,4 +1,5 @@
-// Package tlsconf holds the TLS settings shared by the Kafka and ClickHouse clients.
+// Package tlsconf holds TLS settings: the client side shared by the Kafka and ClickHouse
+// clients, and the server side of the OTLP, API and admin listeners.
 package tlsconf
 
 import (

@@ -137,7 +137,12 @@ type ContextStep struct {
 type ContextCut struct {
 	Percent float64       `json:"percent"`
 	Steps   []ContextStep `json:"steps"`
-	Note    string        `json:"note"`
+	// Saving over every step, and per validated output of the window.
+	SavingNano             int64  `json:"saving_nano"`
+	Saving                 string `json:"saving"`
+	SavingPerValidatedNano int64  `json:"saving_per_validated_output_nano"`
+	SavingPerValidated     string `json:"saving_per_validated_output"`
+	Note                   string `json:"note"`
 }
 
 // Recommendation is the routing with the lowest expected cost per validated output.
@@ -197,7 +202,10 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	if opts.MaxCandidates == 0 {
 		opts.MaxCandidates = 64
 	}
-	a := &analysis{d: d, opts: opts}
+	// The context cut is its own what-if (Report.Context); routings are priced without it.
+	cut := opts.Pricer.CutContextPct
+	opts.Pricer.CutContextPct = 0
+	a := &analysis{d: d, opts: opts, cut: cut}
 	for _, c := range d.Cohorts {
 		a.total.add(&c)
 	}
@@ -253,7 +261,7 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	all := append(append([]Evaluation{}, rep.Routings...), rep.Scenarios...)
 	rep.Pareto = pareto(all)
 	rep.Recommendation = a.recommend(all, cur)
-	if opts.Pricer.CutContextPct > 0 {
+	if cut > 0 {
 		cc, err := a.contextCut()
 		if err != nil {
 			return nil, err
@@ -273,6 +281,7 @@ type analysis struct {
 	other pipeline.Money // recorded machine cost that is not a model call
 	// asRecorded is the model calls' cost priced again as they ran.
 	asRecorded pipeline.Money
+	cut        float64 // percent of retrieved context the context what-if removes
 }
 
 func (c *Cohort) add(o *Cohort) {
@@ -719,7 +728,7 @@ func (a *analysis) why(evs []Evaluation, best int, cur Evaluation, overlaps []st
 
 // contextCut prices each step with the retrieved context cut, models as recorded.
 func (a *analysis) contextCut() (*ContextCut, error) {
-	cc := &ContextCut{Percent: a.opts.Pricer.CutContextPct, Steps: []ContextStep{},
+	cc := &ContextCut{Percent: a.cut, Steps: []ContextStep{},
 		Note: "calls without a captured token mix keep their input; review and validation rates are assumed unchanged by the cut (the data cannot show its effect on quality)"}
 	byStep := map[string][]LineGroup{}
 	var order []string
@@ -731,15 +740,15 @@ func (a *analysis) contextCut() (*ContextCut, error) {
 		byStep[k] = append(byStep[k], g)
 	}
 	sort.Strings(order)
-	plain := a.opts.Pricer
-	plain.CutContextPct = 0
+	plain, cutting := a.opts.Pricer, a.opts.Pricer
+	cutting.CutContextPct = a.cut
 	for _, k := range order {
 		gs := byStep[k]
 		before, err := plain.Reprice(gs, nil)
 		if err != nil {
 			return nil, err
 		}
-		after, err := a.opts.Pricer.Reprice(gs, nil)
+		after, err := cutting.Reprice(gs, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -751,6 +760,9 @@ func (a *analysis) contextCut() (*ContextCut, error) {
 		}
 		cs.Cost, cs.CutCost, cs.Saving = before.Cost.Dollars(9), after.Cost.Dollars(9), (before.Cost - after.Cost).Dollars(9)
 		cc.Steps = append(cc.Steps, cs)
+		cc.SavingNano += cs.SavingNano
 	}
+	per := ratRound(ratFrac(pipeline.Money(cc.SavingNano), a.total.ValidatedOutputs))
+	cc.Saving, cc.SavingPerValidatedNano, cc.SavingPerValidated = pipeline.Money(cc.SavingNano).Dollars(9), int64(per), per.Dollars(9)
 	return cc, nil
 }

@@ -87,7 +87,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "(%s)\n", c.Note)
+		fmt.Fprintf(w, "Saving $%s over the window, $%s per validated output (%s)\n", c.Saving, c.SavingPerValidated, c.Note)
 	}
 	rec := r.Recommendation
 	fmt.Fprintln(w)

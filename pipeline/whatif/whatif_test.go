@@ -331,3 +331,37 @@ func TestCostRangeCoverage(t *testing.T) {
 		t.Logf("coverage %.3f", cov)
 	}
 }
+
+// The 1:1 carry-over between OpenAI's two tokenizer families is within 3% on English
+// prose: the basis of the estimate TokenizerFamily documents.
+func TestTokenizerFamiliesAgree(t *testing.T) {
+	t.Parallel()
+	prose := []string{
+		"The cost of calling a language model has fallen by two orders of magnitude over the past three years. " +
+			"Cheaper tokens lower the cost of experimentation and make more use cases viable, but they do not reduce " +
+			"the complexity of running AI in production: the total system grows faster than the per-token cost falls.",
+		"Routing and tiering send simple, high-confidence tasks to cheaper models and reserve frontier capacity for " +
+			"complex, ambiguous cases. A cheaper model that requires twice the human review might cost more in total " +
+			"than a more capable model that resolves most cases without escalation.",
+		"Please summarise the attached invoice: the supplier, the total amount due, the due date and any line items " +
+			"that look unusual compared with last month's order. Reply in two short paragraphs.",
+	}
+	var tk pricing.Tokenizer
+	for _, p := range prose {
+		o, err := tk.Count("gpt-4o", []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tk.Count("gpt-4", []string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := float64(c) / float64(o); r < 0.97 || r > 1.03 {
+			t.Errorf("cl100k/o200k = %d/%d = %.3f on %.40q...", c, o, r, p)
+		}
+	}
+	if whatif.TokenizerFamily("openai", "gpt-5-nano") != whatif.TokenizerFamily("openai", "gpt-5") ||
+		whatif.TokenizerFamily("anthropic", "claude-opus-4-1") == whatif.TokenizerFamily("openai", "gpt-4.1-mini") {
+		t.Fatal("tokenizer families")
+	}
+}

@@ -1,0 +1,144 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+)
+
+// The OTLP trace service is registered by hand rather than through pdata's generated
+// server so that nothing is decoded before unitcost has looked at the request: the
+// bearer token is checked in the transport's tap (before the message is even read), the
+// message arrives as raw bytes (rawCodec), and Scan bounds its nesting and size before
+// pdata decodes it.
+const exportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+var traceServiceDesc = grpc.ServiceDesc{
+	ServiceName: "opentelemetry.proto.collector.trace.v1.TraceService",
+	HandlerType: (*any)(nil),
+	Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: exportHandler}},
+	Metadata:    "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+}
+
+// rawMessage is a request or response kept as its protobuf bytes.
+type rawMessage struct{ b []byte }
+
+// rawCodec passes rawMessage through untouched and everything else to gRPC's proto codec.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(m.b)}, nil
+	}
+	return encoding.GetCodecV2("proto").Marshal(v)
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*rawMessage); ok {
+		m.b = data.Materialize()
+		return nil
+	}
+	return encoding.GetCodecV2("proto").Unmarshal(data, v)
+}
+
+// tap rejects an export without a valid token before its message is read.
+func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if info.FullMethodName != exportMethod {
+		return ctx, nil
+	}
+	if _, ok := r.tenant(first(info.Header, "authorization")); !ok {
+		r.reject("grpc", http.StatusUnauthorized, "auth", "missing or unknown bearer token", remoteOf(ctx))
+		r.stats.Request("grpc", 0, http.StatusUnauthorized)
+		return ctx, status.Error(codes.Unauthenticated, "missing or unknown bearer token")
+	}
+	return ctx, nil
+}
+
+func first(md metadata.MD, k string) string {
+	if v := md.Get(k); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func remoteOf(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
+}
+
+func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+	r := srv.(*Receiver)
+	md, _ := metadata.FromIncomingContext(ctx)
+	tenant, ok := r.tenant(first(md, "authorization"))
+	if !ok { // the tap checked already; kept so the handler is safe on its own
+		return nil, r.grpcReject(ctx, codes.Unauthenticated, http.StatusUnauthorized, "auth", "missing or unknown bearer token")
+	}
+	var raw rawMessage
+	if err := dec(&raw); err != nil {
+		return nil, err
+	}
+	held := int64(len(raw.b))
+	if !r.inflight.acquire(held) {
+		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
+	}
+	defer r.inflight.release(held)
+	st, err := Scan(raw.b, EncodingProto, r.cfg.Limits)
+	if err != nil {
+		reason := "decode"
+		if errors.Is(err, ErrLimit) {
+			reason = "limit"
+		}
+		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, reason, err.Error())
+	}
+	decoded := int64(st.Values) * ValueCost
+	if !r.inflight.acquire(decoded) {
+		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
+	}
+	defer r.inflight.release(decoded)
+	td, err := Decode(raw.b, EncodingProto)
+	if err != nil {
+		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, "decode", err.Error())
+	}
+	raw.b = nil
+	resp, n, err := r.accept(ctx, tenant, td)
+	if err != nil {
+		return nil, r.grpcBusy(ctx, "kafka", err.Error(), n)
+	}
+	out, err := resp.MarshalProto()
+	if err != nil {
+		return nil, status.Error(codes.Internal, fmt.Sprintf("encode response: %v", err))
+	}
+	r.stats.Request("grpc", n, http.StatusOK)
+	return &rawMessage{b: out}, nil
+}
+
+func (r *Receiver) grpcReject(ctx context.Context, code codes.Code, httpCode int, reason, msg string) error {
+	r.reject("grpc", httpCode, reason, msg, remoteOf(ctx))
+	r.stats.Request("grpc", 0, httpCode)
+	return status.Error(code, msg)
+}
+
+// grpcBusy answers UNAVAILABLE with a RetryInfo hint: the request may succeed if sent again.
+func (r *Receiver) grpcBusy(ctx context.Context, reason, msg string, spans int) error {
+	r.reject("grpc", http.StatusServiceUnavailable, reason, msg, remoteOf(ctx))
+	r.stats.Request("grpc", spans, http.StatusServiceUnavailable)
+	st, err := status.New(codes.Unavailable, msg).WithDetails(retryInfo(r.cfg.RetryAfter))
+	if err != nil {
+		return status.Error(codes.Unavailable, msg)
+	}
+	return st.Err()
+}
