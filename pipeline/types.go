@@ -49,7 +49,10 @@ const (
 	OpAgent       Operation = "invoke_agent"
 	OpWorkflow    Operation = "invoke_workflow"
 	OpHumanReview Operation = "human_review"
-	OpOther       Operation = ""
+	// OpConversationTurn is GenAI's handle_conversation_turn: one turn of a
+	// conversation, a container (not billed itself) that may root a workflow.
+	OpConversationTurn Operation = "handle_conversation_turn"
+	OpOther            Operation = ""
 )
 
 // Usage is a model call's token mix. InputTokens always includes cached tokens (read and
@@ -134,6 +137,11 @@ type Span struct {
 	// recorded beside the computed one, never instead of it.
 	ProviderCost    Money
 	HasProviderCost bool
+	// ProviderCostCurrency is the reported cost's currency ("" = USD as reported by
+	// families that name none); ProviderCostSource names where it came from
+	// (gen_ai.usage.cost.source, or the attribute family).
+	ProviderCostCurrency string
+	ProviderCostSource   string
 
 	// Workflow facts; set on the span that roots a workflow.
 	WorkflowRoot     bool
@@ -141,6 +149,15 @@ type Span struct {
 	WorkflowVersion  string
 	Outcome          string
 	ValidatedOutputs uint64
+	// ValidatedExplicit: ValidatedOutputs came from unitcost.outputs.validated.
+	ValidatedExplicit bool
+	// OutcomeSource says what decided Outcome on a workflow root (see normalize's
+	// outcome rules): "attribute unitcost.workflow.outcome", "rule 2", "status ERROR"...
+	OutcomeSource string
+	// Signal is what an outcome rule matched on this span (an attribute or a
+	// gen_ai.evaluation.result event); nil when none did. A workflow's outcome and
+	// validated outputs are resolved from its root and its spans' signals.
+	Signal *Signal
 
 	Agent string
 	// Step is the span's step within its workflow when the instrumentation names one
@@ -150,6 +167,13 @@ type Span struct {
 	Feature string
 	Session string
 	User    string
+	// Service and Environment come from the resource (service.name,
+	// deployment.environment.name).
+	Service     string
+	Environment string
+	// Labels are free-form key/value labels: unitcost.label.<key> attributes and
+	// attributes mapped to labels by configuration. Sorted by key, keys unique.
+	Labels []Label
 
 	// Non-LLM steps.
 	ToolName       string
@@ -170,9 +194,28 @@ type Span struct {
 	InputContent  []Piece
 	OutputContent []string
 
+	// Unpriced says why a span that looks like a model call cannot be priced (one of the
+	// Unpriced* reasons); pricing gives it an unpriced line instead of none.
+	Unpriced string
+
 	// Issues lists what normalisation clamped or rejected on this span (counted and
 	// stored, never silent).
 	Issues []string
+}
+
+// Label is one free-form label.
+type Label struct {
+	Key, Value string
+}
+
+// Signal is an outcome rule's verdict on one span.
+type Signal struct {
+	// Outcome is the rule's outcome ("" when the rule only counts validated outputs).
+	Outcome string
+	// Validated is the validated outputs the matching rules add.
+	Validated uint64
+	// Source names the first rule that set Outcome (or counted outputs).
+	Source string
 }
 
 // StepKey is what the span is stored under as its step: Step when named, else the span
@@ -234,12 +277,25 @@ type Workflow struct {
 	Version          string
 	Outcome          string
 	ValidatedOutputs uint64
-	Team             string
-	Feature          string
-	StartUnixNano    int64
-	EndUnixNano      int64
-	SpanCount        int
+	// OutcomeSource says which rule decided Outcome (shown in drill-downs).
+	OutcomeSource string
+	Team          string
+	Feature       string
+	Session       string
+	User          string
+	Service       string
+	Environment   string
+	Labels        []Label
+	StartUnixNano int64
+	EndUnixNano   int64
+	SpanCount     int
 }
+
+// Reasons a model call cannot be priced at all (beyond an unknown model).
+const (
+	UnpricedNoModel = "token usage without a model name: cannot be priced (set gen_ai.request.model or gen_ai.response.model)"
+	UnpricedNoUsage = "model call without token usage or captured content: cannot be priced (report usage, e.g. stream_options.include_usage, or capture content)"
+)
 
 // DefaultTenant owns spans and workflows that name no tenant anywhere.
 const DefaultTenant = "default"

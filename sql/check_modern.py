@@ -36,13 +36,16 @@ PARAMS = {
     "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
     "breakdown": [WINDOW[0], *WINDOW, "", ""],
     "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
+    "reported_cost": [WINDOW[0], *WINDOW, "", ""],
+    "workflow": [TRACE_ID, "acme", "acme"],
     "workflow_lines": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
     # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads
     "rollup_workflows": [7, *HOUR, HOUR[0], *HOUR],
     "rollup_costs": [7, HOUR[0], *HOUR],
-    "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", ""],
-    "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", ""],
+    # the fixture workflow's service and environment are rolled up: filter on them
+    "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", "", "api", "api", "prod", "prod"],
+    "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "api", "api", "", "", "", ""],
     "whatif_workflows": [*WINDOW, "", ""],
     "whatif_lines": [WINDOW[0], *WINDOW, "qa", "", ""],
     "whatif_cohorts": [*WINDOW, "qa", "", "", WINDOW[0], *WINDOW, "qa", "acme", "acme"],
@@ -57,7 +60,11 @@ EXPECT = {
     "context_share": [["qa", 1, 100, 600, 200, 50, 50, 1000]],
     # breakdown by component ({dim} = component)
     "breakdown": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
-    "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "2026-11-01 10:00:00", 3, 20001234567]],
+    "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "status OK", "s-1", "u-1", "2026-11-01 10:00:00", 3, 20001234567]],
+    # computed vs reported: the model line reported $0.0012 and was computed at $0.001234567
+    "workflow": [[TRACE_ID, "qa", "acme", "", "completed", "status OK", 2, "2026-11-01 10:00:00", 0, "s-1", "u-1", "api", "prod",
+                  ["tier"], ["gold"]]],
+    "reported_cost": [["", "", "USD", 3, 1, 20001234567, 1234567, 1200000, 34567]],
     "workflow_lines": [
         ["0000000000000003", "human_review", "", "", "", 0, 0, 0, 20000000000, 1, "", "", ""],
         ["0000000000000002", "model_tokens", "", "", "", 0, 0, 0, 1234567, 1, "", "", ""],
@@ -81,7 +88,8 @@ EXPECT = {
 
 LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id, component, "
         "cost_nano, priced, version")
-WF = "tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version"
+WF = ("tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version, "
+      "outcome_source, session, end_user, service, environment, label_keys, label_values")
 TRACE = TRACE_ID
 REBUILDS = ["rollup_workflows", "rollup_costs"]
 
@@ -138,7 +146,8 @@ def old_rows(s):
     """Rows as written before migration 0007 (no auth_tenant): a workflow of acme with a
     line of its own, a late line labelled 'default' (its root was not remembered), and a
     line of a workflow not written yet. 0007 gives each its workflow's tenant, else its own."""
-    s.query(f"INSERT INTO {DB}.workflows ({WF}) VALUES ('acme', '2026-10-01', '2026-10-01 10:00:00', "
+    s.query(f"INSERT INTO {DB}.workflows (tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, "
+            f"name, outcome, validated_outputs, version) VALUES ('acme', '2026-10-01', '2026-10-01 10:00:00', "
             f"'2026-10-01 10:00:02', 'old1', 'old1', '00000000000000f1', 'qa', 'completed', 1, 1)")
     for span, tenant, wf in (("f1", "acme", "old1"), ("f2", "default", "old1"), ("f3", "globex", "old2")):
         s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES ('{tenant}', '2026-10-01', '2026-10-01 10:00:00', "
@@ -173,11 +182,11 @@ def main():
             s.query(f"TRUNCATE TABLE {DB}.{t}")
         s.query(f"INSERT INTO {DB}.workflows ({WF}) VALUES "
                 f"('acme', '2026-11-01', '2026-11-01 10:00:00', '2026-11-01 10:00:02', '{TRACE}', '{TRACE}', "
-                f"'0000000000000001', 'qa', 'completed', 2, 1)")
+                f"'0000000000000001', 'qa', 'completed', 2, 1, 'status OK', 's-1', 'u-1', 'api', 'prod', ['tier'], ['gold'])")
         for version in (1, 2):  # the same line written twice
-            s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES "
+            s.query(f"INSERT INTO {DB}.line_items ({LINE}, provider_cost_nano, has_provider_cost, provider_cost_currency) VALUES "
                     f"('acme', '2026-11-01', '2026-11-01 10:00:00', '{TRACE}', '0000000000000002', '0000000000000001', "
-                    f"'{TRACE}', 'model_tokens', 1234567, 1, {version})")
+                    f"'{TRACE}', 'model_tokens', 1234567, 1, {version}, 1200000, 1, 'USD')")
         s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES "
                 f"('acme', '2026-11-01', '2026-11-01 10:00:00', '{TRACE}', '0000000000000003', '0000000000000001', "
                 f"'{TRACE}', 'human_review', 20000000000, 1, 3)")
@@ -197,7 +206,7 @@ def main():
                 print(f"FAIL query {name}: no parameters in sql/check_modern.py; add them with the expected rows")
                 continue
             try:
-                sql = q.read_text().replace("{db}", DB).replace("{dim}", "component")
+                sql = q.read_text().replace("{db}", DB).replace("{dim}", "component").replace("{filter}", "")
                 sql = sql.replace("{bucket}", "toStartOfDay(bucket)").replace("{hours}", f"toDateTime('{HOUR[0]}')")
                 got = rows(s, bind(sql, PARAMS[name]))
                 if name == REBUILDS[-1]:
@@ -211,6 +220,17 @@ def main():
             except Exception as e:  # noqa: BLE001
                 failed += 1
                 print(f"FAIL query {name}: {e}")
+        # a breakdown by a label, with the dimension filter store.Filter renders
+        sql = ((HERE / "queries" / "breakdown.sql").read_text().replace("{db}", DB)
+               .replace("{dim}", "label_values[indexOf(label_keys, 'tier')]")
+               .replace("{filter}", " AND service = ? AND end_user = ? AND label_values[indexOf(label_keys, ?)] = ?"))
+        want = [["gold", 3, 20001234567, 1000, 0, 0]]
+        got = rows(s, bind(sql, [WINDOW[0], *WINDOW, "", "", "api", "u-1", "tier", "gold"]))
+        if got != want:
+            failed += 1
+            print(f"FAIL query breakdown by label:tier filtered: got {got}, want {want}")
+        else:
+            passed += 1
         version = rows(s, "SELECT version()")[0][0]
     print(f"chdb (ClickHouse {version}): {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -36,6 +36,12 @@ func reportCmd() *cobra.Command {
 	workflow := fs.String("workflow", "", "series: only this workflow type")
 	version := fs.String("workflow-version", "", "series: only this workflow version")
 	team := fs.String("team", "", "series: only this team")
+	var dims store.Filter
+	fs.StringVar(&dims.Service, "service", "", "unit and breakdown views: only workflows of this service (service.name)")
+	fs.StringVar(&dims.Environment, "environment", "", "unit and breakdown views: only workflows of this deployment environment")
+	fs.StringVar(&dims.Session, "session", "", "unit and breakdown views: only workflows of this session (session.id, gen_ai.conversation.id)")
+	fs.StringVar(&dims.User, "user", "", "unit and breakdown views: only workflows of this end user (user.id, enduser.id)")
+	fs.StringVar(&dims.Label, "label", "", "unit and breakdown views: only workflows with this label, key=value")
 	rollups := fs.Bool("rollups", false, "unit view: add up the hourly rollups instead of reading the line items (fast over long\nwindows; whole hours; as of the last rollup refresh)")
 	s := bindSettings(c, "report", "clickhouse", "log_level")
 	complete(c, "format", "table", "json", "csv")
@@ -44,7 +50,7 @@ func reportCmd() *cobra.Command {
 	complete(c, "bucket", "hour", "day")
 	c.RunE = func(*cobra.Command, []string) error {
 		return runReport(s, reportFlags{by: *by, since: *since, until: *until, tenant: *tenant, format: *format, view: *view, bucket: *bucket,
-			workflow: *workflow, version: *version, team: *team, rollups: *rollups})
+			workflow: *workflow, version: *version, team: *team, rollups: *rollups, dims: dims})
 	}
 	return c
 }
@@ -52,6 +58,7 @@ func reportCmd() *cobra.Command {
 type reportFlags struct {
 	since, until, tenant, format, view, by, bucket, workflow, version, team string
 	rollups                                                                 bool
+	dims                                                                    store.Filter
 }
 
 func runReport(s *settings, f reportFlags) error {
@@ -77,5 +84,5 @@ func runReport(s *settings, f reportFlags) error {
 	}
 	defer st.Close()
 	return report.Print(ss.ctx, st, report.Query{From: from, To: to, Tenant: f.tenant, View: f.view, By: f.by, Bucket: f.bucket,
-		Workflow: f.workflow, Version: f.version, Team: f.team, Rollups: f.rollups, Format: f.format}, os.Stdout, os.Stderr)
+		Workflow: f.workflow, Version: f.version, Team: f.team, Rollups: f.rollups, Format: f.format, Dims: f.dims}, os.Stdout, os.Stderr)
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,4 +182,33 @@ func Config(t testing.TB, brokers []string, st *store.Store) config.Config {
 	cfg.Ingest.GRPCAddr, cfg.Ingest.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Admin.Addr = ""
 	return cfg
+}
+
+// Clients are the instrumentation clients deploy/local/venv.sh installs under .unitcost/.
+type Clients struct {
+	Python string // the clients virtualenv's python
+	JSDir  string // node_modules' parent: run node with NODE_PATH=JSDir/node_modules
+	Repo   string // the repository root (scripts are under testdata/clients)
+}
+
+// InstrumentationClients finds the Python and JS instrumentation clients, or skips/fails.
+func InstrumentationClients(t testing.TB) Clients {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "..", "..")
+	home := os.Getenv("UNITCOST_HOME")
+	if home == "" {
+		home = filepath.Join(repo, ".unitcost")
+	}
+	c := Clients{Python: filepath.Join(home, "clients-venv", "bin", "python"), JSDir: filepath.Join(home, "clients-js"), Repo: repo}
+	for _, p := range []string{c.Python, filepath.Join(c.JSDir, "node_modules", "@opentelemetry", "sdk-trace-base")} {
+		if _, err := os.Stat(p); err != nil {
+			msg := fmt.Sprintf("instrumentation clients not installed (%s); install them with deploy/local/venv.sh (make test does)", p)
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg + " [CI=true: integration tests never skip]")
+			}
+			t.Skip(msg)
+		}
+	}
+	return c
 }

@@ -62,7 +62,8 @@ func format(m Metric, v float64) string {
 
 func (s Scope) describe() string {
 	var parts []string
-	for _, kv := range [][2]string{{"tenant", s.Tenant}, {"workflow", s.Workflow}, {"version", s.WorkflowVersion}, {"model", s.Model}, {"team", s.Team}} {
+	for _, kv := range [][2]string{{"tenant", s.Tenant}, {"workflow", s.Workflow}, {"version", s.WorkflowVersion}, {"model", s.Model}, {"team", s.Team},
+		{"service", s.Service}, {"environment", s.Environment}} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"="+kv[1])
 		}
@@ -99,7 +100,7 @@ func (n *notifier) body(a *Alert) (string, []byte, error) {
 	case "alertmanager":
 		labels := map[string]string{"alertname": "UnitCostDrift", "rule": a.Rule, "metric": string(a.Metric), "severity": a.Severity}
 		for k, v := range map[string]string{"tenant": a.Scope.Tenant, "workflow": a.Scope.Workflow, "workflow_version": a.Scope.WorkflowVersion,
-			"model": a.Scope.Model, "team": a.Scope.Team} {
+			"model": a.Scope.Model, "team": a.Scope.Team, "service": a.Scope.Service, "environment": a.Scope.Environment} {
 			if v != "" {
 				labels[k] = v
 			}

@@ -62,10 +62,15 @@ type Scope struct {
 	WorkflowVersion string `yaml:"workflow_version" json:"workflow_version,omitempty"`
 	Model           string `yaml:"model" json:"model,omitempty"`
 	Team            string `yaml:"team" json:"team,omitempty"`
+	// Service and Environment are the workflows' service.name and deployment environment
+	// (the rollups carry them; sessions, users and labels are not rolled up).
+	Service     string `yaml:"service" json:"service,omitempty"`
+	Environment string `yaml:"environment" json:"environment,omitempty"`
 }
 
 func (s Scope) filter() store.SeriesFilter {
-	return store.SeriesFilter{Tenant: s.Tenant, Workflow: s.Workflow, Version: s.WorkflowVersion, Team: s.Team, Model: s.Model}
+	return store.SeriesFilter{Tenant: s.Tenant, Workflow: s.Workflow, Version: s.WorkflowVersion, Team: s.Team, Model: s.Model,
+		Service: s.Service, Environment: s.Environment}
 }
 
 // Rule is one drift check.

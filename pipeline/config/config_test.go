@@ -127,6 +127,35 @@ func TestRoleDefaultsGiveDistinctAdminPorts(t *testing.T) {
 	}
 }
 
+// Outcome rules and label mappings are settings like any other: a YAML list in the file,
+// a YAML value in a variable, every bad rule reported.
+func TestOutcomeRulesAndLabels(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "unitcost.yaml")
+	os.WriteFile(path, []byte(`
+process:
+  outcome:
+    on_ok: none
+    rules:
+      - {attribute: app.ticket.resolved, equals: "true", outcome: completed}
+      - {evaluation: faithfulness, min_score: 0.8, validated: 1}
+  labels: {app.customer_tier: tier}
+`), 0o600)
+	c, err := config.Load(path, []string{"UNITCOST_PROCESS_OUTCOME_ON_ERROR=escalated"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Process.Outcome
+	if o.OnOK != "none" || o.OnError != "escalated" || len(o.Rules) != 2 || o.Rules[0].Outcome != "completed" ||
+		o.Rules[1].MinScore == nil || *o.Rules[1].MinScore != 0.8 || c.Process.Labels["app.customer_tier"] != "tier" {
+		t.Fatalf("outcome %+v labels %v", o, c.Process.Labels)
+	}
+	_, err = config.Load("", []string{`UNITCOST_PROCESS_OUTCOME_RULES=[{attribute: a, outcome: succeeded}, {evaluation: e}]`}, nil)
+	if err == nil || !strings.Contains(err.Error(), "rules[0].outcome") || !strings.Contains(err.Error(), "rules[1]: set outcome or validated") {
+		t.Fatalf("bad rules: %v", err)
+	}
+}
+
 // A token or tenant left empty by an unset ${VAR} would open ingest (spans choose their
 // tenant) or the API (every tenant visible): validation refuses both, naming the setting.
 func TestEmptyTokensAndTenantsAreRefused(t *testing.T) {

@@ -192,8 +192,8 @@ func TestWorkflowMarkers(t *testing.T) {
 		t.Fatalf("traceloop workflow: %+v", tl)
 	}
 	unnamed := norm(t, false, nil)
-	if !unnamed.WorkflowRoot || unnamed.WorkflowName != "op" || unnamed.Outcome != "" {
-		t.Fatalf("a trace root is a workflow named after its span: %+v", unnamed)
+	if !unnamed.WorkflowRoot || unnamed.WorkflowName != "op" || unnamed.Outcome != "completed" || unnamed.OutcomeSource != "status UNSET" {
+		t.Fatalf("a trace root is a workflow named after its span, completed by its status: %+v", unnamed)
 	}
 	child := norm(t, true, map[string]any{"unitcost.outputs.validated": 3})
 	if child.WorkflowRoot || child.ValidatedOutputs != 0 {

@@ -39,6 +39,13 @@ func (b *Book) price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 		li.Quantity, li.Unit = float64(u.InputTokens+u.OutputTokens), "tokens"
 		b.model(&li, sp)
 		dst = append(dst, li)
+	case sp.Unpriced != "":
+		// A model call that cannot be priced (no model, or no usage): a visible line at
+		// cost 0 with the reason, never nothing.
+		li.Component = pipeline.ComponentModel
+		li.Quantity, li.Unit = float64(u.InputTokens+u.OutputTokens), "tokens"
+		li.UnpricedReason = sp.Unpriced
+		dst = append(dst, li)
 	case sp.Operation == pipeline.OpTool:
 		li.Component = pipeline.ComponentTool
 		li.Quantity, li.Unit = 1, "calls"

@@ -247,3 +247,19 @@ compute:
 		t.Fatalf("node share: %+v", items)
 	}
 }
+
+// A model call normalisation could not make billable - tokens without a model, a model
+// without usage or content - is an unpriced line with the reason, never nothing.
+func TestUnpriceableModelCallsAreVisibleLines(t *testing.T) {
+	t.Parallel()
+	b := book(t)
+	for _, sp := range []*pipeline.Span{
+		{Operation: pipeline.OpChat, Usage: pipeline.Usage{InputTokens: 100, OutputTokens: 5}, Unpriced: pipeline.UnpricedNoModel},
+		{Operation: pipeline.OpChat, Model: "gpt-y", Unpriced: pipeline.UnpricedNoUsage},
+	} {
+		got := b.Price(nil, sp, "w")
+		if len(got) != 1 || got[0].Priced || got[0].Cost != 0 || got[0].UnpricedReason != sp.Unpriced || got[0].Component != pipeline.ComponentModel {
+			t.Errorf("%+v: %+v", sp, got)
+		}
+	}
+}

@@ -14,6 +14,11 @@ type Metrics struct {
 	DuplicateSpans, Unpriced, LineItems, Workflows, Estimated       prometheus.Counter
 	WriteErrors, CommitErrors, FetchErrors, Rebalances              prometheus.Counter
 	WriteSeconds                                                    prometheus.Histogram
+	// UnpriceableSpans counts model calls that cannot be priced, by reason (no_model,
+	// no_usage); each is an unpriced line and a span issue.
+	UnpriceableSpans *prometheus.CounterVec
+	// UnknownOutcomes counts workflows whose explicit outcome is not one unitcost knows.
+	UnknownOutcomes prometheus.Counter
 
 	openTraces, openSpans, oldestOpenAge                        prometheus.Gauge
 	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Counter
@@ -31,21 +36,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "process", Name: name, Help: help})
 	}
 	m := &Metrics{
-		Records:         c("records_total", "Kafka records consumed."),
-		Spans:           c("spans_total", "Spans normalised and held for stitching."),
-		RejectedSpans:   c("rejected_spans_total", "Spans rejected (e.g. zero ids) and sent to the dead-letter topic."),
-		SpanIssues:      c("span_issues_total", "Attribute values clamped or ignored during normalisation (stored on the line item)."),
-		DeadLetters:     c("dead_letters_total", "Records written to the dead-letter topic."),
-		Rekeyed:         c("rekeyed_records_total", "Records from Collector topics re-keyed by trace id into the spans topic."),
-		Estimated:       c("estimated_usage_spans_total", "Spans whose token usage was estimated from captured content (no usage reported)."),
-		DuplicateSpans:  c("duplicate_spans_total", "Spans delivered twice into one workflow incarnation (priced once)."),
-		Unpriced:        c("unpriced_line_items_total", "Line items with no matching price (kept at cost 0, flagged)."),
-		LineItems:       c("line_items_written_total", "Line items written to ClickHouse."),
-		Workflows:       c("workflows_written_total", "Workflow fact rows written to ClickHouse."),
-		WriteErrors:     c("write_errors_total", "Failed ClickHouse writes (retried)."),
-		CommitErrors:    c("commit_errors_total", "Failed offset commits (retried at the next flush)."),
-		FetchErrors:     c("fetch_errors_total", "Kafka fetch errors."),
-		Rebalances:      c("partition_revocations_total", "Partition sets revoked or lost."),
+		Records:        c("records_total", "Kafka records consumed."),
+		Spans:          c("spans_total", "Spans normalised and held for stitching."),
+		RejectedSpans:  c("rejected_spans_total", "Spans rejected (e.g. zero ids) and sent to the dead-letter topic."),
+		SpanIssues:     c("span_issues_total", "Attribute values clamped or ignored during normalisation (stored on the line item)."),
+		DeadLetters:    c("dead_letters_total", "Records written to the dead-letter topic."),
+		Rekeyed:        c("rekeyed_records_total", "Records from Collector topics re-keyed by trace id into the spans topic."),
+		Estimated:      c("estimated_usage_spans_total", "Spans whose token usage was estimated from captured content (no usage reported)."),
+		DuplicateSpans: c("duplicate_spans_total", "Spans delivered twice into one workflow incarnation (priced once)."),
+		Unpriced:       c("unpriced_line_items_total", "Line items with no matching price (kept at cost 0, flagged)."),
+		LineItems:      c("line_items_written_total", "Line items written to ClickHouse."),
+		Workflows:      c("workflows_written_total", "Workflow fact rows written to ClickHouse."),
+		WriteErrors:    c("write_errors_total", "Failed ClickHouse writes (retried)."),
+		CommitErrors:   c("commit_errors_total", "Failed offset commits (retried at the next flush)."),
+		FetchErrors:    c("fetch_errors_total", "Kafka fetch errors."),
+		Rebalances:     c("partition_revocations_total", "Partition sets revoked or lost."),
+		UnpriceableSpans: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "process", Name: "unpriceable_spans_total",
+			Help: "Model calls that cannot be priced (reason: no_model = tokens without a model, no_usage = a model without usage or content); each is an unpriced line and a span issue."}, []string{"reason"}),
+		UnknownOutcomes: c("unknown_outcomes_total", "Workflows whose unitcost.workflow.outcome is not completed, failed, abandoned or escalated (a span issue on the root)."),
 		WriteSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "unitcost", Subsystem: "process", Name: "write_seconds", Help: "ClickHouse write latency."}),
 		openTraces:      g("open_traces", "Traces held open in memory."),
 		openSpans:       g("open_spans", "Spans held in memory."),
@@ -59,7 +67,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
 			m.Unpriced, m.LineItems, m.Workflows, m.Estimated, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
-			m.openTraces, m.openSpans, m.oldestOpenAge, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans)
+			m.openTraces, m.openSpans, m.oldestOpenAge, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans,
+			m.UnpriceableSpans, m.UnknownOutcomes)
 	}
 	return m
 }

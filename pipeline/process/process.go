@@ -51,6 +51,10 @@ type Config struct {
 	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
 	// line is quarantined (unpriced, with the reason). Default 720h.
 	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
+	// Outcome infers outcomes when unitcost.workflow.outcome is absent.
+	Outcome normalize.Outcomes `yaml:"outcome" desc:"how a workflow's outcome is inferred when unitcost.workflow.outcome is absent"`
+	// Labels maps span or resource attributes to label keys.
+	Labels map[string]string `yaml:"labels" desc:"span or resource attributes stored as labels, attribute=label_key (e.g. app.customer_tier=tier); unitcost.label.<key> attributes are always labels (default none)"`
 }
 
 // Validate reports every bad field.
@@ -72,6 +76,7 @@ func (c Config) Validate() error {
 	if s.MaxOpen > 0 && s.QuietPeriod > s.MaxOpen {
 		errs = append(errs, errors.New("process.stitch.quiet_period: must not exceed max_open"))
 	}
+	errs = append(errs, c.Outcome.Validate())
 	return errors.Join(errs...)
 }
 
@@ -127,7 +132,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	p := &Processor{
 		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
-		norm:    normalize.Normalizer{Limits: cfg.Limits},
+		norm:    normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
@@ -461,4 +466,11 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 		}
 	}
 	return s
+}
+
+func unpriceableReason(r string) string {
+	if r == pipeline.UnpricedNoModel {
+		return "no_model"
+	}
+	return "no_usage"
 }

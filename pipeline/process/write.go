@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/stitch"
 )
 
@@ -36,15 +37,24 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 	assign, roots := t.Assign()
 	pd := &pending{traceWID: t.TraceID.String(), labels: make(map[string]stitch.Labels, len(roots)),
 		assign: map[pipeline.SpanID]string{}}
-	for _, r := range roots {
-		pd.labels[stitch.WorkflowID(t.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature}
-	}
 	// Only assignments to a workflow other than the trace-level one are kept: a span absent
 	// from the map (or a late span whose parent is absent) belongs to the trace-level
 	// workflow anyway, and most traces have no other.
 	for id, wid := range assign {
 		if wid != pd.traceWID {
 			pd.assign[id] = wid
+		}
+	}
+	t.Spans = p.dedup(t)
+	pd.spans = len(t.Spans)
+	// A workflow's facts come from its root, completed from its other spans
+	// (normalize.Resolve).
+	var members map[string][]*pipeline.Span
+	if len(roots) > 0 {
+		members = make(map[string][]*pipeline.Span, len(roots))
+		for _, sp := range t.Spans {
+			wid := pd.wid(sp)
+			members[wid] = append(members[wid], sp)
 		}
 	}
 	done := map[pipeline.SpanID]bool{}
@@ -57,15 +67,29 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 		if tenant == "" {
 			tenant = pipeline.DefaultTenant
 		}
-		pd.wfs = append(pd.wfs, pipeline.Workflow{
-			ID: stitch.WorkflowID(t.TraceID, r), AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
-			Name: r.WorkflowName, Version: r.WorkflowVersion, Outcome: r.Outcome, ValidatedOutputs: r.ValidatedOutputs,
+		id := stitch.WorkflowID(t.TraceID, r)
+		w := pipeline.Workflow{
+			ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+			Name: r.WorkflowName, Version: r.WorkflowVersion,
 			Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
-		})
+		}
+		normalize.Resolve(r, members[id], &w)
+		if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
+			p.m.UnknownOutcomes.Inc()
+		}
+		pd.wfs = append(pd.wfs, w)
+		pd.labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
+			Service: w.Service, Environment: w.Environment, Labels: w.Labels}
 	}
-	t.Spans = p.dedup(t)
-	pd.spans = len(t.Spans)
 	return pd
+}
+
+// wid is the workflow a span of the trace belongs to.
+func (pd *pending) wid(sp *pipeline.Span) string {
+	if wid, ok := pd.assign[sp.SpanID]; ok {
+		return wid
+	}
+	return pd.traceWID
 }
 
 // writeClosed prices and writes every closed trace in p.unwritten, in chunks, and
@@ -115,10 +139,7 @@ func (p *Processor) writeClosed(ctx context.Context) error {
 		}
 		for ; pd.next < len(t.Spans); pd.next++ {
 			sp := t.Spans[pd.next]
-			wid, ok := pd.assign[sp.SpanID]
-			if !ok {
-				wid = pd.traceWID
-			}
+			wid := pd.wid(sp)
 			l, ok := pd.labels[wid]
 			if !ok {
 				l = t.KnownLabels[wid]
@@ -126,6 +147,9 @@ func (p *Processor) writeClosed(ctx context.Context) error {
 			inherit(sp, l)
 			for _, is := range sp.Issues {
 				b.Issues = append(b.Issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
+			}
+			if sp.Unpriced != "" {
+				p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
 			}
 			n := len(b.LineItems)
 			b.LineItems = p.book.Price(b.LineItems, sp, wid)
@@ -197,10 +221,16 @@ func inherit(sp *pipeline.Span, l stitch.Labels) {
 	if sp.Tenant == "" {
 		sp.Tenant = pipeline.DefaultTenant
 	}
-	if sp.Team == "" {
-		sp.Team = l.Team
+	for _, x := range [...]struct {
+		dst *string
+		v   string
+	}{{&sp.Team, l.Team}, {&sp.Feature, l.Feature}, {&sp.Session, l.Session},
+		{&sp.User, l.User}, {&sp.Service, l.Service}, {&sp.Environment, l.Environment}} {
+		if *x.dst == "" {
+			*x.dst = x.v
+		}
 	}
-	if sp.Feature == "" {
-		sp.Feature = l.Feature
+	if sp.Labels == nil {
+		sp.Labels = l.Labels
 	}
 }

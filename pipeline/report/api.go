@@ -17,9 +17,11 @@ import (
 
 // Querier runs the shipped queries (pipeline/store implements it).
 type Querier interface {
-	UnitEconomics(ctx context.Context, from, to time.Time, tenant string) ([]store.UnitEconomics, error)
-	Breakdown(ctx context.Context, dim string, from, to time.Time, tenant string) ([]store.BreakdownRow, error)
-	TopWorkflows(ctx context.Context, from, to time.Time, tenant string, limit int) ([]store.TopWorkflow, error)
+	UnitEconomicsWhere(ctx context.Context, from, to time.Time, f store.Filter) ([]store.UnitEconomics, error)
+	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
+	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
+	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
+	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
 	ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]store.ContextShare, error)
 	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
@@ -52,8 +54,9 @@ func NewAPI(q Querier, tokens map[string]string) *API {
 	a.mux.HandleFunc("GET /api/v1/context-share", a.contextShare)
 	a.mux.HandleFunc("GET /api/v1/series", a.series)
 	a.mux.HandleFunc("GET /api/v1/series/costs", a.seriesCosts)
+	a.mux.HandleFunc("GET /api/v1/reported-cost", a.reportedCost)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/{unit-economics,breakdown,workflows/top,workflows/ID/lines,context-share,series,series/costs}", r.Method, r.URL.Path)
+		fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/{unit-economics,breakdown,workflows/top,workflows/ID/lines,context-share,series,series/costs,reported-cost}", r.Method, r.URL.Path)
 	})
 	return a
 }
@@ -130,8 +133,22 @@ func window(r *http.Request) (time.Time, time.Time, error) {
 	return to.Add(-since), to, nil
 }
 
+// filterOf reads the dimension filters ?service=, ?environment=, ?session=, ?user= and
+// ?label=key=value; the tenant comes from the token.
+func filterOf(r *http.Request) (store.Filter, error) {
+	q := r.URL.Query()
+	f := store.Filter{Tenant: tenantOf(r), Service: q.Get("service"), Environment: q.Get("environment"), Session: q.Get("session"),
+		User: q.Get("user"), Label: q.Get("label")}
+	return f, f.Validate()
+}
+
 func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 	from, to, err := window(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := filterOf(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
@@ -139,8 +156,12 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 	var ue []store.UnitEconomics
 	switch src := r.URL.Query().Get("source"); src {
 	case "", "line_items":
-		ue, err = a.q.UnitEconomics(r.Context(), from, to, tenantOf(r))
+		ue, err = a.q.UnitEconomicsWhere(r.Context(), from, to, f)
 	case "rollups": // whole hours, as of the last rollup refresh; fast over long windows
+		if f != (store.Filter{Tenant: f.Tenant}) {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no service, environment, session, user or label; use source=line_items")
+			return
+		}
 		from = from.Truncate(time.Hour)
 		var pts []store.SeriesPoint
 		pts, err = a.q.Series(r.Context(), from, to, "hour", store.SeriesFilter{Tenant: tenantOf(r)})
@@ -159,11 +180,16 @@ func (a *API) breakdown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	by := r.URL.Query().Get("by")
-	if _, ok := store.Dimensions[by]; !ok {
-		fail(w, http.StatusBadRequest, "by=%q: use one of %s", by, strings.Join(store.DimensionOrder, ", "))
+	if _, ok := store.DimensionColumn(by); !ok {
+		fail(w, http.StatusBadRequest, "by=%q: use one of %s, or label:KEY", by, strings.Join(store.DimensionOrder, ", "))
 		return
 	}
-	rows, err := a.q.Breakdown(r.Context(), by, from, to, tenantOf(r))
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rows, err := a.q.BreakdownWhere(r.Context(), by, from, to, f)
 	reply(w, err, map[string]any{"from": from, "to": to, "by": by, "rows": rows})
 }
 
@@ -180,7 +206,28 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rows, err := a.q.TopWorkflows(r.Context(), from, to, tenantOf(r), limit)
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rows, err := a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
+	reply(w, err, map[string]any{"from": from, "to": to, "rows": rows})
+}
+
+// reportedCost compares computed with provider-reported cost per model.
+func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
+	from, to, err := window(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := filterOf(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	rows, err := a.q.ReportedCost(r.Context(), from, to, f)
 	reply(w, err, map[string]any{"from": from, "to": to, "rows": rows})
 }
 
@@ -191,7 +238,17 @@ func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no workflow %q visible to this token", id)
 		return
 	}
-	reply(w, err, map[string]any{"workflow_id": id, "rows": rows})
+	// The workflow's facts: its outcome and which rule decided it, its dimensions. A late
+	// span's lines may be written before the workflow row (null until then).
+	var facts *store.WorkflowFacts
+	if err == nil {
+		if wf, ok, ferr := a.q.Workflow(r.Context(), id, tenantOf(r)); ferr != nil {
+			err = ferr
+		} else if ok {
+			facts = &wf
+		}
+	}
+	reply(w, err, map[string]any{"workflow_id": id, "workflow": facts, "rows": rows})
 }
 
 func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {

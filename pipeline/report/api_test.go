@@ -32,8 +32,11 @@ func TestAPITenantIsolation(t *testing.T) {
 	for i, tenant := range []string{"acme", "globex"} {
 		root, call := apiSpan(byte(i+1), 1, 0, tenant), apiSpan(byte(i+1), 2, 1, tenant)
 		call.Model = "gpt-x"
+		call.Session, call.User, call.Service = "s-"+tenant, "u-"+tenant, "api"
+		call.ProviderCost, call.HasProviderCost = pipeline.Money(900*(i+1)), true
 		b.Workflows = append(b.Workflows, pipeline.Workflow{ID: root.TraceID.String(), TraceID: root.TraceID, Tenant: tenant, Name: "qa", Outcome: "completed",
-			ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano})
+			OutcomeSource: "status UNSET", ValidatedOutputs: 1, StartUnixNano: root.StartUnixNano, EndUnixNano: root.EndUnixNano, Session: "s-" + tenant, User: "u-" + tenant,
+			Service: "api", Labels: []pipeline.Label{{Key: "tier", Value: "gold"}}})
 		b.LineItems = append(b.LineItems, pipeline.LineItem{Span: call, WorkflowID: root.TraceID.String(), Component: pipeline.ComponentModel,
 			Cost: pipeline.Money(1000 * (i + 1)), Priced: true})
 	}
@@ -81,11 +84,38 @@ func TestAPITenantIsolation(t *testing.T) {
 	if code, body := get("/api/v1/breakdown?by=tenant&since=48h", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme breakdown: %d %v", code, body)
 	}
+	// dimension filters and breakdowns never cross the token's tenant
+	if code, body := get("/api/v1/breakdown?by=session&service=api", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme cost per session: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/breakdown?by=user", "tok-admin"); code != 200 || len(costOf(body)) != 2 {
+		t.Fatalf("admin cost per user: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/breakdown?by=label:tier&user=u-globex", "tok-admin"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 2000 {
+		t.Fatalf("admin label breakdown of globex's user: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/unit-economics?user=u-globex", "tok-acme"); code != 200 || len(body["rows"].([]any)) != 0 {
+		t.Fatalf("acme filtering on globex's user: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/unit-economics?session=s-acme&label=tier=gold", "tok-acme"); code != 200 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme by session and label: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/reported-cost", "tok-acme"); code != 200 || len(body["rows"].([]any)) != 1 ||
+		body["rows"].([]any)[0].(map[string]any)["difference_nano"].(float64) != 100 {
+		t.Fatalf("acme computed vs reported: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/workflows/top?limit=5&user=u-acme", "tok-acme"); code != 200 || len(costOf(body)) != 1 ||
+		body["rows"].([]any)[0].(map[string]any)["session"] != "s-acme" {
+		t.Fatalf("acme top by user: %d %v", code, body)
+	}
 	if code, body := get("/api/v1/workflows/top?limit=5", "tok-acme"); code != 200 || len(costOf(body)) != 1 {
 		t.Fatalf("acme top: %d %v", code, body)
 	}
 	if code, body := get("/api/v1/workflows/"+acmeWF+"/lines", "tok-acme"); code != 200 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme drill-down: %d %v", code, body)
+	} else if wf := body["workflow"].(map[string]any); wf["outcome"] != "completed" || wf["outcome_source"] != "status UNSET" ||
+		wf["session"] != "s-acme" || wf["labels"].(map[string]any)["tier"] != "gold" {
+		t.Fatalf("acme drill-down facts: %v", wf)
 	}
 	if _, err := st.RefreshRollups(ctx, 0); err != nil {
 		t.Fatal(err)
@@ -113,6 +143,9 @@ func TestAPITenantIsolation(t *testing.T) {
 		{"/api/v1/unit-economics", "wrong", 401, "bearer token"},
 		{"/api/v1/unit-economics?since=yesterday", "tok-acme", 400, "positive duration"},
 		{"/api/v1/breakdown?by=colour", "tok-acme", 400, "use one of component"},
+		{"/api/v1/breakdown?by=label:no%20spaces", "tok-acme", 400, "label:KEY"},
+		{"/api/v1/unit-economics?label=tier", "tok-acme", 400, "want key=value"},
+		{"/api/v1/unit-economics?source=rollups&session=x", "tok-acme", 400, "rollups carry no service"},
 		{"/api/v1/workflows/top?limit=0", "tok-acme", 400, "1 to 1000"},
 		{"/api/v1/nope", "tok-acme", 404, "no such endpoint"},
 		{"/api/v1/series?bucket=week", "tok-acme", 400, "use hour or day"},

@@ -23,6 +23,9 @@ type Query struct {
 	Bucket, Workflow, Version, Team string
 	// Rollups adds the unit view up from the hourly rollups.
 	Rollups bool
+	// Dims narrows the unit and breakdown views to workflows of a service, environment,
+	// session, end user or label (its Tenant is ignored: Tenant above applies).
+	Dims store.Filter
 	// Format is table, json or csv.
 	Format string
 }
@@ -39,6 +42,12 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		return fmt.Errorf("--format %q: want table, json or csv", q.Format)
 	}
 	window := fmt.Sprintf("between %s and %s in database %s", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339), st.Database())
+	dims := q.Dims
+	dims.Tenant = q.Tenant
+	if err := dims.Validate(); err != nil {
+		return fmt.Errorf("--label: %w", err)
+	}
+	filtered := dims != store.Filter{Tenant: q.Tenant}
 	switch q.View {
 	case "context":
 		cs, err := st.ContextShare(ctx, q.From, q.To, q.Tenant)
@@ -64,10 +73,10 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		}
 		return WriteSeries(out, SeriesRows(pts), q.Format)
 	case "breakdown":
-		if _, ok := store.Dimensions[q.By]; !ok {
-			return fmt.Errorf("--by %q: use one of %s", q.By, strings.Join(store.DimensionOrder, ", "))
+		if _, ok := store.DimensionColumn(q.By); !ok {
+			return fmt.Errorf("--by %q: use one of %s, or label:KEY", q.By, strings.Join(store.DimensionOrder, ", "))
 		}
-		rows, err := st.Breakdown(ctx, q.By, q.From, q.To, q.Tenant)
+		rows, err := st.BreakdownWhere(ctx, q.By, q.From, q.To, dims)
 		if err != nil {
 			return err
 		}
@@ -90,6 +99,9 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 	var ue []store.UnitEconomics
 	source := "line items"
 	from := q.From
+	if q.Rollups && filtered {
+		return fmt.Errorf("--rollups: the rollups carry no session, user or label, and the unit view from them filters by none; drop --rollups to filter")
+	}
 	if q.Rollups {
 		from = from.Truncate(time.Hour)
 		source = "hourly rollups (whole hours, as of the last refresh)"
@@ -100,7 +112,7 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 		ue = store.SumByWorkflow(pts)
 	} else {
 		var err error
-		if ue, err = st.UnitEconomics(ctx, from, q.To, q.Tenant); err != nil {
+		if ue, err = st.UnitEconomicsWhere(ctx, from, q.To, dims); err != nil {
 			return err
 		}
 	}

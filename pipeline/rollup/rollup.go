@@ -68,6 +68,9 @@ func New(cfg Config, st *store.Store, reg prometheus.Registerer, log *slog.Logge
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "rollup", Name: name, Help: help})
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	r := &Refresher{cfg: cfg, st: st, log: log,
 		refreshes: c("refreshes_total", "Rollup refreshes completed."),
 		failures:  c("refresh_failures_total", "Rollup refreshes that failed (retried at the next interval)."),

@@ -54,6 +54,8 @@ const (
 	CacheWrite1hTokens = "unitcost.usage.cache_write_1h_tokens"
 	// OperationHumanReview is the gen_ai.operation.name value unitcost uses for review.
 	OperationHumanReview = "human_review"
+	// LabelPrefix starts a free-form label: unitcost.label.<key> = value.
+	LabelPrefix = "unitcost.label."
 )
 
 // Outcomes.
@@ -73,16 +75,39 @@ const (
 	GenAIInputTokens         = "gen_ai.usage.input_tokens"
 	GenAIOutputTokens        = "gen_ai.usage.output_tokens"
 	GenAICacheReadTokens     = "gen_ai.usage.cache_read.input_tokens"
-	GenAICacheCreationTokens = "gen_ai.usage.cache_creation.input_tokens"
+	GenAICacheWriteTokens    = "gen_ai.usage.cache_write.input_tokens"
+	GenAICacheCreationTokens = "gen_ai.usage.cache_creation.input_tokens" // renamed to cache_write (2026)
+	GenAIAudioInputTokens    = "gen_ai.usage.audio.input_tokens"
+	GenAIAudioOutputTokens   = "gen_ai.usage.audio.output_tokens"
 	GenAIReasoningTokens     = "gen_ai.usage.reasoning.output_tokens"
 	GenAIWorkflowName        = "gen_ai.workflow.name"
 	GenAIAgentName           = "gen_ai.agent.name"
 	GenAIConversationID      = "gen_ai.conversation.id"
 	GenAIToolName            = "gen_ai.tool.name"
 	GenAIUsageCost           = "gen_ai.usage.cost"
+	GenAIUsageCostAmount     = "gen_ai.usage.cost.amount" // proposed
+	GenAIUsageCostCurrency   = "gen_ai.usage.cost.currency"
+	GenAIUsageCostSource     = "gen_ai.usage.cost.source"
+	GenAIInvocationInternal  = "gen_ai.invocation.internal"
 	SessionID                = "session.id"
 	UserID                   = "user.id"
 	EndUserID                = "enduser.id"
+	// The evaluation event and its attributes.
+	GenAIEvaluationResult     = "gen_ai.evaluation.result"
+	GenAIEvaluationName       = "gen_ai.evaluation.name"
+	GenAIEvaluationScoreLabel = "gen_ai.evaluation.score.label"
+	GenAIEvaluationScoreValue = "gen_ai.evaluation.score.value"
+	// Operation values beyond the billable ones.
+	OperationConversationTurn = "handle_conversation_turn"
+)
+
+// Resource attributes.
+const (
+	ServiceName              = "service.name"
+	DeploymentEnvironment    = "deployment.environment.name"
+	DeploymentEnvironmentOld = "deployment.environment"
+	DBSystem                 = "db.system"
+	DBSystemName             = "db.system.name"
 )
 
 // Deprecated GenAI names and other attribute families.
@@ -115,4 +140,10 @@ const (
 	AIUsageOutputTokens        = "ai.usage.outputTokens"
 	AIUsageCachedInputTokens   = "ai.usage.cachedInputTokens"
 	AgentName                  = "agent.name"
+	EmbeddingModelName         = "embedding.model_name"
+	LLMCostTotal               = "llm.cost.total"
+	LLMCostPrompt              = "llm.cost.prompt"
+	LLMCostCompletion          = "llm.cost.completion"
+	LangfuseCostDetails        = "langfuse.observation.cost_details"
+	LangfuseUsageDetails       = "langfuse.observation.usage_details"
 )

@@ -118,9 +118,13 @@ type Trace struct {
 	KnownLabels map[string]Labels
 }
 
-// Labels are the who-was-it-for attributes a workflow's spans inherit from its root.
+// Labels are the who-was-it-for attributes a workflow's spans inherit from its root
+// (or, for session, user, service, environment and labels, from the workflow's
+// resolved facts) when they carry none of their own.
 type Labels struct {
-	Tenant, Team, Feature string
+	Tenant, Team, Feature               string
+	Session, User, Service, Environment string
+	Labels                              []pipeline.Label
 }
 
 // Stats are the gauges and counters the process stage exports.

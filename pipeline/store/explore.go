@@ -9,14 +9,31 @@ import (
 	"github.com/unitcost/unitcost/pipeline"
 )
 
-// Dimensions are the names Breakdown accepts, mapped to the column each groups by. A line's
+// Dimensions are the names Breakdown accepts, mapped to the column each groups by.
+// Besides these, "label:KEY" groups by the value of the workflows' label KEY. A line's
 // team and feature are its own, else its workflow's: a late span written where its
 // workflow was not remembered (after a restart or a rebalance) carries none of its own.
 var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
 	"workflow_version": "workflow_version", "team": "if(team = '', wf_team, team)",
 	"feature": "if(feature = '', wf_feature, feature)", "outcome": "outcome",
-	"tenant": "wf_tenant", "price_version": "price_version",
+	"tenant": "wf_tenant", "price_version": "price_version", "service": "service", "environment": "environment", "session": "session",
+	"user": "end_user", "outcome_source": "outcome_source",
+}
+
+// LabelDimension prefixes a breakdown by a label's value: "label:tier".
+const LabelDimension = "label:"
+
+// DimensionColumn is the expression dim groups by, or false when dim is no dimension.
+func DimensionColumn(dim string) (string, bool) {
+	if k, ok := strings.CutPrefix(dim, LabelDimension); ok {
+		if !labelKey.MatchString(k) {
+			return "", false
+		}
+		return "label_values[indexOf(label_keys, '" + k + "')]", true // k is [A-Za-z0-9_.-] only
+	}
+	col, ok := Dimensions[dim]
+	return col, ok
 }
 
 // BreakdownRow is the cost of one value of a dimension.
@@ -31,15 +48,26 @@ type BreakdownRow struct {
 
 // Breakdown runs sql/queries/breakdown.sql grouped by dim (a key of Dimensions).
 func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, tenant string) ([]BreakdownRow, error) {
-	col, ok := Dimensions[dim]
+	return s.BreakdownWhere(ctx, dim, from, to, Filter{Tenant: tenant})
+}
+
+// BreakdownWhere runs sql/queries/breakdown.sql grouped by dim (a key of Dimensions, or
+// label:KEY) over the workflows f selects: cost per session or per end user with
+// dim session or user.
+func (s *Store) BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f Filter) ([]BreakdownRow, error) {
+	col, ok := DimensionColumn(dim)
 	if !ok {
-		return nil, fmt.Errorf("unknown dimension %q: use one of %s", dim, strings.Join(DimensionOrder, ", "))
+		return nil, fmt.Errorf("unknown dimension %q: use one of %s, or label:KEY", dim, strings.Join(DimensionOrder, ", "))
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
 	}
 	q, err := s.query("breakdown")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, strings.ReplaceAll(q, "{dim}", col), from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
+	q, fa := f.bind(strings.ReplaceAll(q, "{dim}", col))
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown query: %w", err)
 	}
@@ -58,26 +86,40 @@ func (s *Store) Breakdown(ctx context.Context, dim string, from, to time.Time, t
 }
 
 // DimensionOrder lists Dimensions for messages and help.
-var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant", "price_version"}
+var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant",
+	"price_version", "service", "environment", "session", "user", "outcome_source"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {
-	WorkflowID string         `json:"workflow_id"`
-	Workflow   string         `json:"workflow"`
-	Tenant     string         `json:"tenant"`
-	Outcome    string         `json:"outcome"`
-	Start      time.Time      `json:"start_time"`
-	LineItems  uint64         `json:"line_items"`
-	Cost       pipeline.Money `json:"cost_nano"`
+	WorkflowID string `json:"workflow_id"`
+	Workflow   string `json:"workflow"`
+	Tenant     string `json:"tenant"`
+	Outcome    string `json:"outcome"`
+	// OutcomeSource says which rule decided the outcome.
+	OutcomeSource string         `json:"outcome_source"`
+	Session       string         `json:"session"`
+	User          string         `json:"user"`
+	Start         time.Time      `json:"start_time"`
+	LineItems     uint64         `json:"line_items"`
+	Cost          pipeline.Money `json:"cost_nano"`
 }
 
 // TopWorkflows runs sql/queries/top_workflows.sql.
 func (s *Store) TopWorkflows(ctx context.Context, from, to time.Time, tenant string, limit int) ([]TopWorkflow, error) {
+	return s.TopWorkflowsWhere(ctx, from, to, Filter{Tenant: tenant}, limit)
+}
+
+// TopWorkflowsWhere runs sql/queries/top_workflows.sql over the workflows f selects.
+func (s *Store) TopWorkflowsWhere(ctx context.Context, from, to time.Time, f Filter, limit int) ([]TopWorkflow, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	q, err := s.query("top_workflows")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant, uint64(limit))
+	q, fa := f.bind(q)
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), to.UTC()}, fa, []any{from.UTC(), from.UTC(), to.UTC()}, fa, []any{uint64(limit)})...)
 	if err != nil {
 		return nil, fmt.Errorf("top workflows query: %w", err)
 	}
@@ -86,7 +128,8 @@ func (s *Store) TopWorkflows(ctx context.Context, from, to time.Time, tenant str
 	for rows.Next() {
 		var w TopWorkflow
 		var cost int64
-		if err := rows.Scan(&w.WorkflowID, &w.Workflow, &w.Tenant, &w.Outcome, &w.Start, &w.LineItems, &cost); err != nil {
+		if err := rows.Scan(&w.WorkflowID, &w.Workflow, &w.Tenant, &w.Outcome, &w.OutcomeSource, &w.Session, &w.User, &w.Start,
+			&w.LineItems, &cost); err != nil {
 			return nil, fmt.Errorf("top workflows row: %w", err)
 		}
 		w.Cost = pipeline.Money(cost)
@@ -137,4 +180,98 @@ func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// ReportedCost compares the computed cost with the provider-reported one for one model.
+type ReportedCost struct {
+	Provider string `json:"provider"`
+	Model    string `json:"model"`
+	// Currency of the reported cost ("" = not named; USD by convention).
+	Currency      string `json:"currency"`
+	Lines         uint64 `json:"line_items"`
+	ReportedLines uint64 `json:"reported_lines"`
+	// Computed is every line's computed cost; ComputedWhereReported only the lines that
+	// carry a reported cost, which Reported is compared with (Difference = the two apart).
+	Computed              pipeline.Money `json:"computed_cost_nano"`
+	ComputedWhereReported pipeline.Money `json:"computed_where_reported_nano"`
+	Reported              pipeline.Money `json:"reported_cost_nano"`
+	Difference            pipeline.Money `json:"difference_nano"`
+}
+
+// ReportedCost runs sql/queries/reported_cost.sql over the workflows f selects that
+// started in [from, to).
+func (s *Store) ReportedCost(ctx context.Context, from, to time.Time, f Filter) ([]ReportedCost, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	q, err := s.query("reported_cost")
+	if err != nil {
+		return nil, err
+	}
+	q, fa := f.bind(q)
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
+	if err != nil {
+		return nil, fmt.Errorf("reported cost query: %w", err)
+	}
+	defer rows.Close()
+	out := []ReportedCost{}
+	for rows.Next() {
+		var r ReportedCost
+		var comp, compRep, rep, diff int64
+		if err := rows.Scan(&r.Provider, &r.Model, &r.Currency, &r.Lines, &r.ReportedLines, &comp, &compRep, &rep, &diff); err != nil {
+			return nil, fmt.Errorf("reported cost row: %w", err)
+		}
+		r.Computed, r.ComputedWhereReported, r.Reported, r.Difference = pipeline.Money(comp), pipeline.Money(compRep), pipeline.Money(rep), pipeline.Money(diff)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// WorkflowFacts is one workflow's row: what drill-down shows above its lines.
+type WorkflowFacts struct {
+	WorkflowID string `json:"workflow_id"`
+	Workflow   string `json:"workflow"`
+	Tenant     string `json:"tenant"`
+	Version    string `json:"workflow_version"`
+	Outcome    string `json:"outcome"`
+	// OutcomeSource says which rule decided Outcome.
+	OutcomeSource    string            `json:"outcome_source"`
+	ValidatedOutputs uint64            `json:"validated_outputs"`
+	Start            time.Time         `json:"start_time"`
+	DurationMs       uint64            `json:"duration_ms"`
+	Session          string            `json:"session"`
+	User             string            `json:"user"`
+	Service          string            `json:"service"`
+	Environment      string            `json:"environment"`
+	Labels           map[string]string `json:"labels"`
+}
+
+// Workflow runs sql/queries/workflow.sql: the workflow's facts if tenant ("" = any) owns
+// it; false when there is none.
+func (s *Store) Workflow(ctx context.Context, workflowID, tenant string) (WorkflowFacts, bool, error) {
+	q, err := s.query("workflow")
+	if err != nil {
+		return WorkflowFacts{}, false, err
+	}
+	rows, err := s.conn.Query(ctx, q, workflowID, tenant, tenant)
+	if err != nil {
+		return WorkflowFacts{}, false, fmt.Errorf("workflow query: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return WorkflowFacts{}, false, rows.Err()
+	}
+	var w WorkflowFacts
+	var keys, values []string
+	if err := rows.Scan(&w.WorkflowID, &w.Workflow, &w.Tenant, &w.Version, &w.Outcome, &w.OutcomeSource, &w.ValidatedOutputs, &w.Start,
+		&w.DurationMs, &w.Session, &w.User, &w.Service, &w.Environment, &keys, &values); err != nil {
+		return WorkflowFacts{}, false, fmt.Errorf("workflow row: %w", err)
+	}
+	w.Labels = make(map[string]string, len(keys))
+	for i, k := range keys {
+		if i < len(values) {
+			w.Labels[k] = values[i]
+		}
+	}
+	return w, true, rows.Err()
 }

@@ -54,11 +54,21 @@ func ratio(m pipeline.Money, n uint64) (pipeline.Money, bool) {
 
 // UnitEconomics runs sql/queries/unit_economics.sql over [from, to) for tenant ("" = all).
 func (s *Store) UnitEconomics(ctx context.Context, from, to time.Time, tenant string) ([]UnitEconomics, error) {
+	return s.UnitEconomicsWhere(ctx, from, to, Filter{Tenant: tenant})
+}
+
+// UnitEconomicsWhere runs sql/queries/unit_economics.sql over [from, to) for the
+// workflows f selects.
+func (s *Store) UnitEconomicsWhere(ctx context.Context, from, to time.Time, f Filter) ([]UnitEconomics, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	q, err := s.query("unit_economics")
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
+	q, fa := f.bind(q)
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), to.UTC()}, fa, []any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
 	if err != nil {
 		return nil, fmt.Errorf("unit economics query: %w", err)
 	}

@@ -17,7 +17,8 @@ provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tok
 reasoning_tokens, usage_estimated, duration_ms, cost_nano, priced, price_version, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, tool_name, compute_class, service_tier,
 retrieval_units, provider_cost_nano, has_provider_cost, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, auth_tenant
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, session, end_user, service,
+environment, label_keys, label_values, provider_cost_currency, provider_cost_source, unpriced_reason, auth_tenant
 FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_time < ?`
 	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC())
 	if err != nil {
@@ -33,6 +34,8 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			est, priced, isErr, hasProvider uint8
 			dur                             uint64
 			cost, provCost                  int64
+			keys, values                    []string
+			reason                          string
 		)
 		if err := rows.Scan(&sp.Tenant, &start, &trace, &span, &parent, &li.WorkflowID, &comp, &sp.Name, &op,
 			&sp.Provider, &sp.Model, &sp.Usage.InputTokens, &sp.Usage.OutputTokens, &sp.Usage.CacheReadTokens,
@@ -41,7 +44,8 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			&isErr, &sp.Issues, &sp.ToolName, &sp.ComputeClass, &sp.ServiceTier, &sp.RetrievalUnits, &provCost, &hasProvider,
 			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other,
 			&sp.Usage.AudioInputTokens, &sp.Usage.ImageInputTokens, &sp.Usage.AudioOutputTokens, &sp.ComputeShareBP,
-			&sp.AuthTenant); err != nil {
+			&sp.Session, &sp.User, &sp.Service, &sp.Environment, &keys, &values, &sp.ProviderCostCurrency, &sp.ProviderCostSource,
+			&reason, &sp.AuthTenant); err != nil {
 			return fmt.Errorf("read line item: %w", err)
 		}
 		if err := parseHex(trace, sp.TraceID[:]); err != nil {
@@ -58,6 +62,14 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 		sp.Operation = pipeline.Operation(op)
 		sp.Usage.Estimated, sp.Error, sp.HasProviderCost = est == 1, isErr == 1, hasProvider == 1
 		sp.ProviderCost = pipeline.Money(provCost)
+		for i := range keys {
+			if i < len(values) {
+				sp.Labels = append(sp.Labels, pipeline.Label{Key: keys[i], Value: values[i]})
+			}
+		}
+		if reason == pipeline.UnpricedNoModel || reason == pipeline.UnpricedNoUsage {
+			sp.Unpriced = reason // still unpriceable: re-pricing keeps the line and its reason
+		}
 		li.Span, li.Component, li.Cost, li.Priced = &sp, pipeline.Component(comp), pipeline.Money(cost), priced == 1
 		if err := fn(li); err != nil {
 			return err

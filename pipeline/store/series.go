@@ -17,6 +17,9 @@ type SeriesFilter struct {
 	Version  string `json:"workflow_version,omitempty"`
 	Team     string `json:"team,omitempty"`
 	Model    string `json:"model,omitempty"`
+	// Service and Environment are the workflow's (service.name, deployment.environment).
+	Service     string `json:"service,omitempty"`
+	Environment string `json:"environment,omitempty"`
 }
 
 // SeriesPoint is one bucket's unit economics for one workflow type, from the rollups.
@@ -75,7 +78,8 @@ func (s *Store) Series(ctx context.Context, from, to time.Time, bucket string, f
 		return nil, err
 	}
 	from, to = from.UTC(), to.UTC()
-	rows, err := s.conn.Query(ctx, q, from, to, from, to, f.Tenant, f.Tenant, f.Workflow, f.Workflow, f.Version, f.Version, f.Team, f.Team)
+	rows, err := s.conn.Query(ctx, q, from, to, from, to, f.Tenant, f.Tenant, f.Workflow, f.Workflow, f.Version, f.Version, f.Team, f.Team,
+		f.Service, f.Service, f.Environment, f.Environment)
 	if err != nil {
 		return nil, fmt.Errorf("series query: %w", err)
 	}
@@ -104,7 +108,7 @@ func (s *Store) SeriesCosts(ctx context.Context, from, to time.Time, bucket stri
 	}
 	from, to = from.UTC(), to.UTC()
 	rows, err := s.conn.Query(ctx, q, from, to, from, to, f.Tenant, f.Tenant, f.Workflow, f.Workflow, f.Version, f.Version,
-		f.Team, f.Team, f.Model, f.Model)
+		f.Team, f.Team, f.Service, f.Service, f.Environment, f.Environment, f.Model, f.Model)
 	if err != nil {
 		return nil, fmt.Errorf("series costs query: %w", err)
 	}

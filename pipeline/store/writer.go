@@ -14,10 +14,12 @@ reasoning_tokens, usage_estimated, duration_ms, quantity, unit, cost_nano, provi
 has_provider_cost, priced, unpriced_reason, price_version, price_rule, team, feature, review_role,
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, version, tool_name, compute_class,
 service_tier, cache_write_1h_tokens, retrieval_units, system_tokens, context_tokens, history_tokens, user_tokens,
-other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, auth_tenant`
+other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, session, end_user, service,
+environment, label_keys, label_values, provider_cost_currency, provider_cost_source, auth_tenant`
 
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
-workflow_version, outcome, validated_outputs, team, feature, duration_ms, version, auth_tenant`
+workflow_version, outcome, validated_outputs, team, feature, duration_ms, version, outcome_source, session, end_user,
+service, environment, label_keys, label_values, auth_tenant`
 
 const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version, auth_tenant`
 
@@ -53,7 +55,9 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				sp.ReviewOutcome, b2u(sp.Error), issues, version, sp.ToolName, sp.ComputeClass,
 				sp.ServiceTier, sp.Usage.CacheWrite1hTokens, sp.RetrievalUnits, sp.Usage.Mix.System, sp.Usage.Mix.Context,
 				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other, sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens,
-				sp.Usage.AudioOutputTokens, sp.ComputeShareBP, sp.AuthTenant,
+				sp.Usage.AudioOutputTokens, sp.ComputeShareBP, sp.Session, sp.User, sp.Service, sp.Environment,
+				labelKeys(sp.Labels), labelValues(sp.Labels), sp.ProviderCostCurrency, sp.ProviderCostSource,
+				sp.AuthTenant,
 			); err != nil {
 				b.Abort()
 				return fmt.Errorf("append line item: %w", err)
@@ -76,7 +80,8 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				dur = uint64(w.EndUnixNano-w.StartUnixNano) / 1e6
 			}
 			if err := b.Append(w.Tenant, start, start, end, w.ID, w.TraceID.String(), w.RootSpanID.String(), w.Name,
-				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version, w.AuthTenant); err != nil {
+				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version, w.OutcomeSource, w.Session, w.User,
+				w.Service, w.Environment, labelKeys(w.Labels), labelValues(w.Labels), w.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append workflow: %w", err)
 			}
@@ -110,4 +115,20 @@ func b2u(b bool) uint8 {
 		return 1
 	}
 	return 0
+}
+
+func labelKeys(ls []pipeline.Label) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Key
+	}
+	return out
+}
+
+func labelValues(ls []pipeline.Label) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Value
+	}
+	return out
 }

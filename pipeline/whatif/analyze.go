@@ -279,6 +279,10 @@ type analysis struct {
 	opts  Options
 	total Cohort
 	other pipeline.Money // recorded machine cost that is not a model call
+	// the calls by step key, and each (step, change)'s re-priced cost (see reprice)
+	byStep   map[string][]LineGroup
+	stepKeys []string
+	stepCost map[stepChange]Repriced
 	// asRecorded is the model calls' cost priced again as they ran.
 	asRecorded pipeline.Money
 	cut        float64 // percent of retrieved context the context what-if removes
@@ -485,7 +489,7 @@ func changeList(ch map[string]Change) []StepChange {
 // evaluate prices the routing and applies its cohort's (or the assumed) rates.
 func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Assumed) (Evaluation, error) {
 	ev := Evaluation{Routing: name, Changes: changeList(changes), RatesSource: SourceObserved, Notes: []string{}}
-	rp, err := a.opts.Pricer.Reprice(a.d.Groups, changes)
+	rp, err := a.reprice(changes)
 	if err != nil {
 		return ev, err
 	}
@@ -724,6 +728,57 @@ func (a *analysis) why(evs []Evaluation, best int, cur Evaluation, overlaps []st
 		sb.WriteString(". Its range lies below every other routing with enough data")
 	}
 	return sb.String()
+}
+
+// reprice prices the window's calls under a routing. A routing's cost is the sum over
+// steps of the step's calls priced under that step's change, so each (step, change) is
+// priced once however many routings share it: groups x models, not groups x routings.
+func (a *analysis) reprice(changes map[string]Change) (Repriced, error) {
+	if a.byStep == nil {
+		a.byStep, a.stepCost = map[string][]LineGroup{}, map[stepChange]Repriced{}
+		for _, g := range a.d.Groups {
+			k := StepKey(g.Step, g.Operation, g.Model)
+			a.byStep[k] = append(a.byStep[k], g)
+		}
+		for k := range a.byStep {
+			a.stepKeys = append(a.stepKeys, k)
+		}
+		sort.Strings(a.stepKeys)
+	}
+	var out Repriced
+	seen := map[string]bool{}
+	for _, k := range a.stepKeys {
+		sc := stepChange{step: k}
+		var ch map[string]Change
+		if c, ok := changes[k]; ok {
+			sc.change, ch = c, map[string]Change{k: c}
+		}
+		r, ok := a.stepCost[sc]
+		if !ok {
+			var err error
+			if r, err = a.opts.Pricer.Reprice(a.byStep[k], ch); err != nil {
+				return out, err
+			}
+			a.stepCost[sc] = r
+		}
+		out.Cost += r.Cost
+		out.Lines += r.Lines
+		out.Unpriced += r.Unpriced
+		out.Estimated += r.Estimated
+		out.NoMix += r.NoMix
+		for _, reason := range r.Reasons {
+			if !seen[reason] {
+				seen[reason] = true
+				out.Reasons = append(out.Reasons, reason)
+			}
+		}
+	}
+	return out, nil
+}
+
+type stepChange struct {
+	step   string
+	change Change
 }
 
 // contextCut prices each step with the retrieved context cut, models as recorded.

@@ -134,7 +134,7 @@ func (p *Pricer) Reprice(groups []LineGroup, changes map[string]Change) (Reprice
 	for i := range groups {
 		g := &groups[i]
 		var ch *Change
-		if c, ok := changes[StepKey(g.Step, g.Operation, g.Model)]; ok {
+		if c, ok := changes[StepKey(g.Step, g.Operation, g.Model)]; ok && !(c.ServiceTier == "" && sameModel(g.Model, c.Model)) {
 			ch = &c
 			if c.Model != "" && TokenizerFamily(c.Provider, c.Model) != TokenizerFamily(g.Provider, g.Model) {
 				r.Estimated += g.Lines

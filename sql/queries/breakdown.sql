@@ -1,7 +1,9 @@
 -- Cost broken down by one dimension over [from, to) of workflow start time: {dim} is one
 -- of component, model, provider, workflow, workflow_version, team, feature, outcome, tenant,
--- price_version
--- (substituted from a fixed list by the caller, never from input). ALL INNER JOIN: the
+-- price_version, service, environment, session, user (end_user), outcome_source, or a label's value
+-- (label_values[indexOf(label_keys, 'key')], the key checked against [A-Za-z0-9_.-]),
+-- substituted from a fixed list by the caller, never from input. {filter} narrows the
+-- workflows by dimension values (' AND service = ?'..., see store.Filter), '' for none. ALL INNER JOIN: the
 -- right side is one row per workflow; ANY would also drop left rows on current ClickHouse.
 -- Parameters: from (line items from the day before on, as in unit_economics.sql), from,
 -- to, tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow,
@@ -25,9 +27,9 @@ FROM
 ALL INNER JOIN
 (
     SELECT auth_tenant, workflow_id, name, workflow_version, outcome, tenant AS wf_tenant, team AS wf_team,
-        feature AS wf_feature
+           feature AS wf_feature, service, environment, session, end_user, outcome_source, label_keys, label_values
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w USING (auth_tenant, workflow_id)
 GROUP BY key
 ORDER BY cost_nano DESC, key

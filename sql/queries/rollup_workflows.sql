@@ -6,7 +6,7 @@
 -- cost is exception cost.
 -- Parameters: build, from, to, from, from, to.
 INSERT INTO {db}.rollup_workflows_hourly (bucket, tenant, workflow, workflow_version, team, feature, outcome,
-    workflows, completed, validated_outputs, exceptions, cost_nano, exception_cost_nano, review_cost_nano,
+    service, environment, workflows, completed, validated_outputs, exceptions, cost_nano, exception_cost_nano, review_cost_nano,
     input_tokens, output_tokens, context_tokens, mix_tokens, line_items, unpriced_lines, build)
 SELECT
     toStartOfHour(w.start_time) AS hour,
@@ -16,6 +16,8 @@ SELECT
     w.team,
     w.feature,
     w.outcome,
+    w.service,
+    w.environment,
     count(),
     countIf(w.outcome = 'completed'),
     sum(w.validated_outputs),
@@ -33,7 +35,7 @@ SELECT
 FROM
 (
     SELECT auth_tenant, workflow_id, start_time, tenant, name, workflow_version, team, feature, outcome,
-        validated_outputs
+        validated_outputs, service, environment
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND toStartOfHour(start_time) IN ({hours})
 ) AS w
@@ -59,4 +61,4 @@ ANY LEFT JOIN
       )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)
-GROUP BY hour, w.tenant, w.name, w.workflow_version, w.team, w.feature, w.outcome
+GROUP BY hour, w.tenant, w.name, w.workflow_version, w.team, w.feature, w.outcome, w.service, w.environment

@@ -1,7 +1,8 @@
 -- Unit economics over time: per {bucket} (hour or day of workflow start) and workflow
 -- type, from the newest complete build of each rollup hour. Filters: tenant, workflow
--- type, workflow version, team ('' = all). Divisions are done by the caller.
--- Parameters: from, to, from, to, tenant, tenant, workflow, workflow, version, version, team, team.
+-- type, workflow version, team, service, environment ('' = all). Divisions are done by the caller.
+-- Parameters: from, to, from, to, tenant, tenant, workflow, workflow, version, version, team, team,
+-- service, service, environment, environment.
 SELECT
     {bucket} AS t,
     workflow,
@@ -28,5 +29,7 @@ WHERE (bucket, build) IN
   AND (? = '' OR workflow = ?)
   AND (? = '' OR workflow_version = ?)
   AND (? = '' OR team = ?)
+  AND (? = '' OR service = ?)
+  AND (? = '' OR environment = ?)
 GROUP BY t, workflow
 ORDER BY t, workflow

@@ -1,8 +1,9 @@
 -- Where the cost went over time: per {bucket} (hour or day of workflow start), workflow
 -- type, component, model and workflow version, from the newest complete build of each rollup hour.
--- Filters: tenant, workflow type, workflow version, team (of the line), model ('' = all).
+-- Filters: tenant, workflow type, workflow version, team (of the line), service, environment,
+-- model ('' = all).
 -- Parameters: from, to, from, to, tenant, tenant, workflow, workflow, version, version,
--- team, team, model, model.
+-- team, team, service, service, environment, environment, model, model.
 SELECT
     {bucket} AS t,
     workflow,
@@ -24,6 +25,8 @@ WHERE (bucket, build) IN
   AND (? = '' OR workflow = ?)
   AND (? = '' OR workflow_version = ?)
   AND (? = '' OR team = ?)
+  AND (? = '' OR service = ?)
+  AND (? = '' OR environment = ?)
   AND (? = '' OR model = ?)
 GROUP BY t, workflow, component, model, workflow_version
 ORDER BY t, workflow, component, model, workflow_version

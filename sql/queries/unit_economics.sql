@@ -1,5 +1,7 @@
 -- Unit economics per workflow type over [from, to) of workflow start time.
--- Parameters: from, to (DateTime), tenant ('' = all), tenant; from; then the first four again.
+-- Parameters: from, to (DateTime), tenant ('' = all), tenant, {filter}'s; from; then the
+-- first four and the filter's again. {filter} narrows the workflows by dimension values
+-- (' AND service = ?'..., see store.Filter), '' for none.
 -- Line items are read from the day before `from` on: none of a workflow starts earlier,
 -- and the bound lets ClickHouse skip older parts.
 -- A workflow's cost is every line item assigned to it, whenever it arrived; the tenant
@@ -23,7 +25,7 @@ FROM
 (
     SELECT auth_tenant, workflow_id, name, outcome, validated_outputs
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w
 ANY LEFT JOIN
 (
@@ -39,7 +41,7 @@ ANY LEFT JOIN
       AND workflow_id IN
     (
         SELECT workflow_id FROM {db}.workflows FINAL
-        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
     )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)

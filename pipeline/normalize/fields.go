@@ -1,0 +1,254 @@
+package normalize
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/unitcost/unitcost/pipeline"
+)
+
+// ranks: higher wins when two families name the same concept. A renamed attribute reads
+// one below its new name (e.g. cache_creation below cache_write).
+const (
+	rankOther    = 10 // OpenInference, Vercel, Langfuse, Traceloop
+	rankOldGenAI = 20 // deprecated gen_ai.* names
+	rankRenamed  = 29 // current GenAI names renamed since
+	rankGenAI    = 30 // current OTel GenAI
+	rankUnitcost = 40 // unitcost's own conventions
+)
+
+// sKey indexes the string concepts a span may carry.
+type sKey uint8
+
+const (
+	sProvider sKey = iota
+	sModel
+	sResponseModel
+	sOperation
+	sWorkflow // unitcost.workflow.name, gen_ai.workflow.name
+	sWorkflowVersion
+	sOutcome
+	sAgent
+	sEntity       // traceloop.entity.name
+	sTraceloopWfl // traceloop.workflow.name
+	sTenant
+	sTeam
+	sFeature
+	sSession
+	sUser
+	sTool
+	sReviewRole
+	sReviewOutcome
+	sComputeClass
+	sStep // unitcost.step
+	sServiceTier
+	sService
+	sEnvironment
+	sCostCurrency
+	sCostSource
+	sDBSystem
+	nStr
+)
+
+// nKey indexes the numeric concepts.
+type nKey uint8
+
+const (
+	nInput nKey = iota
+	nOutput
+	nCacheRead
+	nCacheWrite
+	nCacheWrite1h
+	nReasoning
+	nAudioIn
+	nImageIn
+	nAudioOut
+	nShare
+	nValidated
+	nReviewActive
+	nReviewQueue
+	nUnits
+	nCost
+	nCostPrompt
+	nCostCompletion
+	nNum
+)
+
+type strField struct {
+	v    string
+	rank int8
+}
+
+func (f *strField) set(v string, rank int8) {
+	if v != "" && rank > f.rank {
+		f.v, f.rank = v, rank
+	}
+}
+
+type numField struct {
+	v    float64
+	rank int8
+}
+
+func (f *numField) set(v float64, rank int8) bool {
+	if rank > f.rank {
+		f.v, f.rank = v, rank
+		return true
+	}
+	return false
+}
+
+// fields is what one pass over a span's (and its resource's) attributes found.
+type fields struct {
+	s [nStr]strField
+	n [nNum]numField
+	// inputExclusive: the winning input count excludes cached tokens (Vercel AI SDK <= v5).
+	inputExclusive bool
+	workflowMarked bool
+	internal       bool // gen_ai.invocation.internal
+	labels         []labelField
+	labelMap       map[string]string // configured attribute -> label key
+	msgs           []msg
+	roles          map[string]string // "src#idx" -> role, flattened families
+	outContent     []string
+	contentBytes   int
+	issues         []string
+}
+
+type labelField struct {
+	key, value string
+	rank       int8
+}
+
+func (f *fields) label(key, value string, rank int8) {
+	if key == "" || value == "" {
+		return
+	}
+	for i := range f.labels {
+		if f.labels[i].key == key {
+			if rank > f.labels[i].rank {
+				f.labels[i].value, f.labels[i].rank = value, rank
+			}
+			return
+		}
+	}
+	f.labels = append(f.labels, labelField{key: key, value: value, rank: rank})
+}
+
+// num reads an int, double or numeric string into dst; it reports whether the value won.
+// A value that is none of these is an issue.
+func (f *fields) num(dst *numField, k string, v pcommon.Value, rank int8) bool {
+	x, ok := f.number(k, v)
+	return ok && dst.set(x, rank)
+}
+
+func (f *fields) number(k string, v pcommon.Value) (float64, bool) {
+	var x float64
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		x = float64(v.Int())
+	case pcommon.ValueTypeDouble:
+		x = v.Double()
+	case pcommon.ValueTypeStr:
+		s := strings.TrimSpace(v.Str())
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			x = float64(i)
+		} else if d, err := strconv.ParseFloat(s, 64); err == nil {
+			x = d
+		} else {
+			f.issues = append(f.issues, fmt.Sprintf("%s: %q is not a number; ignored", k, clip(s, 32)))
+			return 0, false
+		}
+	default:
+		f.issues = append(f.issues, fmt.Sprintf("%s: %s value is not a number; ignored", k, v.Type()))
+		return 0, false
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		f.issues = append(f.issues, fmt.Sprintf("%s: %v; ignored", k, x))
+		return 0, false
+	}
+	return x, true
+}
+
+func (f *fields) tokens(k nKey, what string, lim Limits) uint64 {
+	return f.count(f.n[k], what, lim.MaxTokens)
+}
+
+func (f *fields) count(n numField, what string, max uint64) uint64 {
+	switch {
+	case n.rank == 0 || n.v == 0:
+		return 0
+	case n.v < 0:
+		f.issues = append(f.issues, fmt.Sprintf("%s %v negative; clamped to 0", what, n.v))
+		return 0
+	case n.v > float64(max):
+		f.issues = append(f.issues, fmt.Sprintf("%s %.0f above limit %d; clamped", what, n.v, max))
+		return max
+	}
+	return uint64(math.Round(n.v))
+}
+
+func (f *fields) seconds(n numField, what string, lim Limits) uint64 {
+	switch {
+	case n.rank == 0:
+		return 0
+	case n.v < 0:
+		f.issues = append(f.issues, fmt.Sprintf("%s %v negative; clamped to 0", what, n.v))
+		return 0
+	case n.v > lim.MaxReviewSeconds:
+		f.issues = append(f.issues, fmt.Sprintf("%s %v above limit %v; clamped", what, n.v, lim.MaxReviewSeconds))
+		return uint64(lim.MaxReviewSeconds * 1000)
+	}
+	return uint64(math.Round(n.v * 1000))
+}
+
+// str makes a label safe to store: valid UTF-8 and at most MaxStringBytes.
+func (f *fields) str(s, what string, lim Limits) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		f.issues = append(f.issues, what+": invalid UTF-8 replaced")
+	}
+	if len(s) > lim.MaxStringBytes {
+		f.issues = append(f.issues, fmt.Sprintf("%s: %d bytes truncated to %d", what, len(s), lim.MaxStringBytes))
+		s = clip(s, lim.MaxStringBytes)
+	}
+	return s
+}
+
+// get is the safe form of string concept k.
+func (f *fields) get(k sKey, what string, lim Limits) string {
+	return f.str(f.s[k].v, what, lim)
+}
+
+// clip truncates s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// labelsOut returns the span's labels sorted by key, made safe.
+func (f *fields) labelsOut(lim Limits) []pipeline.Label {
+	if len(f.labels) == 0 {
+		return nil
+	}
+	out := make([]pipeline.Label, 0, len(f.labels))
+	for _, l := range f.labels {
+		out = append(out, pipeline.Label{Key: f.str(l.key, "label key", lim), Value: f.str(l.value, "label "+clip(l.key, 32), lim)})
+	}
+	for i := 1; i < len(out); i++ { // insertion sort: a handful of labels
+		for j := i; j > 0 && out[j].Key < out[j-1].Key; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
