@@ -4,7 +4,7 @@ GO ?= go
 # Packages with goroutines of their own run under the race detector in `make test`.
 RACE_PKGS := ./pipeline/process/... ./pipeline/stack/... ./pipeline/otlp/... ./pipeline/kafka/... ./cmd/...
 
-.PHONY: help build demo test test-all sql-modern test-unit bench vet fmt services-up services-down clean
+.PHONY: help build demo demo-serve test test-all sql-modern web-vendor clients test-unit bench vet fmt services-up services-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -15,18 +15,27 @@ build: ## build the unitcost binary into ./unitcost
 demo: ## README command 1: a realistic workload end to end on embedded Kafka + local ClickHouse, then the unit economics
 	deploy/local/with-services.sh "clickhouse" -- $(GO) run ./cmd/unitcost demo
 
-test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse (one server and a two-server cluster with ZooKeeper), real Kafka and kfake, race detector
-	deploy/local/with-services.sh "clickhouse kafka cluster" -- $(MAKE) --no-print-directory test-all
+demo-serve: ## the demo, then its dashboard kept up on http://127.0.0.1:8080/ui/ until Ctrl-C
+	deploy/local/with-services.sh "clickhouse" -- $(GO) run ./cmd/unitcost demo --serve
 
-test-all: vet sql-modern
+test: ## README command 2 (what CI runs): vet, unit tests, integration tests on real ClickHouse (one server and a two-server cluster with ZooKeeper), real Kafka and kfake, the dashboard in headless Chromium, race detector
+	deploy/local/with-services.sh "clickhouse kafka cluster chromium" -- $(MAKE) --no-print-directory test-all
+
+test-all: vet sql-modern clients web-vendor
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -race -timeout 20m $(RACE_PKGS)
+
+clients: ## install the instrumentation suite's clients (openai + three Python instrumentations, the OTel JS SDK) under .unitcost/
+	deploy/local/venv.sh
 
 sql-modern: ## check the schema and every shipped query on current ClickHouse (chdb-core, in-process)
 	deploy/local/venv.sh
 	@mkdir -p .unitcost
 	$(GO) run ./cmd/unitcost migrate --print --clickhouse.database unitcost_check > .unitcost/migrations.json
 	.unitcost/venv/bin/python sql/check_modern.py .unitcost/migrations.json
+
+web-vendor: ## check that the dashboard's committed uPlot files equal the npm package pinned by pipeline/web/npm/package-lock.json
+	deploy/local/webvendor.sh check
 
 test-unit: ## tests that need no service (integration tests skip unless CI=true)
 	$(GO) test -count=1 ./...

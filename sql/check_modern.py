@@ -35,6 +35,7 @@ PARAMS = {
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
     "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
     "breakdown": [WINDOW[0], *WINDOW, "", ""],
+    "breakdown_rollups": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", "", "", "", "", ""],
     "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
     "reported_cost": [WINDOW[0], *WINDOW, "", ""],
     "workflow": [TRACE_ID, "acme", "acme"],
@@ -60,15 +61,16 @@ EXPECT = {
     "context_share": [["qa", 1, 100, 600, 200, 50, 50, 1000]],
     # breakdown by component ({dim} = component)
     "breakdown": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
+    "breakdown_rollups": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
     "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "status OK", "s-1", "u-1", "2026-11-01 10:00:00", 3, 20001234567]],
     # computed vs reported: the model line reported $0.0012 and was computed at $0.001234567
     "workflow": [[TRACE_ID, "qa", "acme", "", "completed", "status OK", 2, "2026-11-01 10:00:00", 0, "s-1", "u-1", "api", "prod",
                   ["tier"], ["gold"]]],
     "reported_cost": [["", "", "USD", 3, 1, 20001234567, 1234567, 1200000, 34567]],
     "workflow_lines": [
-        ["0000000000000003", "human_review", "", "", "", 0, 0, 0, 20000000000, 1, "", "", ""],
-        ["0000000000000002", "model_tokens", "", "", "", 0, 0, 0, 1234567, 1, "", "", ""],
-        ["0000000000000004", "model_tokens", "", "", "", 1000, 0, 0, 0, 1, "", "", ""],
+        ["0000000000000002", "model_tokens", "", "", "", 0, 0, 0, 1234567, 1, "", "", "", "2026-11-01 10:00:00", 0, 0, []],
+        ["0000000000000003", "human_review", "", "", "", 0, 0, 0, 20000000000, 1, "", "", "", "2026-11-01 10:00:00", 0, 0, []],
+        ["0000000000000004", "model_tokens", "", "", "", 1000, 0, 0, 0, 1, "", "", "", "2026-11-01 10:00:00", 0, 0, []],
     ],
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour

@@ -69,6 +69,11 @@ rules:
 			t.Fatalf("%v:\n%s", args, out)
 		}
 	}
+	// --format json prints the API's document (schemas/openapi.yaml's UnitEconomics)
+	if out := run("report", "--rollups", "--since", "4h", "--until", until, "--format", "json"); !strings.Contains(out, `"source": "rollups"`) ||
+		!strings.Contains(out, `"currency": "USD"`) || !strings.Contains(out, `"cost_usd": "0.003000000"`) || !strings.Contains(out, `"total": {`) {
+		t.Fatalf("report --format json:\n%s", out)
+	}
 	out := run("alert", "--rules", rules, "--once", "--at", now.Format(time.RFC3339))
 	if !strings.Contains(out, "cpc/qa") || !strings.Contains(out, "+0.0%") || strings.Contains(out, "breach") || strings.Contains(out, "not enough data") ||
 		!strings.Contains(out, "0 notifications sent, 0 pending") {

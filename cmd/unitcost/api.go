@@ -10,9 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/unitcost/unitcost/pipeline/admin"
+	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/web"
 	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
@@ -51,8 +53,8 @@ func apiCmd() *cobra.Command {
 		if err != nil {
 			return fmt.Errorf("listen api on %s: %w (set api.addr)", ss.cfg.API.Addr, err)
 		}
-		handler := report.NewAPI(st, ss.cfg.API.Tokens).EnableWhatif(whatifch.New(st), books)
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		api := report.NewAPI(st, ss.cfg.API.Tokens, report.WithLogger(ss.log)).EnableWhatif(whatifch.New(st), books)
+		srv := &http.Server{Handler: web.Handler(api, len(ss.cfg.API.Tokens) == 0), ReadHeaderTimeout: 10 * time.Second}
 		errc := make(chan error, 2)
 		go func() { errc <- srv.Serve(ln) }()
 		if ss.cfg.Admin.Addr != "" {
@@ -62,7 +64,7 @@ func apiCmd() *cobra.Command {
 			}
 			go func() { errc <- a.Run(ss.ctx) }()
 		}
-		ss.log.Info("api listening", "addr", ln.Addr().String(), "clickhouse", ss.cfg.ClickHouse.Addr, "database", ss.cfg.ClickHouse.Database, "admin", ss.cfg.Admin.Addr)
+		ss.log.Info("api listening", "dashboard", "http://"+ln.Addr().String()+"/ui/", "addr", ln.Addr().String(), "clickhouse", ss.cfg.ClickHouse.Addr, "database", ss.cfg.ClickHouse.Database, "admin", ss.cfg.Admin.Addr)
 		select {
 		case <-ss.ctx.Done():
 		case err := <-errc:
@@ -75,4 +77,35 @@ func apiCmd() *cobra.Command {
 		return srv.Shutdown(sctx)
 	}
 	return c
+}
+
+// serveDashboard serves the API (with the what-if) and the dashboard on cfg.API.Addr over
+// cfg.ClickHouse until ctx ends (`unitcost demo --serve`).
+func serveDashboard(ctx context.Context, cfg config.Config) error {
+	st, err := store.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	books, err := stack.LoadBook(cfg.Process.PriceBook)
+	if err != nil {
+		return err
+	}
+	ln, err := cfg.API.TLS.Listen(cfg.API.Addr)
+	if err != nil {
+		return fmt.Errorf("listen api on %s: %w (set api.addr)", cfg.API.Addr, err)
+	}
+	api := report.NewAPI(st, cfg.API.Tokens).EnableWhatif(whatifch.New(st), books)
+	srv := &http.Server{Handler: web.Handler(api, len(cfg.API.Tokens) == 0), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Printf("\nDashboard: http://%s/ui/ (API under /api/v1, database %s). Ctrl-C stops it.\n", ln.Addr(), cfg.ClickHouse.Database)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }

@@ -72,10 +72,11 @@ func demoCmd() *cobra.Command {
 	}
 	workflows := c.Flags().Int("workflows", 1000, "workflows to generate")
 	seed := c.Flags().Uint64("seed", 7, "random seed")
+	serve := c.Flags().Bool("serve", false, "afterwards keep the dashboard and the API up on api.addr (default 127.0.0.1:8080) until Ctrl-C")
 	s := bindSettingsAdjusted(c, "demo", func(c *config.Config) {
 		c.ClickHouse.Database = "unitcost_demo"
 		c.Admin.Addr = ""
-	}, "kafka.partitions", "clickhouse", "process", "admin", "log_level")
+	}, "kafka.partitions", "clickhouse", "process", "admin", "api", "log_level")
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		s.overrides["ingest.grpc_addr"], s.overrides["ingest.http_addr"] = "127.0.0.1:0", "127.0.0.1:0"
 		cfg, err := s.load()
@@ -84,7 +85,15 @@ func demoCmd() *cobra.Command {
 		}
 		ctx, stop := signalContext()
 		defer stop()
-		return runDemo(ctx, cfg, *workflows, *seed)
+		if err := runDemo(ctx, cfg, *workflows, *seed); err != nil {
+			return err
+		}
+		if *serve {
+			return serveDashboard(ctx, cfg)
+		}
+		fmt.Printf("Dashboard: http://%s/ui/ - `make demo-serve` (unitcost demo --serve) keeps it up until Ctrl-C, or\n"+
+			"`unitcost api --clickhouse.database %s` serves this database while ClickHouse runs.\n", cfg.API.Addr, cfg.ClickHouse.Database)
+		return nil
 	}
 	return c
 }
@@ -111,7 +120,10 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	stopStack := func() error { cancel(); return <-done }
 
 	client := otlptracegrpc.NewClient(otlptracegrpc.WithEndpoint(st.Receiver.GRPCAddr()), otlptracegrpc.WithInsecure())
-	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows})
+	// The workload starts an hour ago, one workflow every 2 s: the what-if's window is that
+	// span, so its saving per month is at the workload's rate.
+	wlStart, spacing := time.Now().Add(-time.Hour).Truncate(time.Minute), 2*time.Second
+	truth, err := sendWorkload(ctx, client, loadgen.Config{Seed: seed, Workflows: workflows, Start: wlStart, Spacing: spacing})
 	if err != nil {
 		stopStack()
 		return err
@@ -136,7 +148,7 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 		stopStack()
 		return err
 	}
-	wi, err := demoWhatif(ctx, cfg, st.Store, from, to, truth)
+	wi, err := demoWhatif(ctx, cfg, st.Store, wlStart, wlStart.Add(time.Duration(workflows)*spacing), truth)
 	if err != nil {
 		stopStack()
 		return err
@@ -167,7 +179,8 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 	if rec.Routing == "" {
 		fmt.Printf("Recommendation: none - %s\n", rec.Why)
 	} else {
-		fmt.Printf("Recommendation: %s, saving $%s a month at this volume (confidence: %s).\nWhy: %s.\n", rec.Routing, rec.Saving, rec.Confidence, rec.Why)
+		fmt.Printf("Recommendation: %s, saving $%s a month at the workload's rate (%d validated outputs a month; confidence: %s).\nWhy: %s.\n",
+			rec.Routing, rec.Saving, rec.ValidatedPerMonth, rec.Confidence, rec.Why)
 	}
 	fmt.Printf("Its as-recorded machine cost equals the generator's to the nano-dollar. More: unitcost whatif --clickhouse.database %s --since 2d\n", cfg.ClickHouse.Database)
 	fmt.Printf("Wall time %.1fs.\n", time.Since(began).Seconds())

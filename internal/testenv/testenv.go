@@ -184,6 +184,20 @@ func Config(t testing.TB, brokers []string, st *store.Store) config.Config {
 	return cfg
 }
 
+// Chromium returns the path of Debian's chromium for the dashboard's browser tests, or
+// skips/fails the test when it is not installed.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("UNITCOST_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		missing(t, "Chromium at "+path, "deploy/local/chromium.sh start")
+	}
+	return path
+}
+
 // Clients are the instrumentation clients deploy/local/venv.sh installs under .unitcost/.
 type Clients struct {
 	Python string // the clients virtualenv's python

@@ -4,19 +4,17 @@ package admin
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/unitcost/unitcost/internal/bearer"
 	"github.com/unitcost/unitcost/pipeline/tlsconf"
 )
 
@@ -72,11 +70,9 @@ func New(cfg Config, reg *prometheus.Registry, checks map[string]Check) (*Server
 // requireToken answers 401 unless the request carries "Bearer <token>" (scheme
 // case-insensitive, token compared in constant time).
 func requireToken(token string, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
+	want := bearer.NewSet(map[string]string{token: "metrics"})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, tok, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if _, ok := want.Lookup(r.Header.Get("Authorization")); !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="unitcost metrics"`)
 			http.Error(w, "missing or wrong bearer token (admin.metrics_token)", http.StatusUnauthorized)
 			return

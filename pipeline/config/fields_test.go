@@ -102,6 +102,13 @@ func TestEverySettingReachable(t *testing.T) {
 		}
 		return true
 	}
+	envs := map[string]string{}
+	for _, f := range fields {
+		if other, dup := envs[f.Env]; dup {
+			t.Errorf("%s and %s share the variable %s", f.Path, other, f.Env)
+		}
+		envs[f.Env] = f.Path
+	}
 	dir := t.TempDir()
 	for i, f := range fields {
 		t.Run(f.Path, func(t *testing.T) {

@@ -91,6 +91,10 @@ func NewProducer(cl *kgo.Client, cfg ProducerConfig, log *slog.Logger, reg prome
 // backpressure, never acknowledged). Call Flush first to give them a chance. Idempotent.
 func (p *Producer) Close() { p.cancel() }
 
+// Down reports whether Kafka is known to be unreachable: the last request timed out and
+// nothing was acknowledged since.
+func (p *Producer) Down() bool { return p.down.Load() }
+
 // Flush waits until every buffered record is acknowledged or ctx ends, and reports how
 // many records were still buffered when it gave up.
 func (p *Producer) Flush(ctx context.Context) (int64, error) {
@@ -135,6 +139,12 @@ func (p *Producer) await(ctx context.Context, recs []*kgo.Record) error {
 				first = err
 			}
 			mu.Unlock()
+			if answered.Load() {
+				// Its request was already answered 503: the client retries it; say so.
+				p.m.abandoned.Inc()
+				p.log.Log(slog.LevelWarn, "abandoned", "ingest: a record answered 503 earlier failed for good in the producer; its client was told to retry",
+					"topic", r.Topic, "err", err)
+			}
 		} else {
 			p.down.Store(false)
 			if answered.Load() {
@@ -278,6 +288,7 @@ func envelopeSize(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) int {
 type producerMetrics struct {
 	failures     *prometheus.CounterVec
 	late         prometheus.Counter
+	abandoned    prometheus.Counter
 	trimmed      prometheus.Counter
 	deadLettered prometheus.Counter
 }
@@ -289,13 +300,15 @@ func newProducerMetrics(reg prometheus.Registerer, cl *kgo.Client) *producerMetr
 			[]string{"reason"}),
 		late: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
 			Name: "kafka_late_records_total", Help: "Records Kafka acknowledged after their request had been answered with backpressure (the client's retry may duplicate them; downstream rows are idempotent)."}),
+		abandoned: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
+			Name: "kafka_abandoned_records_total", Help: "Records that failed for good after their request had been answered with backpressure (never acknowledged; the client was told to retry)."}),
 		trimmed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
 			Name: "spans_trimmed_total", Help: "Spans whose captured content was trimmed to fit a Kafka record (recorded on the span as an issue)."}),
 		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "ingest",
 			Name: "spans_dead_lettered_total", Help: "Spans that did not fit a Kafka record even trimmed, dead-lettered as stubs with the reason."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.failures, m.late, m.trimmed, m.deadLettered,
+		reg.MustRegister(m.failures, m.late, m.abandoned, m.trimmed, m.deadLettered,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "ingest",
 				Name: "kafka_buffered_bytes", Help: "Bytes of records waiting for Kafka's acknowledgement."},
 				func() float64 { return float64(cl.BufferedProduceBytes()) }))

@@ -1,8 +1,13 @@
 package kafka_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -68,5 +73,33 @@ func TestConfigValidateNamesEveryField(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+}
+
+// With Kafka unreachable every request is answered backpressure, never a plain error:
+// after the timeout while records are buffered, at once when the buffer is full.
+func TestAcceptWithoutKafkaIsBackpressure(t *testing.T) {
+	t.Parallel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"), kgo.MaxBufferedRecords(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	p := kafka.NewProducer(cl, kafka.ProducerConfig{Topic: "spans", Timeout: 200 * time.Millisecond}, nil, nil)
+	defer p.Close()
+	td := ptrace.NewTraces()
+	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{1})
+	sp.SetSpanID(pcommon.SpanID{1})
+	_, err = p.Accept(context.Background(), "acme", td)
+	if !errors.Is(err, otlp.ErrBackpressure) || !strings.Contains(err.Error(), "timeout") || !p.Down() {
+		t.Fatalf("first request: %v (down %v)", err, p.Down())
+	}
+	_, err = p.Accept(context.Background(), "acme", td)
+	if !errors.Is(err, otlp.ErrBackpressure) || !strings.Contains(err.Error(), "buffer_full") {
+		t.Fatalf("second request with the buffer full: %v", err)
+	}
+	if strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("the answer names the broker: %v", err)
 	}
 }

@@ -292,7 +292,7 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 	if g.chance(0.5) {
 		model, provider, response = "claude-opus-4-1", "anthropic", "claude-opus-4-1-20250805"
 	}
-	rates := Quality[Route{"rag_qa", "answer", model}]
+	rates := quality[Route{"rag_qa", "answer", model}]
 	failed := g.chance(rates.Failure)
 	attrs := []attribute.KeyValue{
 		attribute.String(sc.GenAIOperationName, "chat"), attribute.String(sc.GenAIProviderName, provider),
@@ -363,7 +363,7 @@ func (g *gen) supportAgent(ctx context.Context, t time.Time) (time.Time, string)
 			attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, tool))
 		g.addCost(roundNano(rat(toolRates[tool])))
 	}
-	if g.chance(Quality[Route{"support_agent", "agent_turn", "claude-sonnet-4-5"}].Review) {
+	if g.chance(quality[Route{"support_agent", "agent_turn", "claude-sonnet-4-5"}].Review) {
 		g.w.Outcome = sc.OutcomeEscalated
 		return t, "domain_expert"
 	}
@@ -389,7 +389,7 @@ func (g *gen) invoice(ctx context.Context, t time.Time) (time.Time, string) {
 		g.call("extract_fields", "gemini-2.5-flash", in, 0, 0, out)
 	}
 	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, docs
-	if g.chance(Quality[Route{"invoice_extraction", "extract_fields", "gemini-2.5-flash"}].Review) {
+	if g.chance(quality[Route{"invoice_extraction", "extract_fields", "gemini-2.5-flash"}].Review) {
 		return t, "analyst"
 	}
 	return t, ""
@@ -427,7 +427,7 @@ func (g *gen) classify(ctx context.Context, t time.Time) (time.Time, string) {
 		attribute.String(sc.GenAIOperationName, "execute_tool"), attribute.String(sc.GenAIToolName, "create_ticket"))
 	g.addCost(roundNano(rat(toolRates["create_ticket"])))
 	g.w.Outcome, g.w.ValidatedOutputs = sc.OutcomeCompleted, 1
-	if g.chance(Quality[Route{"ticket_classification", "classify", model}].Review) {
+	if g.chance(quality[Route{"ticket_classification", "classify", model}].Review) {
 		return t, "support_agent"
 	}
 	return t, ""

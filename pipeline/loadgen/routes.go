@@ -14,17 +14,32 @@ type Route struct{ Workflow, Step, Model string }
 // escalated to one); Failure is the chance the step's call fails the workflow.
 type Rates struct{ Review, Failure float64 }
 
-// Quality holds the true rates of every route the generator runs. The ticket classifier's
+// quality holds the true rates of every route the generator runs. The ticket classifier's
 // cheap model is reviewed twice as often as the frontier one (so the cheaper model loses
 // once review is counted); the question-answering A/B test's two models are reviewed
 // equally often (so the cheaper one wins).
-var Quality = map[Route]Rates{
+var quality = map[Route]Rates{
 	{"rag_qa", "answer", "gpt-4.1-mini"}:                         {Review: 0.01, Failure: 0.08},
 	{"rag_qa", "answer", "claude-opus-4-1"}:                      {Review: 0.01, Failure: 0.08},
 	{"support_agent", "agent_turn", "claude-sonnet-4-5"}:         {Review: 0.2},
 	{"invoice_extraction", "extract_fields", "gemini-2.5-flash"}: {Review: 0.3},
 	{"ticket_classification", "classify", "gpt-5-nano"}:          {Review: 0.2},
 	{"ticket_classification", "classify", "gpt-5"}:               {Review: 0.1},
+}
+
+// TrueRates returns the rates the generator draws a route's workflows with.
+func TrueRates(r Route) (Rates, bool) {
+	q, ok := quality[r]
+	return q, ok
+}
+
+// Routes lists every route the generator runs.
+func Routes() []Route {
+	out := make([]Route, 0, len(quality))
+	for r := range quality {
+		out = append(out, r)
+	}
+	return out
 }
 
 // reviewRole is the reviewer role of each workflow type; meanReviewMs the mean active
@@ -80,7 +95,7 @@ func (t *Truth) count(workflow string) int64 {
 // over the true validated outputs per workflow. ok is false for a route the generator
 // does not run.
 func (t *Truth) ExpectedPerValidated(workflow, step, model string) (*big.Rat, bool) {
-	q, ok := Quality[Route{workflow, step, model}]
+	q, ok := quality[Route{workflow, step, model}]
 	n := t.count(workflow)
 	if !ok || n == 0 {
 		return nil, false

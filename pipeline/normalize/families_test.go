@@ -307,3 +307,13 @@ func TestFormerlySilentDropsAreVisible(t *testing.T) {
 		t.Errorf("retrieval units alone: %+v", units)
 	}
 }
+
+// Resolve runs for every workflow the process stage writes: it must not allocate.
+func TestResolveAllocatesNothing(t *testing.T) {
+	root := &pipeline.Span{SpanID: pipeline.SpanID{1}, OutcomeSource: "status UNSET"}
+	spans := []*pipeline.Span{root, {SpanID: pipeline.SpanID{2}, Session: "s"}, {SpanID: pipeline.SpanID{3}, Signal: &pipeline.Signal{Validated: 1}}}
+	var w pipeline.Workflow
+	if n := testing.AllocsPerRun(100, func() { normalize.Resolve(root, spans, &w) }); n != 0 {
+		t.Fatalf("%v allocations per workflow", n)
+	}
+}

@@ -3,7 +3,6 @@ package normalize
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -232,50 +231,68 @@ func (o *Outcomes) rootOutcome(f *fields, out *pipeline.Span, code ptrace.Status
 // (any order): an outcome decided only by the root's status yields to a rule matched on
 // another span (the earliest such span wins); validated outputs not set on the root are
 // the sum of what rules matched; session, user, service, environment and labels the root
-// lacks come from the earliest span that has them.
+// lacks come from the earliest span that has them. It allocates nothing.
 func Resolve(root *pipeline.Span, spans []*pipeline.Span, w *pipeline.Workflow) {
 	w.Outcome, w.OutcomeSource, w.ValidatedOutputs = root.Outcome, root.OutcomeSource, root.ValidatedOutputs
 	w.Session, w.User, w.Service, w.Environment, w.Labels = root.Session, root.User, root.Service, root.Environment, root.Labels
-	order := make([]*pipeline.Span, 0, len(spans))
-	for _, sp := range spans {
-		if sp != root {
-			order = append(order, sp)
-		}
-	}
-	sort.Slice(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		if a.StartUnixNano != b.StartUnixNano {
-			return a.StartUnixNano < b.StartUnixNano
-		}
-		return string(a.SpanID[:]) < string(b.SpanID[:])
-	})
 	weak := w.OutcomeSource == "" || strings.HasPrefix(w.OutcomeSource, SourceStatus)
 	var validated uint64
 	if root.Signal != nil {
 		validated = root.Signal.Validated
 	}
-	for _, sp := range order {
+	// the earliest span (start, then span id) that has each fact
+	var signal, session, user, service, env, labels *pipeline.Span
+	for _, sp := range spans {
+		if sp == root {
+			continue
+		}
 		if s := sp.Signal; s != nil {
-			if weak && s.Outcome != "" {
-				w.Outcome, w.OutcomeSource, weak = s.Outcome, s.Source+" (span "+sp.SpanID.String()+")", false
-			}
 			validated += s.Validated
+			if weak && s.Outcome != "" && earlier(sp, signal) {
+				signal = sp
+			}
 		}
-		fill(&w.Session, sp.Session)
-		fill(&w.User, sp.User)
-		fill(&w.Service, sp.Service)
-		fill(&w.Environment, sp.Environment)
-		if w.Labels == nil && sp.Labels != nil {
-			w.Labels = sp.Labels
+		for _, c := range [...]struct {
+			has  bool
+			best **pipeline.Span
+		}{{sp.Session != "", &session}, {sp.User != "", &user}, {sp.Service != "", &service}, {sp.Environment != "", &env},
+			{sp.Labels != nil, &labels}} {
+			if c.has && earlier(sp, *c.best) {
+				*c.best = sp
+			}
 		}
+	}
+	if signal != nil {
+		w.Outcome, w.OutcomeSource = signal.Signal.Outcome, signal.Signal.Source+" (span "+signal.SpanID.String()+")"
+	}
+	if w.Session == "" && session != nil {
+		w.Session = session.Session
+	}
+	if w.User == "" && user != nil {
+		w.User = user.User
+	}
+	if w.Service == "" && service != nil {
+		w.Service = service.Service
+	}
+	if w.Environment == "" && env != nil {
+		w.Environment = env.Environment
+	}
+	if w.Labels == nil && labels != nil {
+		w.Labels = labels.Labels
 	}
 	if !root.ValidatedExplicit {
 		w.ValidatedOutputs = validated
 	}
 }
 
-func fill(dst *string, v string) {
-	if *dst == "" {
-		*dst = v
+// earlier reports whether a started before b (span id breaks ties); any span is earlier
+// than none.
+func earlier(a, b *pipeline.Span) bool {
+	if b == nil {
+		return true
 	}
+	if a.StartUnixNano != b.StartUnixNano {
+		return a.StartUnixNano < b.StartUnixNano
+	}
+	return string(a.SpanID[:]) < string(b.SpanID[:])
 }

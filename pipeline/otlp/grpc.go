@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 )
@@ -53,7 +54,8 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return encoding.GetCodecV2("proto").Unmarshal(data, v)
 }
 
-// tap rejects an export without a valid token before its message is read.
+// tap rejects an export without a valid token, or while the in-flight budget is spent,
+// before its message is read.
 func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -62,6 +64,9 @@ func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, er
 		r.reject("grpc", http.StatusUnauthorized, "auth", "missing or unknown bearer token", remoteOf(ctx))
 		r.stats.Request("grpc", 0, http.StatusUnauthorized)
 		return ctx, status.Error(codes.Unauthenticated, "missing or unknown bearer token")
+	}
+	if r.inflight.full() {
+		return ctx, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
 	return ctx, nil
 }
@@ -142,3 +147,22 @@ func (r *Receiver) grpcBusy(ctx context.Context, reason, msg string, spans int) 
 	}
 	return st.Err()
 }
+
+// grpcStats sees what gRPC refuses before the handler runs - a message over
+// ingest.max_request_bytes (RESOURCE_EXHAUSTED) - so that it is logged and counted like
+// every other refusal.
+type grpcStats struct{ r *Receiver }
+
+func (grpcStats) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+
+func (g grpcStats) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	end, ok := s.(*stats.End)
+	if !ok || end.Error == nil || status.Code(end.Error) != codes.ResourceExhausted {
+		return
+	}
+	g.r.reject("grpc", http.StatusRequestEntityTooLarge, "too_large", status.Convert(end.Error).Message(), remoteOf(ctx))
+	g.r.stats.Request("grpc", 0, http.StatusRequestEntityTooLarge)
+}
+
+func (grpcStats) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (grpcStats) HandleConn(context.Context, stats.ConnStats)                       {}

@@ -23,3 +23,10 @@ func (f *inflight) acquire(n int64) bool {
 }
 
 func (f *inflight) release(n int64) { f.cur.Add(-n) }
+
+// admissionBytes is the least a new request needs (the first read buffer): with less
+// left, gRPC refuses a new export in the transport tap, before reading its message.
+const admissionBytes = 64 << 10
+
+// full reports whether a new request cannot even start.
+func (f *inflight) full() bool { return f.max-f.cur.Load() < admissionBytes }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,6 +258,49 @@ func TestRequestMemoryLimits(t *testing.T) {
 	}
 }
 
+type recordedStats struct {
+	mu       sync.Mutex
+	rejected []string
+}
+
+func (s *recordedStats) Request(string, int, int) {}
+func (s *recordedStats) Rejected(transport, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejected = append(s.rejected, transport+":"+reason)
+}
+
+// gRPC refuses a message over max_request_bytes itself (RESOURCE_EXHAUSTED), before the
+// handler; it is still logged and counted as a refusal.
+func TestGRPCTooLargeIsCounted(t *testing.T) {
+	t.Parallel()
+	rec := &recordedStats{}
+	r, err := otlp.NewReceiver(otlp.ReceiverConfig{GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 4096}, &sink{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	big, _ := otlp.Encode(traces(bytes.Repeat([]byte{5}, 200)...))
+	if err := grpcExport(t, r.GRPCAddr(), big, ""); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("%v", err)
+	}
+	// The server records the end of the RPC after the client has its answer: poll.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		rec.mu.Lock()
+		got := strings.Join(rec.rejected, ",")
+		rec.mu.Unlock()
+		if got == "grpc:too_large" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rejections counted: %q", got)
+		}
+	}
+}
+
 func hasRetryInfo(err error) bool {
 	for _, d := range status.Convert(err).Details() {
 		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.RetryDelay.AsDuration() > 0 {
@@ -341,4 +385,57 @@ func FuzzScanJSON(f *testing.F) {
 		}
 		otlp.Decode(b, otlp.EncodingJSON)
 	})
+}
+
+// blockingSink holds every request until released.
+type blockingSink struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSink) Accept(ctx context.Context, _ string, _ ptrace.Traces) (otlp.Result, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return otlp.Result{}, nil
+}
+
+// While requests being served hold the in-flight budget, a new gRPC export is refused in
+// the transport tap (UNAVAILABLE with RetryInfo) before its message is read, and a new
+// HTTP request gets 503; once they finish, requests are served again.
+func TestInflightBudgetRefusesNewRequests(t *testing.T) {
+	t.Parallel()
+	sk := &blockingSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	r := startReceiver(t, otlp.ReceiverConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 1 << 20}, sk)
+	released := false
+	t.Cleanup(func() { // never leave a request blocked if an assertion fails
+		if !released {
+			close(sk.release)
+		}
+	})
+	url := "http://" + r.HTTPAddr() + "/v1/traces"
+	td := traces(1)
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("big", strings.Repeat("x", 980<<10))
+	big, _ := otlp.Encode(td)
+	first := make(chan int, 1)
+	go func() {
+		code, _, _ := post(t, url, big, "application/x-protobuf", "", "")
+		first <- code
+	}()
+	<-sk.entered // the first request holds ~980 KiB of the 1 MiB budget
+	small, _ := otlp.Encode(traces(2))
+	if err := grpcExport(t, r.GRPCAddr(), small, ""); status.Code(err) != codes.Unavailable || !hasRetryInfo(err) {
+		t.Fatalf("grpc while the budget is spent: %v", err)
+	}
+	if code, h, _ := post(t, url, small, "application/x-protobuf", "", ""); code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+		t.Fatalf("http while the budget is spent: %d", code)
+	}
+	close(sk.release)
+	released = true
+	if code := <-first; code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	go func() { <-sk.entered }()
+	if err := grpcExport(t, r.GRPCAddr(), small, ""); err != nil {
+		t.Fatalf("grpc after the budget was freed: %v", err)
+	}
 }

@@ -2,15 +2,12 @@ package otlp
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -18,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/unitcost/unitcost/internal/bearer"
 	"github.com/unitcost/unitcost/internal/ratelog"
 )
 
@@ -83,13 +81,8 @@ type Receiver struct {
 	gl, hl   net.Listener
 	stats    ReceiverStats
 	log      *ratelog.Logger
-	tokens   []tokenEntry
+	tokens   *bearer.Set
 	inflight *inflight
-}
-
-type tokenEntry struct {
-	hash   [32]byte
-	tenant string
 }
 
 // ReceiverStats are counters a metrics layer can read.
@@ -125,8 +118,8 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 		if tok == "" || tenant == "" {
 			return nil, errors.New("ingest.tokens: every token and every tenant must be non-empty (an unset ${VAR} in the config file?)")
 		}
-		r.tokens = append(r.tokens, tokenEntry{hash: sha256.Sum256([]byte(tok)), tenant: tenant})
 	}
+	r.tokens = bearer.NewSet(cfg.Tokens)
 	var err error
 	if cfg.GRPCAddr != "" {
 		if r.gl, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
@@ -136,6 +129,7 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 			grpc.MaxRecvMsgSize(int(cfg.MaxRequestBytes)),
 			grpc.ForceServerCodecV2(rawCodec{}),
 			grpc.InTapHandle(r.tap),
+			grpc.StatsHandler(grpcStats{r}),
 		}
 		if cfg.TLS != nil {
 			opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
@@ -238,32 +232,13 @@ func (r *Receiver) Close() error {
 	return nil
 }
 
-// tenant maps an Authorization value to a tenant. The scheme is case-insensitive (RFC
-// 9110); the token is compared in constant time against every configured one (hashes, so
-// neither the length nor the position of a match shows in the timing).
+// tenant maps an Authorization value to a tenant (bearer scheme case-insensitive, token
+// compared in constant time), or to DefaultTenant when no tokens are configured.
 func (r *Receiver) tenant(authz string) (string, bool) {
-	if len(r.tokens) == 0 {
+	if r.tokens.Len() == 0 {
 		return r.cfg.DefaultTenant, true
 	}
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(authz), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	if tok == "" {
-		return "", false
-	}
-	h := sha256.Sum256([]byte(tok))
-	match := -1
-	for i := range r.tokens {
-		if subtle.ConstantTimeCompare(h[:], r.tokens[i].hash[:]) == 1 {
-			match = i
-		}
-	}
-	if match < 0 {
-		return "", false
-	}
-	return r.tokens[match].tenant, true
+	return r.tokens.Lookup(authz)
 }
 
 // reject logs (rate-limited per reason) and counts a refused request.

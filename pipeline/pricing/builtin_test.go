@@ -96,6 +96,13 @@ func TestBuiltinGolden(t *testing.T) {
 		// Opus 4.5 global $5/$25 = 30000 u$; EU profile $5.50/$27.50 = 33000 u$
 		{"bedrock global. opus 4.5", span("aws.bedrock", "global.anthropic.claude-opus-4-5-20251101-v1:0", "", usage{in: 1000, out: 1000}), 30_000_000},
 		{"bedrock eu. opus 4.5", span("aws.bedrock", "eu.anthropic.claude-opus-4-5-20251101-v1:0", "", usage{in: 1000, out: 1000}), 33_000_000},
+		// Claude 4.6 ids carry a bare "-v1" or no version: Opus 4.6 US profile $5.50/$27.50
+		// = 33000 u$; Sonnet 4.6 global $3/$15 = 18000 u$, in-region $3.30/$16.50 = 19800 u$
+		{"bedrock us. opus 4.6 -v1", span("aws.bedrock", "us.anthropic.claude-opus-4-6-v1", "", usage{in: 1000, out: 1000}), 33_000_000},
+		{"bedrock global. sonnet 4.6", span("aws.bedrock", "global.anthropic.claude-sonnet-4-6", "", usage{in: 1000, out: 1000}), 18_000_000},
+		{"bedrock in-region sonnet 4.6", span("aws.bedrock", "anthropic.claude-sonnet-4-6", "", usage{in: 1000, out: 1000}), 19_800_000},
+		// Opus 4.6 dated id, first party $5/$25 = 30000 u$
+		{"opus 4.6 dated", span("anthropic", "claude-opus-4-6-20260205", "", usage{in: 1000, out: 1000}), 30_000_000},
 		// older generation: the same price on every profile, $3/$15 = 18000 u$
 		{"bedrock us. sonnet 4", span("aws.bedrock", "us.anthropic.claude-sonnet-4-20250514-v1:0", "", usage{in: 1000, out: 1000}), 18_000_000},
 		// Bedrock batch of a regional profile: 50% of $3.30/$16.50 = 1000*1.65 + 1000*8.25 = 9900 u$
@@ -115,6 +122,14 @@ func TestBuiltinGolden(t *testing.T) {
 		{"azure eu data zone", span("azure.ai.openai", "azure/eu/gpt-4.1", "", usage{in: 1000, out: 1000}), 11_000_000},
 		// gpt-4o-mini data zone $0.165/$0.66: 1000*0.165 + 1000*0.66 = 825 u$
 		{"azure us data zone, dated", span("azure.ai.openai", "azure/us/gpt-4o-mini-2024-07-18", "", usage{in: 1000, out: 1000}), 825_000},
+		// a model without a stated data-zone premium is unknown there, not the global price
+		{"azure data zone without a premium", span("azure.ai.openai", "azure/eu/o3-pro", "", usage{in: 1000, out: 1000}), 0},
+		// gpt-5.2 data zone, 1.1 x $1.75/$14: 1000*1.925 + 1000*15.4 = 17325 u$
+		{"azure eu data zone gpt-5.2", span("azure.ai.openai", "azure/eu/gpt-5.2", "", usage{in: 1000, out: 1000}), 17_325_000},
+		// gpt-5.2 priority $3.50/$28: 1000*3.5 + 1000*28 = 31500 u$
+		{"gpt-5.2 priority", span("openai", "gpt-5.2-2025-12-11", "priority", usage{in: 1000, out: 1000}), 31_500_000},
+		// gemini-3-flash-preview batch $0.25/$1.50: 10000*0.25 + 1000*1.5 = 4000 u$
+		{"gemini-3-flash-preview batch", span("gcp.gemini", "gemini-3-flash-preview", "batch", usage{in: 10_000, out: 1000}), 4_000_000},
 		{"azure path not understood", span("azure.ai.openai", "azure/westeurope/gpt-4.1", "", usage{in: 1000, out: 1000}), 0},
 		// --- a variant is never its base model; a snapshot is
 		// gpt-5-pro $15/$120: 1000*15 + 1000*120 = 135000 u$ (gpt-5 would give 11250)

@@ -106,7 +106,10 @@ func ReadLiteLLM(b []byte) (*Catalog, error) {
 			}
 			above := uint64(0)
 			if g[2] != "" {
-				n, _ := strconv.ParseUint(g[2], 10, 64)
+				n, err := strconv.ParseUint(g[2], 10, 32)
+				if err != nil {
+					return nil, fmt.Errorf("read LiteLLM price file: %s.%s: threshold: %w", k, f, err)
+				}
 				above = n * 1000
 			}
 			tier := map[string]string{"batches": "batch", "flex": "flex", "priority": "priority"}[g[3]]

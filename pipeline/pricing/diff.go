@@ -311,7 +311,13 @@ func CompareCatalog(b *Book, c *Catalog, ex []Explanation) DiffReport {
 	if ex != nil {
 		open, stale := Unexplained(c.Name, diffs, ex)
 		r.Explained = len(diffs) - len(open)
-		r.Differences, r.Stale = open, stale
+		r.Differences = open
+		for _, e := range stale {
+			if e.Rates == nil {
+				e.Rates = []string{}
+			}
+			r.Stale = append(r.Stale, e)
+		}
 	}
 	if r.Differences == nil {
 		r.Differences = []Difference{}

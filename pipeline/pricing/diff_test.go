@@ -170,3 +170,30 @@ models:
 		t.Errorf("subset keys %v", keys)
 	}
 }
+
+// Catalog files are outside input: reading one never panics, whatever its bytes.
+func FuzzReadCatalog(f *testing.F) {
+	for _, name := range []string{"../../testdata/litellm_sample.json"} {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`[{"id":"p","models":[{"id":"m","match":{"or":[{"regex":"^(?!x)"},{"equals":"m"}]},"prices":{"input_mtok":{"base":"1","tiers":[{"start":5,"price":2}]},"output_mtok":1}}]}]`))
+	f.Add([]byte(`{"m":{"input_cost_per_token":1e-300,"output_cost_per_token":-1,"input_cost_per_token_above_9999999999999999999k_tokens_priority":1}}`))
+	f.Add([]byte(`[{"id":"p","models":[{"id":"m","prices":[{"constraint":{"start_time":"x"}}]}]}, 3]`))
+	b, err := pricing.Builtin()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := pricing.ReadCatalog(raw)
+		if err != nil {
+			return
+		}
+		diffs, keys := pricing.Diff(b, c)
+		if _, err := c.Subset(keys); err != nil {
+			t.Fatalf("subset of a catalog that read: %v", err)
+		}
+		_ = diffs
+	})
+}

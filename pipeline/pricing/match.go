@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // How a model id reported by a span finds its entry. The rule is that a match is never a
@@ -18,8 +19,9 @@ import (
 //   - Bedrock: a geography prefix ("global.", "us.", "eu.", "apac.", "jp.", "au.",
 //     "us-gov.", ...) and a vendor prefix ("anthropic.", "openai.", "meta.", ...).
 //     Regional forms (in-region "anthropic.claude-..." and every geography but global)
-//     and Azure data zones bill the entry's regional_premium when it has one; GovCloud
-//     ("us-gov.") bills its govcloud_premium, and is unknown for an entry without one.
+//     bill the entry's regional_premium when it has one (older Bedrock models cost the
+//     same everywhere); Azure data zones ("azure/eu/") and GovCloud ("us-gov.") always
+//     bill a premium of their own, so an entry without one leaves them unknown.
 //   - Snapshot suffixes, one at a time from the end: Bedrock versions "-v1:0", Vertex
 //     "@20250514" / "@001" / "@latest", dates "-2025-10-06", "-20250929", "-0709",
 //     "-09-2025", "-05-20", Gemini revisions "-001", and "-latest".
@@ -36,10 +38,22 @@ type modelIndex struct {
 	models   map[string]*Model
 	regional map[string]*Model
 	govcloud map[string]*Model
+	cache    *lookupCache
 }
 
+// lookupCache remembers resolved ids: spans repeat a handful of model ids, and resolving
+// one (paths, prefixes, suffixes) costs microseconds. Bounded, so hostile ids cannot grow
+// it; a Book is otherwise immutable, and the cache is safe for concurrent Price calls.
+type lookupCache struct {
+	mu sync.RWMutex
+	m  map[[2]string]*Model // {provider, model} as reported -> entry, nil for unknown
+}
+
+const lookupCacheMax = 4096
+
 func buildIndex(what string, models []Model, errs []error) (modelIndex, []error) {
-	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{}}
+	idx := modelIndex{models: map[string]*Model{}, regional: map[string]*Model{}, govcloud: map[string]*Model{},
+		cache: &lookupCache{m: map[[2]string]*Model{}}}
 	for i := range models {
 		m := &models[i]
 		if m.Model == "" {
@@ -95,8 +109,12 @@ var bedrockVendors = map[string]bool{"anthropic": true, "openai": true, "meta": 
 	"deepseek": true, "cohere": true, "ai21": true, "qwen": true, "writer": true, "google": true, "moonshotai": true,
 	"zai": true, "nvidia": true, "minimax": true, "twelvelabs": true, "stability": true, "luma": true}
 
-// bedrockVersion matches a Bedrock model version ("-v1:0", "-1:0", ":0"), removed first.
-var bedrockVersion = regexp.MustCompile(`(?:-v\d+:\d+|-\d+:\d+|:\d+)$`)
+// bedrockVersion matches a model version ("-v1:0", "-1:0", ":0"), removed first; on a
+// Bedrock id (vendor prefix) also a bare "-v1" ("anthropic.claude-opus-4-6-v1").
+var (
+	bedrockVersion     = regexp.MustCompile(`(?:-v\d+:\d+|-\d+:\d+|:\d+)$`)
+	bedrockBareVersion = regexp.MustCompile(`-v\d+$`)
+)
 
 // snapshotSuffixes match one dated-snapshot decoration at the end of an id; the shortest
 // match is removed first.
@@ -111,8 +129,11 @@ var snapshotSuffixes = func() []*regexp.Regexp {
 
 // trimSnapshot removes the shortest snapshot suffix; false when there is none (or the
 // whole id would go).
-func trimSnapshot(id string) (string, bool) {
+func trimSnapshot(id string, bedrock bool) (string, bool) {
 	if loc := bedrockVersion.FindStringIndex(id); loc != nil && loc[0] > 0 {
+		return id[:loc[0]], true
+	}
+	if loc := bedrockBareVersion.FindStringIndex(id); bedrock && loc != nil && loc[0] > 0 {
 		return id[:loc[0]], true
 	}
 	best := -1
@@ -129,15 +150,36 @@ func trimSnapshot(id string) (string, bool) {
 
 // route is how an id reaches the model: the provider's API or a cloud's global endpoint
 // bill the listed rates, a regional endpoint may bill a premium.
-type route struct{ regional, govcloud bool }
+type route struct{ regional, govcloud, dataZone bool }
 
 func (x modelIndex) lookup(provider, model string) (*Model, bool) {
+	if x.cache == nil {
+		return x.resolve(provider, model)
+	}
+	k := [2]string{provider, model}
+	x.cache.mu.RLock()
+	m, hit := x.cache.m[k]
+	x.cache.mu.RUnlock()
+	if hit {
+		return m, m != nil
+	}
+	m, ok := x.resolve(provider, model)
+	x.cache.mu.Lock()
+	if len(x.cache.m) < lookupCacheMax {
+		x.cache.m[[2]string{strings.Clone(provider), strings.Clone(model)}] = m
+	}
+	x.cache.mu.Unlock()
+	return m, ok
+}
+
+func (x modelIndex) resolve(provider, model string) (*Model, bool) {
 	provider = strings.ToLower(strings.TrimSpace(provider))
 	forms, rt, ok := idForms(strings.ToLower(strings.TrimSpace(model)))
 	if !ok {
 		return nil, false
 	}
-	for _, k := range forms {
+	for n, k := range forms {
+		literal := n == 0 // an entry named by the whole id as reported states its own price
 		if rt.govcloud {
 			// GovCloud has its own price list: only an entry that states it prices it.
 			if m := x.govcloud[provider+"\x00"+k]; m != nil {
@@ -146,7 +188,9 @@ func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 			if m := x.govcloud[k]; m != nil {
 				return m, true
 			}
-			continue
+			if !literal {
+				continue
+			}
 		}
 		if rt.regional {
 			if m := x.regional[provider+"\x00"+k]; m != nil {
@@ -154,6 +198,9 @@ func (x modelIndex) lookup(provider, model string) (*Model, bool) {
 			}
 			if m := x.regional[k]; m != nil {
 				return m, true
+			}
+			if rt.dataZone && !literal {
+				continue // every Azure data zone bills a premium: only an entry that states it prices it
 			}
 		}
 		if m := x.models[provider+"\x00"+k]; m != nil {
@@ -188,8 +235,9 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 		geo, id = id[:i], id[i+1:]
 		add(id)
 	}
+	bedrock := false
 	if i := strings.IndexByte(id, '.'); i > 0 && bedrockVendors[id[:i]] && i+1 < len(id) {
-		id = id[i+1:]
+		id, bedrock = id[i+1:], true
 		add(id)
 		if geo == "" {
 			rt.regional = true // an in-region Bedrock id is a regional endpoint
@@ -201,7 +249,7 @@ func idForms(id string) (forms []string, rt route, ok bool) {
 	rt.govcloud = geo == "us-gov"
 	for {
 		var more bool
-		if id, more = trimSnapshot(id); !more {
+		if id, more = trimSnapshot(id, bedrock); !more {
 			return forms, rt, true
 		}
 		add(id)
@@ -231,7 +279,7 @@ func stripCloud(id string) (string, route, bool) {
 		switch {
 		case routingSegments[s]:
 		case azureDataZones[s] && i > 0 && segs[i-1] == "azure":
-			rt.regional = true
+			rt.regional, rt.dataZone = true, true
 		default:
 			return "", rt, false
 		}
@@ -247,6 +295,12 @@ func (b *Book) unknownReason(provider, model string) string {
 	switch {
 	case !ok:
 		return base + ": its path is not a form unitcost reads (Vertex publishers/.../models/..., Bedrock ARNs, routing prefixes); add the id to the price book as an alias"
+	case rt.dataZone:
+		for _, k := range forms {
+			if m := b.idx.models[k]; m != nil {
+				return fmt.Sprintf("%s: Azure data-zone deployments bill a premium and %s has no regional_premium; add one to the price book", base, m.Model)
+			}
+		}
 	case rt.govcloud:
 		for _, k := range forms {
 			if m := b.idx.models[k]; m != nil {

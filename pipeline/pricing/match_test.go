@@ -1,6 +1,7 @@
 package pricing_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ var snapshotForms = []func(name string) string{
 	func(n string) string { return "projects/p/locations/us-central1/publishers/x/models/" + n + "@001" },
 	func(n string) string { return "openai/" + n },
 	func(n string) string { return "global.anthropic." + n + "-20250929-v1:0" },
+	func(n string) string { return "us.anthropic." + n + "-v1" },
 	func(n string) string {
 		return "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic." + n + "-v1:0"
 	},
@@ -84,4 +86,47 @@ func name0(m *pricing.Model) string {
 		return "nothing"
 	}
 	return m.Model
+}
+
+func BenchmarkLookup(b *testing.B) {
+	bk, err := pricing.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, id := range []string{"gpt-4.1-mini", "claude-sonnet-4-5-20250929", "gpt-4.1-mini-2025-09-09", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "gpt-4o-realtime-preview-2024-12-17"} {
+		b.Run(id, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				bk.LookupModel("openai", id)
+			}
+		})
+	}
+}
+
+// Lookups are remembered per id, safely under concurrent pricing, and the memory is
+// bounded: past it ids still resolve, uncached.
+func TestLookupCacheConcurrentAndBounded(t *testing.T) {
+	t.Parallel()
+	b, err := pricing.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			ok := true
+			for i := 0; i < 3000; i++ {
+				m, found := b.LookupModel("openai", fmt.Sprintf("gpt-4.1-mini-%04d", i%2000))
+				ok = ok && found && m.Model == "gpt-4.1-mini"
+				_, found = b.LookupModel("openai", fmt.Sprintf("gpt-4.1-mega-%d-%d", g, i))
+				ok = ok && !found
+			}
+			done <- ok
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("a lookup under concurrency gave the wrong entry")
+		}
+	}
 }

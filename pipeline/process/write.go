@@ -48,9 +48,11 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 	t.Spans = p.dedup(t)
 	pd.spans = len(t.Spans)
 	// A workflow's facts come from its root, completed from its other spans
-	// (normalize.Resolve).
+	// (normalize.Resolve). One trace root alone (the common case) owns every span of the
+	// incarnation: no map needed.
+	single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
 	var members map[string][]*pipeline.Span
-	if len(roots) > 0 {
+	if len(roots) > 0 && !single {
 		members = make(map[string][]*pipeline.Span, len(roots))
 		for _, sp := range t.Spans {
 			wid := pd.wid(sp)
@@ -73,7 +75,11 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 			Name: r.WorkflowName, Version: r.WorkflowVersion,
 			Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
 		}
-		normalize.Resolve(r, members[id], &w)
+		if single {
+			normalize.Resolve(r, t.Spans, &w)
+		} else {
+			normalize.Resolve(r, members[id], &w)
+		}
 		if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
 			p.m.UnknownOutcomes.Inc()
 		}

@@ -2,23 +2,33 @@ package report
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/encoding/json"
 
 	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/schemas"
 )
 
 // Querier runs the shipped queries (pipeline/store implements it).
 type Querier interface {
 	UnitEconomicsWhere(ctx context.Context, from, to time.Time, f store.Filter) ([]store.UnitEconomics, error)
 	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
+	BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f store.SeriesFilter) ([]store.BreakdownRow, error)
 	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
 	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
 	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
@@ -34,36 +44,78 @@ var _ Querier = (*store.Store)(nil)
 // with ?tenant=.
 const AllTenants = "*"
 
-// API serves the unit economics as JSON under /api/v1. Every request needs a bearer token
-// that maps to a tenant; a tenant's token sees only that tenant's workflows and their
-// line items. With no tokens configured the API is open and sees every tenant (for a
-// loopback-only development setup).
+// API serves the unit economics as JSON under /api/v1, in the shapes of types.go described
+// by schemas/openapi.yaml (served at /api/v1/openapi.json). Every request needs a bearer
+// token that maps to a tenant; a tenant's token sees only that tenant's workflows and their
+// line items. With no tokens configured the API sees every tenant and answers loopback
+// clients only (a development setup).
+//
+// Errors are JSON {"error": "..."}: 4xx say what to change; 5xx say what happened in general
+// terms (503 with Retry-After when ClickHouse cannot be reached) and the detail goes to the
+// log only, under the request id the message names.
 type API struct {
 	q      Querier
 	tokens map[string]string
+	log    *slog.Logger
 	mux    *http.ServeMux
+	routes []string
 }
 
+// Option configures an API.
+type Option func(*API)
+
+// WithLogger sets where server-side failures are logged (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
+
 // NewAPI returns the handler.
-func NewAPI(q Querier, tokens map[string]string) *API {
-	a := &API{q: q, tokens: tokens, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET /api/v1/unit-economics", a.unitEconomics)
-	a.mux.HandleFunc("GET /api/v1/breakdown", a.breakdown)
-	a.mux.HandleFunc("GET /api/v1/workflows/top", a.top)
-	a.mux.HandleFunc("GET /api/v1/workflows/{id}/lines", a.lines)
-	a.mux.HandleFunc("GET /api/v1/context-share", a.contextShare)
-	a.mux.HandleFunc("GET /api/v1/series", a.series)
-	a.mux.HandleFunc("GET /api/v1/series/costs", a.seriesCosts)
-	a.mux.HandleFunc("GET /api/v1/reported-cost", a.reportedCost)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/{unit-economics,breakdown,workflows/top,workflows/ID/lines,context-share,series,series/costs,reported-cost}", r.Method, r.URL.Path)
-	})
+func NewAPI(q Querier, tokens map[string]string, opts ...Option) *API {
+	a := &API{q: q, tokens: tokens, log: slog.Default(), mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(a)
+	}
+	a.handle("/api/v1/summary", a.summary)
+	a.handle("/api/v1/unit-economics", a.unitEconomics)
+	a.handle("/api/v1/breakdown", a.breakdown)
+	a.handle("/api/v1/workflows/top", a.top)
+	a.handle("/api/v1/workflows/{id}/lines", a.lines)
+	a.handle("/api/v1/context-share", a.contextShare)
+	a.handle("/api/v1/series", a.series)
+	a.handle("/api/v1/series/costs", a.seriesCosts)
+	a.handle("/api/v1/reported-cost", a.reportedCost)
+	a.mux.HandleFunc("/", a.notFound)
 	return a
 }
 
-// ServeHTTP authenticates, then routes.
+func (a *API) handle(path string, h http.HandlerFunc) {
+	a.routes = append(a.routes, path)
+	a.mux.HandleFunc("GET "+path, h)
+}
+
+// notFound answers paths no route takes: 405 when the path exists for GET, else 404.
+func (a *API) notFound(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		probe := r.Clone(r.Context())
+		probe.Method = http.MethodGet
+		if _, pattern := a.mux.Handler(probe); pattern != "/" {
+			w.Header().Set("Allow", "GET, HEAD")
+			fail(w, http.StatusMethodNotAllowed, "%s %s: this endpoint answers GET only", r.Method, r.URL.Path)
+			return
+		}
+	}
+	fail(w, http.StatusNotFound, "no such endpoint %s %s: see /api/v1/openapi.json for %s", r.Method, r.URL.Path, strings.Join(a.routes, ", "))
+}
+
+// ServeHTTP authenticates, then routes. The OpenAPI description needs no token.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	tenant, ok := a.tenant(r)
+	if len(a.tokens) == 0 && !Loopback(r.RemoteAddr) {
+		fail(w, http.StatusForbidden, "no api.tokens are configured, so this API answers loopback clients only; configure tokens to serve others")
+		return
+	}
+	if r.URL.Path == "/api/v1/openapi.json" {
+		a.openAPI(w, r)
+		return
+	}
+	tenant, ok := a.Tenant(r)
 	if !ok {
 		fail(w, http.StatusUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)")
 		return
@@ -81,11 +133,38 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, tenant)))
 }
 
+func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		fail(w, http.StatusMethodNotAllowed, "%s %s: this endpoint answers GET only", r.Method, r.URL.Path)
+		return
+	}
+	doc, err := schemas.OpenAPIJSON()
+	if err != nil {
+		a.reply(w, r, err, nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(doc)
+}
+
+// Loopback reports whether a request's remote address is on the loopback interface.
+func Loopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 type tenantKey struct{}
 
 func tenantOf(r *http.Request) string { return r.Context().Value(tenantKey{}).(string) }
 
-func (a *API) tenant(r *http.Request) (string, bool) {
+// Tenant maps the request's bearer token to its tenant (AllTenants for an admin token, or
+// for every request when no tokens are configured).
+func (a *API) Tenant(r *http.Request) (string, bool) {
 	if len(a.tokens) == 0 {
 		return AllTenants, true
 	}
@@ -133,6 +212,26 @@ func window(r *http.Request) (time.Time, time.Time, error) {
 	return to.Add(-since), to, nil
 }
 
+func (a *API) summary(w http.ResponseWriter, r *http.Request) {
+	from, to, _, f, err := seriesArgs(r)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if f.Model != "" {
+		fail(w, http.StatusBadRequest, "model=%q: the summary is per workflow, not per model; use /api/v1/series/costs or breakdown", f.Model)
+		return
+	}
+	prevFrom := from.Add(-to.Sub(from))
+	cur, err := a.q.Series(r.Context(), from, to, "hour", f)
+	if err != nil {
+		a.reply(w, r, err, nil)
+		return
+	}
+	prev, err := a.q.Series(r.Context(), prevFrom, from, "hour", f)
+	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev)))
+}
+
 // filterOf reads the dimension filters ?service=, ?environment=, ?session=, ?user= and
 // ?label=key=value; the tenant comes from the token.
 func filterOf(r *http.Request) (store.Filter, error) {
@@ -154,8 +253,10 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var ue []store.UnitEconomics
-	switch src := r.URL.Query().Get("source"); src {
+	src := r.URL.Query().Get("source")
+	switch src {
 	case "", "line_items":
+		src = "line_items"
 		ue, err = a.q.UnitEconomicsWhere(r.Context(), from, to, f)
 	case "rollups": // whole hours, as of the last rollup refresh; fast over long windows
 		if f != (store.Filter{Tenant: f.Tenant}) {
@@ -170,16 +271,17 @@ func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
 		return
 	}
-	reply(w, err, map[string]any{"from": from, "to": to, "rows": Rows(ue)})
+	a.reply(w, r, err, NewUnitEconomicsDoc(from, to, src, ue))
 }
 
 func (a *API) breakdown(w http.ResponseWriter, r *http.Request) {
-	from, to, err := window(r)
+	from, to, _, sf, err := seriesArgs(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	by := r.URL.Query().Get("by")
+	q := r.URL.Query()
+	by := q.Get("by")
 	if _, ok := store.DimensionColumn(by); !ok {
 		fail(w, http.StatusBadRequest, "by=%q: use one of %s, or label:KEY", by, strings.Join(store.DimensionOrder, ", "))
 		return
@@ -189,8 +291,30 @@ func (a *API) breakdown(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	rows, err := a.q.BreakdownWhere(r.Context(), by, from, to, f)
-	reply(w, err, map[string]any{"from": from, "to": to, "by": by, "rows": rows})
+	var rows []store.BreakdownRow
+	switch src := q.Get("source"); src {
+	case "", "line_items":
+		if sf.Workflow != "" || sf.Version != "" || sf.Team != "" || sf.Model != "" {
+			fail(w, http.StatusBadRequest, "the workflow, workflow_version, team and model filters need source=rollups")
+			return
+		}
+		from, to, _ = window(r) // the source reads exact bounds, not whole hours
+		rows, err = a.q.BreakdownWhere(r.Context(), by, from, to, f)
+		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "line_items", rows))
+	case "rollups":
+		if !store.RollupDimensions[by] {
+			fail(w, http.StatusBadRequest, "by=%q needs source=line_items: the rollups keep %s", by, strings.Join(store.RollupDimensionOrder, ", "))
+			return
+		}
+		if f.Session != "" || f.User != "" || f.Label != "" {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no session, user or label; use source=line_items")
+			return
+		}
+		rows, err = a.q.BreakdownRollups(r.Context(), by, from, to, sf)
+		a.reply(w, r, err, NewBreakdownDoc(from, to, by, "rollups", rows))
+	default:
+		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
+	}
 }
 
 func (a *API) top(w http.ResponseWriter, r *http.Request) {
@@ -212,7 +336,7 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
-	reply(w, err, map[string]any{"from": from, "to": to, "rows": rows})
+	a.reply(w, r, err, NewTopDoc(from, to, limit, rows))
 }
 
 // reportedCost compares computed with provider-reported cost per model.
@@ -228,7 +352,7 @@ func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := a.q.ReportedCost(r.Context(), from, to, f)
-	reply(w, err, map[string]any{"from": from, "to": to, "rows": rows})
+	a.reply(w, r, err, NewReportedCostDoc(from, to, rows))
 }
 
 func (a *API) lines(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +372,7 @@ func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 			facts = &wf
 		}
 	}
-	reply(w, err, map[string]any{"workflow_id": id, "workflow": facts, "rows": rows})
+	a.reply(w, r, err, NewLinesDoc(id, facts, rows))
 }
 
 func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {
@@ -258,7 +382,7 @@ func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rows, err := a.q.ContextShare(r.Context(), from, to, tenantOf(r))
-	reply(w, err, map[string]any{"from": from, "to": to, "rows": ContextRows(rows)})
+	a.reply(w, r, err, NewContextDoc(from, to, rows))
 }
 
 // seriesArgs reads the window (widened to whole hours), ?bucket=hour|day and the filters
@@ -276,7 +400,8 @@ func seriesArgs(r *http.Request) (from, to time.Time, bucket string, f store.Ser
 		err = fmt.Errorf("bucket=%q: use hour or day", bucket)
 		return
 	}
-	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model")}
+	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model"),
+		Service: q.Get("service"), Environment: q.Get("environment")}
 	return from.Truncate(time.Hour), to, bucket, f, nil
 }
 
@@ -286,8 +411,12 @@ func (a *API) series(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	if f.Model != "" {
+		fail(w, http.StatusBadRequest, "model=%q: the unit economics series is per workflow, not per model; use /api/v1/series/costs", f.Model)
+		return
+	}
 	pts, err := a.q.Series(r.Context(), from, to, bucket, f)
-	reply(w, err, map[string]any{"from": from, "to": to, "bucket": bucket, "rows": SeriesRows(pts)})
+	a.reply(w, r, err, NewSeriesDoc(from, to, bucket, pts))
 }
 
 func (a *API) seriesCosts(w http.ResponseWriter, r *http.Request) {
@@ -297,24 +426,53 @@ func (a *API) seriesCosts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pts, err := a.q.SeriesCosts(r.Context(), from, to, bucket, f)
-	reply(w, err, map[string]any{"from": from, "to": to, "bucket": bucket, "rows": pts})
+	a.reply(w, r, err, NewSeriesCostsDoc(from, to, bucket, pts))
 }
 
-func reply(w http.ResponseWriter, err error, body any) {
-	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, context.DeadlineExceeded) {
-			status = http.StatusGatewayTimeout
-		}
-		fail(w, status, "query failed: %v", err)
+// reply writes body, or maps err to a generic error: the detail is logged, never sent (it
+// can name internal addresses and SQL).
+func (a *API) reply(w http.ResponseWriter, r *http.Request, err error, body any) {
+	if err == nil {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(body)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(body)
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away
+	}
+	id := requestID()
+	switch {
+	case Unavailable(err):
+		a.log.Warn("api: clickhouse unavailable", "request_id", id, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, "the database is unavailable; retry shortly (request %s)", id)
+	case errors.Is(err, context.DeadlineExceeded):
+		a.log.Warn("api: query timed out", "request_id", id, "path", r.URL.Path, "err", err)
+		fail(w, http.StatusGatewayTimeout, "the query took too long; narrow the window or use source=rollups (request %s)", id)
+	default:
+		a.log.Error("api: query failed", "request_id", id, "path", r.URL.Path, "err", err)
+		fail(w, http.StatusInternalServerError, "internal error; the server log has the detail under request %s", id)
+	}
+}
+
+// Unavailable reports whether err means ClickHouse could not be reached or dropped the
+// connection (as opposed to rejecting the query).
+func Unavailable(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout)
+}
+
+func requestID() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func fail(w http.ResponseWriter, status int, format string, args ...any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
+	json.NewEncoder(w).Encode(ErrorDoc{Error: fmt.Sprintf(format, args...)})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
+	"github.com/unitcost/unitcost/internal/apitest"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/report"
@@ -24,8 +25,10 @@ func apiSpan(trace, id, parent byte, tenant string) *pipeline.Span {
 }
 
 // The HTTP API on real ClickHouse: a tenant's token sees only its own workflows and line
-// items; errors are JSON with a message that says what to do.
+// items; errors are JSON with a message that says what to do; every response, errors
+// included, matches schemas/openapi.yaml, and every operation in it is exercised.
 func TestAPITenantIsolation(t *testing.T) {
+	check := apitest.New(t)
 	st := testenv.ClickHouse(t)
 	ctx := context.Background()
 	var b pipeline.Batch
@@ -44,25 +47,12 @@ func TestAPITenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	acmeWF, globexWF := b.Workflows[0].ID, b.Workflows[1].ID
-	srv := httptest.NewServer(report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants}))
+	srv := httptest.NewServer(check.Middleware(report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants})))
 	defer srv.Close()
+	defer check.Verify(t)
 
 	get := func(path, token string) (int, map[string]any) {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var body map[string]any
-		if err := json.Unmarshal(raw, &body); err != nil {
-			t.Fatalf("%s: not JSON: %s", path, raw)
-		}
-		return resp.StatusCode, body
+		return do(t, http.MethodGet, srv.URL+path, token)
 	}
 	costOf := func(body map[string]any) []float64 {
 		var out []float64
@@ -132,6 +122,26 @@ func TestAPITenantIsolation(t *testing.T) {
 	if code, body := get("/api/v1/series/costs?model=gpt-x", "tok-admin"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 3000 {
 		t.Fatalf("admin series costs: %d %v", code, body)
 	}
+	if code, body := get("/api/v1/breakdown?by=tenant&source=rollups&since=48h", "tok-admin"); code != 200 || len(costOf(body)) != 2 || costOf(body)[0] != 2000 {
+		t.Fatalf("admin breakdown from the rollups: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/breakdown?by=model&source=rollups&workflow=qa&model=gpt-x", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
+		t.Fatalf("acme breakdown from the rollups, filtered: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/context-share", "tok-acme"); code != 200 || len(body["rows"].([]any)) != 0 {
+		t.Fatalf("acme context share: %d %v", code, body)
+	}
+	code, body := get("/api/v1/summary?since=48h", "tok-acme")
+	if cur := body["current"].(map[string]any); code != 200 || cur["cost_nano"] != 1000.0 || cur["cost_usd"] != "0.000001000" ||
+		cur["cost_per_completed_nano"] != 1000.0 || cur["line_items"] != 1.0 || body["currency"] != "USD" {
+		t.Fatalf("acme summary: %d %v", code, body)
+	}
+	if prev := body["previous"].(map[string]any); prev["cost_nano"] != 0.0 || prev["cost_per_completed_nano"] != nil || body["change"].(map[string]any)["cost_bp"] != nil {
+		t.Fatalf("acme summary, previous window: %v", body)
+	}
+	if code, body := get("/api/v1/openapi.json", ""); code != 200 || body["openapi"] != "3.1.0" {
+		t.Fatalf("openapi.json: %d %v", code, body)
+	}
 	for _, c := range []struct {
 		path, token string
 		code        int
@@ -151,10 +161,46 @@ func TestAPITenantIsolation(t *testing.T) {
 		{"/api/v1/series?bucket=week", "tok-acme", 400, "use hour or day"},
 		{"/api/v1/unit-economics?source=cache", "tok-acme", 400, "use line_items or rollups"},
 		{"/api/v1/series/costs?tenant=globex", "tok-acme", 403, `sees tenant "acme" only`},
+		{"/api/v1/breakdown?by=model&workflow=qa", "tok-acme", 400, "need source=rollups"},
+		{"/api/v1/series?model=gpt-x", "tok-acme", 400, "series/costs"},
 	} {
 		code, body := get(c.path, c.token)
 		if msg, _ := body["error"].(string); code != c.code || !strings.Contains(msg, c.msg) {
 			t.Errorf("%s: %d %q, want %d containing %q", c.path, code, msg, c.code, c.msg)
 		}
 	}
+	for _, m := range []string{http.MethodPost, http.MethodDelete, http.MethodPut} {
+		if code, body := do(t, m, srv.URL+"/api/v1/unit-economics", "tok-acme"); code != 405 || !strings.Contains(body["error"].(string), "GET only") {
+			t.Errorf("%s unit-economics: %d %v, want 405", m, code, body)
+		}
+	}
+	if code, _ := do(t, http.MethodPost, srv.URL+"/api/v1/workflows/"+acmeWF+"/lines", "tok-acme"); code != 405 {
+		t.Errorf("POST lines: %d, want 405", code)
+	}
+	if code, _ := do(t, http.MethodPost, srv.URL+"/api/v1/nope", "tok-acme"); code != 404 {
+		t.Errorf("POST to no endpoint: %d, want 404", code)
+	}
+	check.RequireAllOperations(t, 200, "/api/v1/whatif") // whatif_api_test.go covers those
+}
+
+func do(t *testing.T, method, url, token string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("%s %s: not JSON: %s", method, url, raw)
+	}
+	if resp.StatusCode == 405 && resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("%s %s: 405 without Allow: GET, HEAD", method, url)
+	}
+	return resp.StatusCode, body
 }

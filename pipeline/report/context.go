@@ -10,18 +10,12 @@ import (
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-// ContextRow is one workflow type's input token mix with the context share.
-type ContextRow struct {
-	store.ContextShare
-	// ContextShareBP is retrieved context / all counted input, in basis points.
-	ContextShareBP int64 `json:"context_share_bp"`
-}
-
 // ContextRows derives the context share of each row.
 func ContextRows(in []store.ContextShare) []ContextRow {
 	out := make([]ContextRow, len(in))
 	for i, c := range in {
-		out[i].ContextShare = c
+		out[i] = ContextRow{Workflow: c.Workflow, CallsWithMix: c.Calls, SystemTokens: c.System, ContextTokens: c.Context,
+			HistoryTokens: c.History, UserTokens: c.User, OtherTokens: c.Other, MixTokens: c.Mix}
 		if c.Mix > 0 {
 			bp, _ := pipeline.MulDiv(10_000, pipeline.Money(c.Context), c.Mix)
 			out[i].ContextShareBP = int64(bp)
@@ -34,12 +28,12 @@ func ContextRows(in []store.ContextShare) []ContextRow {
 func WriteContext(w io.Writer, rows []ContextRow, format string) error {
 	switch format {
 	case "json":
-		return writeJSON(w, rows)
+		return errJSON
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"workflow", "calls_with_mix", "system_tokens", "context_tokens", "history_tokens", "user_tokens", "other_tokens", "context_share_pct"})
 		for _, r := range rows {
-			cw.Write([]string{r.Workflow, u(r.Calls), u(r.System), u(r.Context), u(r.History), u(r.User), u(r.Other), pct(r.ContextShareBP)})
+			cw.Write([]string{r.Workflow, u(r.CallsWithMix), u(r.SystemTokens), u(r.ContextTokens), u(r.HistoryTokens), u(r.UserTokens), u(r.OtherTokens), pct(r.ContextShareBP)})
 		}
 		cw.Flush()
 		return cw.Error()
@@ -47,7 +41,7 @@ func WriteContext(w io.Writer, rows []ContextRow, format string) error {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "workflow\tcalls with messages\tsystem\tretrieved context\thistory\tuser\tother\tcontext share\t")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s%%\t\n", r.Workflow, r.Calls, r.System, r.Context, r.History, r.User, r.Other, pct(r.ContextShareBP))
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s%%\t\n", r.Workflow, r.CallsWithMix, r.SystemTokens, r.ContextTokens, r.HistoryTokens, r.UserTokens, r.OtherTokens, pct(r.ContextShareBP))
 		}
 		return tw.Flush()
 	}

@@ -25,6 +25,9 @@ type Header struct {
 	// Versions is the cost per price-book version (a breakdown by price_version); the
 	// unpriced lines of every version are counted in it.
 	Versions []store.BreakdownRow
+	// NoLines leaves out the price-book and unpriced lines (views read from the rollups,
+	// which do not keep price versions).
+	NoLines bool
 }
 
 // Lines is how many line items the window holds and how many of them are unpriced.
@@ -63,6 +66,14 @@ func WriteHeader(w io.Writer, h Header) {
 	}
 	fmt.Fprintf(w, "Window:     workflows started %s to %s (UTC)\n", h.From.UTC().Format("2006-01-02 15:04:05"), h.To.UTC().Format("2006-01-02 15:04:05"))
 	fmt.Fprintf(w, "Tenant:     %s\n", tenant)
+	if h.NoLines {
+		fmt.Fprintf(w, "Currency:   %s\n", Currency)
+		if h.Source != "" {
+			fmt.Fprintf(w, "Source:     %s\n", h.Source)
+		}
+		fmt.Fprintln(w)
+		return
+	}
 	var versions []string
 	for _, v := range h.Versions {
 		name := v.Key
@@ -115,7 +126,7 @@ func WriteBreakdown(w io.Writer, h Header, by string, rows []store.BreakdownRow,
 	}
 	switch format {
 	case "json":
-		return writeJSON(w, map[string]any{"from": h.From, "to": h.To, "by": by, "rows": rows})
+		return WriteJSON(w, NewBreakdownDoc(h.From, h.To, by, "line_items", rows))
 	case "csv":
 		cw := newCSV(w)
 		cw.Write([]string{by, "line_items", "cost_usd", "cost_share_pct", "input_tokens", "output_tokens", "unpriced_lines"})

@@ -55,7 +55,10 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 			return err
 		}
 		if q.Format == "json" { // the shape of GET /api/v1/context-share
-			return writeJSON(out, map[string]any{"from": q.From, "to": q.To, "rows": ContextRows(cs)})
+			return WriteJSON(out, NewContextDoc(q.From, q.To, cs))
+		}
+		if q.Format == "table" {
+			WriteHeader(out, Header{From: q.From, To: q.To, Tenant: q.Tenant, Source: "captured messages of model calls (token counts, not money)", NoLines: true})
 		}
 		return WriteContext(out, ContextRows(cs), q.Format)
 	case "series":
@@ -69,7 +72,10 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 			return nil
 		}
 		if q.Format == "json" { // the shape of GET /api/v1/series
-			return writeJSON(out, map[string]any{"from": from, "to": q.To, "bucket": q.Bucket, "rows": SeriesRows(pts)})
+			return WriteJSON(out, NewSeriesDoc(from, q.To, q.Bucket, pts))
+		}
+		if q.Format == "table" {
+			WriteHeader(out, Header{From: from, To: q.To, Tenant: q.Tenant, Source: "hourly rollups, per " + q.Bucket, NoLines: true})
 		}
 		return WriteSeries(out, SeriesRows(pts), q.Format)
 	case "breakdown":
@@ -129,11 +135,15 @@ func Print(ctx context.Context, st *store.Store, q Query, out, notes io.Writer) 
 	switch q.Format {
 	case "table":
 		return WriteUnitTable(out, h, rows)
-	case "json": // the shape of GET /api/v1/unit-economics
+	case "json": // the document of GET /api/v1/unit-economics
 		if h.Warning() != "" {
 			fmt.Fprintln(notes, h.Warning())
 		}
-		return writeJSON(out, map[string]any{"from": q.From, "to": q.To, "rows": rows})
+		src := "line_items"
+		if q.Rollups {
+			src = "rollups"
+		}
+		return WriteJSON(out, NewUnitEconomicsDoc(q.From, q.To, src, ue))
 	}
 	if h.Warning() != "" {
 		fmt.Fprintln(notes, h.Warning())

@@ -15,49 +15,24 @@ import (
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-// Row is one workflow type's unit economics with the derived ratios.
-type Row struct {
-	Workflow         string `json:"workflow"`
-	Workflows        uint64 `json:"workflows"`
-	Completed        uint64 `json:"completed"`
-	ValidatedOutputs uint64 `json:"validated_outputs"`
-	Exceptions       uint64 `json:"exceptions"`
-	CostNano         int64  `json:"cost_nano"`
-	PerCompletedNano *int64 `json:"cost_per_completed_nano"`
-	PerValidatedNano *int64 `json:"cost_per_validated_output_nano"`
-	PerExceptionNano *int64 `json:"cost_per_exception_nano"`
-	ReviewCostNano   int64  `json:"review_cost_nano"`
-	// ReviewShareBP is the review share of cost in basis points (1/100 of a percent).
-	ReviewShareBP int64  `json:"review_share_bp"`
-	UnpricedLines uint64 `json:"unpriced_lines"`
-}
-
 // Rows derives the ratios for each unit-economics row, plus a total row when there is
-// more than one workflow type.
+// more than one workflow type (for tables; JSON documents carry the total in its own field).
 func Rows(ue []store.UnitEconomics) []Row {
 	out := make([]Row, 0, len(ue)+1)
-	var total store.UnitEconomics
-	total.Workflow = "TOTAL"
 	for _, u := range ue {
 		out = append(out, row(u))
-		total.Workflows += u.Workflows
-		total.Completed += u.Completed
-		total.ValidatedOutputs += u.ValidatedOutputs
-		total.Exceptions += u.Exceptions
-		total.Cost += u.Cost
-		total.ExceptionCost += u.ExceptionCost
-		total.ReviewCost += u.ReviewCost
-		total.UnpricedLines += u.UnpricedLines
 	}
 	if len(ue) > 1 {
-		out = append(out, row(total))
+		out = append(out, row(Total(ue)))
 	}
 	return out
 }
 
 func row(u store.UnitEconomics) Row {
 	r := Row{Workflow: u.Workflow, Workflows: u.Workflows, Completed: u.Completed, ValidatedOutputs: u.ValidatedOutputs,
-		Exceptions: u.Exceptions, CostNano: int64(u.Cost), ReviewCostNano: int64(u.ReviewCost), UnpricedLines: u.UnpricedLines}
+		Exceptions: u.Exceptions, CostNano: int64(u.Cost), CostUSD: usd(int64(u.Cost)), ExceptionCostNano: int64(u.ExceptionCost),
+		ExceptionCostUSD: usd(int64(u.ExceptionCost)), ReviewCostNano: int64(u.ReviewCost), ReviewCostUSD: usd(int64(u.ReviewCost)),
+		UnpricedLines: u.UnpricedLines}
 	opt := func(m pipeline.Money, ok bool) *int64 {
 		if !ok {
 			return nil
@@ -68,10 +43,8 @@ func row(u store.UnitEconomics) Row {
 	r.PerCompletedNano = opt(u.PerCompleted())
 	r.PerValidatedNano = opt(u.PerValidated())
 	r.PerExceptionNano = opt(u.PerException())
-	if u.Cost > 0 {
-		bp, _ := pipeline.MulDiv(10_000, u.ReviewCost, uint64(u.Cost))
-		r.ReviewShareBP = int64(bp)
-	}
+	r.PerCompletedUSD, r.PerValidatedUSD, r.PerExceptionUSD = optUSD(r.PerCompletedNano), optUSD(r.PerValidatedNano), optUSD(r.PerExceptionNano)
+	r.ReviewShareBP = shareBP(u.ReviewCost, u.Cost)
 	return r
 }
 
@@ -82,11 +55,12 @@ func dollars(p *int64, decimals int) string {
 	return "$" + pipeline.Money(*p).Dollars(decimals)
 }
 
-// Write renders rows as "table", "json" or "csv".
+// Write renders rows as "table" or "csv". JSON is one document for the CLI and the API:
+// WriteJSON(w, NewUnitEconomicsDoc(...)).
 func Write(w io.Writer, rows []Row, format string) error {
 	switch format {
 	case "json":
-		return writeJSON(w, rows)
+		return errJSON
 	case "csv":
 		// The first column says whether a row is one workflow type or the total of the
 		// others, so a pivot or a SUM over the file filters row=workflow and never counts
@@ -136,13 +110,19 @@ func plain(p *int64) string {
 
 func pct(bp int64) string { return fmt.Sprintf("%d.%02d", bp/100, bp%100) }
 
+var errJSON = fmt.Errorf("format json: write the document with report.WriteJSON (the API's shape)")
+
 func newCSV(w io.Writer) *csv.Writer { return csv.NewWriter(w) }
 
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 }
 
-func writeJSON(w io.Writer, v any) error {
+func writeJSON(w io.Writer, v any) error { return WriteJSON(w, v) }
+
+// WriteJSON writes one of the documents of types.go, indented, as `unitcost report
+// --format json` prints it (the API serves the same documents).
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/segmentio/encoding/json"
 
@@ -43,12 +44,21 @@ func TestFormats(t *testing.T) {
 	t.Parallel()
 	rows := report.Rows(sample)
 	var b bytes.Buffer
-	if err := report.Write(&b, rows, "json"); err != nil {
+	if err := report.WriteJSON(&b, report.NewUnitEconomicsDoc(time.Unix(0, 0), time.Unix(3600, 0), "line_items", sample)); err != nil {
 		t.Fatal(err)
 	}
-	var back []report.Row
-	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back) != 3 || back[0].CostNano != 3_000_000_001 {
+	var back report.UnitEconomicsDoc
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back.Rows) != 2 || back.Rows[0].CostNano != 3_000_000_001 ||
+		back.Rows[0].CostUSD != "3.000000001" || *back.Rows[0].PerCompletedUSD != "1.500000001" || back.Rows[1].PerCompletedUSD != nil ||
+		back.Total.CostNano != 3_000_000_008 || back.Currency != "USD" {
 		t.Fatalf("json round trip: %v %+v", err, back)
+	}
+	if !strings.Contains(b.String(), `"cost_per_completed_nano": null`) {
+		t.Errorf("an undefined ratio must be null:\n%s", b.String())
+	}
+	b.Reset()
+	if err := report.Write(&b, rows, "json"); err == nil {
+		t.Error("Write json must point to WriteJSON (one shape for the CLI and the API)")
 	}
 	b.Reset()
 	report.Write(&b, rows, "csv")

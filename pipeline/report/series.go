@@ -10,20 +10,11 @@ import (
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
-// SeriesRow is one bucket's unit economics for one workflow type.
-type SeriesRow struct {
-	Bucket time.Time `json:"bucket"`
-	Row
-	InputTokens  uint64 `json:"input_tokens"`
-	OutputTokens uint64 `json:"output_tokens"`
-	LineItems    uint64 `json:"line_items"`
-}
-
 // SeriesRows derives the ratios of each point.
 func SeriesRows(in []store.SeriesPoint) []SeriesRow {
 	out := make([]SeriesRow, len(in))
 	for i, p := range in {
-		out[i] = SeriesRow{Bucket: p.Bucket, Row: row(p.UnitEconomics), InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, LineItems: p.LineItems}
+		out[i] = SeriesRow{Bucket: p.Bucket.UTC(), Row: row(p.UnitEconomics), InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, LineItems: p.LineItems}
 	}
 	return out
 }
@@ -32,7 +23,7 @@ func SeriesRows(in []store.SeriesPoint) []SeriesRow {
 func WriteSeries(w io.Writer, rows []SeriesRow, format string) error {
 	switch format {
 	case "json":
-		return writeJSON(w, rows)
+		return errJSON
 	case "csv":
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"bucket", "workflow", "workflows", "completed", "validated_outputs", "exceptions", "cost_usd",

@@ -18,8 +18,8 @@ import (
 // step=[provider/]model[@tier],...), assume (review_rate=R,...), price_version, cache
 // (as_recorded, none, system_prompt), cut_context (percent), min_samples.
 func (a *API) EnableWhatif(src whatif.Source, books *pricing.Books) *API {
-	a.mux.HandleFunc("GET /api/v1/whatif", func(w http.ResponseWriter, r *http.Request) { a.whatif(w, r, src, books, false) })
-	a.mux.HandleFunc("GET /api/v1/whatif/steps", func(w http.ResponseWriter, r *http.Request) { a.whatif(w, r, src, books, true) })
+	a.handle("/api/v1/whatif", func(w http.ResponseWriter, r *http.Request) { a.whatif(w, r, src, books, false) })
+	a.handle("/api/v1/whatif/steps", func(w http.ResponseWriter, r *http.Request) { a.whatif(w, r, src, books, true) })
 	return a
 }
 
@@ -31,13 +31,17 @@ func (a *API) whatif(w http.ResponseWriter, r *http.Request, src whatif.Source, 
 	}
 	req.Tenant = tenantOf(r)
 	req.Options.Pricer.Books = books
+	if err := req.Options.Pricer.Validate(); err != nil {
+		fail(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	reps, err := whatif.Run(r.Context(), src, req)
 	if err != nil && req.Workflow != "" && errors.Is(err, whatif.ErrNoWorkflows) {
 		fail(w, http.StatusNotFound, "%v", err)
 		return
 	}
 	if err != nil {
-		reply(w, err, nil)
+		a.reply(w, r, err, nil)
 		return
 	}
 	var body map[string]any
@@ -47,7 +51,7 @@ func (a *API) whatif(w http.ResponseWriter, r *http.Request, src whatif.Source, 
 		body = map[string]any{"currency": whatif.Currency, "reports": reps}
 	}
 	body["from"], body["to"] = req.From, req.To
-	reply(w, nil, body)
+	a.reply(w, r, nil, body)
 }
 
 func whatifRequest(r *http.Request) (whatif.Request, error) {

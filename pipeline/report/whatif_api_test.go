@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/encoding/json"
 
+	"github.com/unitcost/unitcost/internal/apitest"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
@@ -43,7 +44,9 @@ func TestWhatifAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-admin": report.AllTenants}).EnableWhatif(whatifch.New(st), pricing.Single(bk))
-	srv := httptest.NewServer(api)
+	check := apitest.New(t)
+	defer check.Verify(t)
+	srv := httptest.NewServer(check.Middleware(api))
 	defer srv.Close()
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
@@ -96,7 +99,7 @@ func TestWhatifAPI(t *testing.T) {
 		t.Fatalf("steps as admin: %d %s", code, body)
 	}
 	for _, bad := range []string{"/api/v1/whatif?cut_context=120", "/api/v1/whatif?scenario=classify", "/api/v1/whatif?cache=sometimes",
-		"/api/v1/whatif?assume=review_rate=0.1"} {
+		"/api/v1/whatif?assume=review_rate=0.1", "/api/v1/whatif?price_version=no-such-version"} {
 		if code, body = get(bad, "tok-acme"); code != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("%s: %d %s", bad, code, body)
 		}
@@ -107,4 +110,5 @@ func TestWhatifAPI(t *testing.T) {
 	if code, _ = get("/api/v1/whatif?tenant=globex", "tok-acme"); code != http.StatusForbidden {
 		t.Errorf("acme asking for globex: %d", code)
 	}
+	check.Require(t, 200, "/api/v1/whatif", "/api/v1/whatif/steps")
 }

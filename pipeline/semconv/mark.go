@@ -51,3 +51,7 @@ func Review(role string, activeSeconds, queueSeconds float64, outcome string) []
 		attribute.String(ReviewOutcome, outcome),
 	}
 }
+
+// Step names the step a model call is within its workflow ("classify", "answer"), the
+// same whichever model runs it: the key the what-if compares models on.
+func Step(name string) attribute.KeyValue { return attribute.String(StepName, name) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -15,6 +16,7 @@ import (
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/normalize"
+	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
 
@@ -34,10 +36,25 @@ func TestInferenceAndNoSilentDrops(t *testing.T) {
 		{Evaluation: "*", Labels: []string{"pass"}, Validated: 1},
 	}}
 	cfg.Process.Labels = map[string]string{"app.customer_tier": "tier"}
+	withBook(t, &cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := startStack(t, cfg)
+	reg := prometheus.NewRegistry()
+	sctx, cancel := context.WithCancel(context.Background())
+	s, err := stack.New(sctx, cfg, stack.Roles{Ingest: true, Process: true}, reg, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(sctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("stack run: %v", err)
+		}
+	})
 	ctx := context.Background()
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(s.Receiver.HTTPAddr()), otlptracehttp.WithInsecure())
 	if err != nil {
@@ -75,7 +92,7 @@ func TestInferenceAndNoSilentDrops(t *testing.T) {
 	}
 	id := pipeline.TraceID(root.SpanContext().TraceID()).String()
 
-	// gpt-4o-mini (built-in book): 1000 x 150 + 100 x 600 nano-dollars; retrieval $0.0001 a call.
+	// gpt-4o-mini (instrumentationBook): 1000 x 150 + 100 x 600 nano-dollars; retrieval $0.0001 a call.
 	const chatCost, retrievalCost = pipeline.Money(1000*150 + 100*600), pipeline.Money(100_000)
 	waitCost(t, st, "", id, chatCost+retrievalCost, 4)
 	deadline := time.Now().Add(60 * time.Second)
@@ -126,6 +143,22 @@ func TestInferenceAndNoSilentDrops(t *testing.T) {
 	joined := strings.Join(issues, "\n")
 	if !strings.Contains(joined, pipeline.UnpricedNoModel) || !strings.Contains(joined, pipeline.UnpricedNoUsage) {
 		t.Fatalf("span issues %q", issues)
+	}
+	// and counted on /metrics
+	counts := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "unitcost_process_unpriceable_spans_total" {
+			for _, m := range mf.GetMetric() {
+				counts[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if counts["no_model"] != 1 || counts["no_usage"] != 1 {
+		t.Fatalf("unitcost_process_unpriceable_spans_total = %v, want one of each", counts)
 	}
 	var lineLabels []string
 	row := st.Conn().QueryRow(ctx, "SELECT groupUniqArray(arrayStringConcat(label_values, ',')) FROM "+st.Database()+".line_items FINAL WHERE trace_id = ?", id)

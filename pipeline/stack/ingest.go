@@ -38,7 +38,7 @@ func (s *Stack) ingest(ctx context.Context, cfg config.Config, reg *prometheus.R
 		return fmt.Errorf("kafka producer: %w", err)
 	}
 	limit := cfg.Kafka.MaxRecordBytes
-	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := kafka.EnsureTopics(tctx, s.producer, cfg.Kafka); err != nil {
 		s.log.Warn("ingest: cannot reach Kafka to check its topics; serving anyway and answering 503 until Kafka takes records", "err", err)
@@ -71,9 +71,15 @@ func (s *Stack) ingest(ctx context.Context, cfg config.Config, reg *prometheus.R
 }
 
 // closeIngest gives records still waiting for Kafka (every one was answered 503, none
-// acknowledged) ingest.shutdown_timeout to be delivered, then drops the rest and says so.
+// acknowledged) ingest.shutdown_timeout (1s when Kafka is known to be down) to be
+// delivered, then drops the rest and says so.
 func (s *Stack) closeIngest() {
-	ctx, cancel := context.WithTimeout(context.Background(), s.shutdown)
+	wait := s.shutdown
+	if s.sink.Down() {
+		// Kafka is known to be unreachable: waiting would only delay the exit.
+		wait = min(wait, time.Second)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if left, err := s.sink.Flush(ctx); err != nil && left > 0 {
 		s.log.Warn("ingest: records not acknowledged by Kafka at shutdown were dropped; their requests had been answered 503, so clients retry them",

@@ -24,6 +24,7 @@ import (
 	"github.com/unitcost/unitcost/internal/fakeopenai"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/otlp"
 	"github.com/unitcost/unitcost/pipeline/store"
 )
@@ -37,9 +38,30 @@ type wantWorkflow struct {
 	lines                 uint64
 }
 
-// Built-in prices (pipeline/pricing/builtin.yaml): gpt-4o-mini $0.15 / $0.60 per M tokens,
-// cached reads $0.075; text-embedding-3-small $0.02. In nano-dollars per token: 150, 600,
-// 75 and 20. The fake server's answers are fixed (internal/fakeopenai).
+// instrumentationBook prices what the fake server answers as (its dated model ids match
+// by prefix): gpt-4o-mini $0.15 / $0.60 per M tokens, cached reads $0.075;
+// text-embedding-3-small $0.02; retrieval $0.0001 a call. In nano-dollars per token: 150,
+// 600, 75 and 20. The fake server's answers are fixed (internal/fakeopenai). A book of
+// the test's own, so a change of the built-in prices does not move these figures.
+const instrumentationBook = `
+version: instrumentation-1
+models:
+  - {provider: openai, model: gpt-4o-mini, input: "0.15", output: "0.60", cache_read: "0.075"}
+  - {provider: openai, model: text-embedding-3-small, input: "0.02", output: "0"}
+retrieval:
+  - {name: default, per_call: "0.0001"}
+`
+
+// withBook points cfg at instrumentationBook.
+func withBook(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "book.yaml")
+	if err := os.WriteFile(path, []byte(instrumentationBook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Process.PriceBook = path
+}
+
 const (
 	costChatCached   = pipeline.Money(200*150 + 1000*75 + 300*600) // 1200 in, 1000 of them cached, 300 out
 	costChatUncached = pipeline.Money(1200*150 + 300*600)          // the same call, cache not reported
@@ -151,6 +173,7 @@ func TestUnmodifiedInstrumentation(t *testing.T) {
 	cfg := testenv.Config(t, testenv.Kfake(t, 4), st)
 	cfg.Process.Stitch.QuietPeriod = 300 * time.Millisecond
 	cfg.Process.FlushInterval = 100 * time.Millisecond
+	withBook(t, &cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

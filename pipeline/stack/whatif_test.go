@@ -19,7 +19,7 @@ import (
 // truthModel maps a recorded model id ("gpt-4.1-mini-2025-04-14") to the generator's name.
 func truthModel(recorded string) string {
 	best := ""
-	for r := range loadgen.Quality {
+	for _, r := range loadgen.Routes() {
 		if strings.HasPrefix(recorded, r.Model) && len(r.Model) > len(best) {
 			best = r.Model
 		}
@@ -39,6 +39,9 @@ func truthModel(recorded string) string {
 // The seed is fixed, so these draws are fixed; the intervals' coverage itself is checked
 // over thousands of draws in pipeline/whatif (TestWilsonCoverage, TestCostRangeCoverage).
 func TestWhatifGroundTruth(t *testing.T) {
+	if raceEnabled {
+		t.Skip("4,000 workflows: runs once, in the plain pass (the what-if is single-goroutine; the race pass covers the pipeline with shorter tests)")
+	}
 	st := testenv.ClickHouse(t)
 	cfg := builtinConfig(t, testenv.Kfake(t, 4), st)
 	s := startStack(t, cfg)
@@ -104,7 +107,7 @@ func TestWhatifGroundTruth(t *testing.T) {
 		// the observed rates' intervals cover the generator's true rates
 		for _, s := range rep.Steps {
 			for _, m := range s.Models {
-				q, ok := loadgen.Quality[loadgen.Route{Workflow: wf, Step: s.Step, Model: truthModel(m.Model)}]
+				q, ok := loadgen.TrueRates(loadgen.Route{Workflow: wf, Step: s.Step, Model: truthModel(m.Model)})
 				if !ok {
 					continue
 				}

@@ -38,12 +38,12 @@ func DimensionColumn(dim string) (string, bool) {
 
 // BreakdownRow is the cost of one value of a dimension.
 type BreakdownRow struct {
-	Key          string         `json:"key"`
-	LineItems    uint64         `json:"line_items"`
-	Cost         pipeline.Money `json:"cost_nano"`
-	InputTokens  uint64         `json:"input_tokens"`
-	OutputTokens uint64         `json:"output_tokens"`
-	Unpriced     uint64         `json:"unpriced_lines"`
+	Key          string
+	LineItems    uint64
+	Cost         pipeline.Money
+	InputTokens  uint64
+	OutputTokens uint64
+	Unpriced     uint64
 }
 
 // Breakdown runs sql/queries/breakdown.sql grouped by dim (a key of Dimensions).
@@ -85,23 +85,68 @@ func (s *Store) BreakdownWhere(ctx context.Context, dim string, from, to time.Ti
 	return out, rows.Err()
 }
 
+// RollupDimensionOrder lists the dimensions rollup_costs_hourly keeps (its columns carry
+// these names): BreakdownRollups takes these only.
+var RollupDimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant",
+	"service", "environment"}
+
+// RollupDimensions is RollupDimensionOrder as a set.
+var RollupDimensions = func() map[string]bool {
+	m := map[string]bool{}
+	for _, d := range RollupDimensionOrder {
+		m[d] = true
+	}
+	return m
+}()
+
+// BreakdownRollups runs sql/queries/breakdown_rollups.sql: the same rows as Breakdown, added
+// up from the hourly rollups over the whole hours of [from, to), narrowed by f.
+func (s *Store) BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f SeriesFilter) ([]BreakdownRow, error) {
+	if !RollupDimensions[dim] {
+		return nil, fmt.Errorf("dimension %q is not in the rollups: use one of %s", dim, strings.Join(RollupDimensionOrder, ", "))
+	}
+	q, err := s.query("breakdown_rollups")
+	if err != nil {
+		return nil, err
+	}
+	from, to = from.UTC(), to.UTC()
+	// the rollup columns carry the dimension's own name
+	rows, err := s.conn.Query(ctx, strings.ReplaceAll(q, "{dim}", dim), from, to, from, to, f.Tenant, f.Tenant, f.Workflow, f.Workflow,
+		f.Version, f.Version, f.Team, f.Team, f.Service, f.Service, f.Environment, f.Environment, f.Model, f.Model)
+	if err != nil {
+		return nil, fmt.Errorf("breakdown rollups query: %w", err)
+	}
+	defer rows.Close()
+	out := []BreakdownRow{}
+	for rows.Next() {
+		var r BreakdownRow
+		var cost int64
+		if err := rows.Scan(&r.Key, &r.LineItems, &cost, &r.InputTokens, &r.OutputTokens, &r.Unpriced); err != nil {
+			return nil, fmt.Errorf("breakdown rollups row: %w", err)
+		}
+		r.Cost = pipeline.Money(cost)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // DimensionOrder lists Dimensions for messages and help.
 var DimensionOrder = []string{"component", "model", "provider", "workflow", "workflow_version", "team", "feature", "outcome", "tenant",
 	"price_version", "service", "environment", "session", "user", "outcome_source"}
 
 // TopWorkflow is one of the most expensive workflows.
 type TopWorkflow struct {
-	WorkflowID string `json:"workflow_id"`
-	Workflow   string `json:"workflow"`
-	Tenant     string `json:"tenant"`
-	Outcome    string `json:"outcome"`
+	WorkflowID string
+	Workflow   string
+	Tenant     string
+	Outcome    string
 	// OutcomeSource says which rule decided the outcome.
-	OutcomeSource string         `json:"outcome_source"`
-	Session       string         `json:"session"`
-	User          string         `json:"user"`
-	Start         time.Time      `json:"start_time"`
-	LineItems     uint64         `json:"line_items"`
-	Cost          pipeline.Money `json:"cost_nano"`
+	OutcomeSource string
+	Session       string
+	User          string
+	Start         time.Time
+	LineItems     uint64
+	Cost          pipeline.Money
 }
 
 // TopWorkflows runs sql/queries/top_workflows.sql.
@@ -140,19 +185,23 @@ func (s *Store) TopWorkflowsWhere(ctx context.Context, from, to time.Time, f Fil
 
 // Line is one line item of a workflow, for drill-down.
 type Line struct {
-	SpanID         string         `json:"span_id"`
-	Component      string         `json:"component"`
-	Step           string         `json:"step"`
-	Provider       string         `json:"provider"`
-	Model          string         `json:"model"`
-	InputTokens    uint64         `json:"input_tokens"`
-	OutputTokens   uint64         `json:"output_tokens"`
-	CacheRead      uint64         `json:"cache_read_tokens"`
-	Cost           pipeline.Money `json:"cost_nano"`
-	Priced         bool           `json:"priced"`
-	UnpricedReason string         `json:"unpriced_reason,omitempty"`
-	PriceVersion   string         `json:"price_version"`
-	PriceRule      string         `json:"price_rule"`
+	SpanID         string
+	Component      string
+	Step           string
+	Provider       string
+	Model          string
+	InputTokens    uint64
+	OutputTokens   uint64
+	CacheRead      uint64
+	Cost           pipeline.Money
+	Priced         bool
+	UnpricedReason string
+	PriceVersion   string
+	PriceRule      string
+	StartTime      time.Time
+	DurationMs     uint64
+	UsageEstimated bool
+	Issues         []string
 }
 
 // WorkflowLines runs sql/queries/workflow_lines.sql: the workflow's line items, if tenant
@@ -171,12 +220,12 @@ func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([
 	for rows.Next() {
 		var l Line
 		var cost int64
-		var priced uint8
+		var priced, estimated uint8
 		if err := rows.Scan(&l.SpanID, &l.Component, &l.Step, &l.Provider, &l.Model, &l.InputTokens, &l.OutputTokens, &l.CacheRead,
-			&cost, &priced, &l.UnpricedReason, &l.PriceVersion, &l.PriceRule); err != nil {
+			&cost, &priced, &l.UnpricedReason, &l.PriceVersion, &l.PriceRule, &l.StartTime, &l.DurationMs, &estimated, &l.Issues); err != nil {
 			return nil, fmt.Errorf("workflow line row: %w", err)
 		}
-		l.Cost, l.Priced = pipeline.Money(cost), priced == 1
+		l.Cost, l.Priced, l.UsageEstimated, l.StartTime = pipeline.Money(cost), priced == 1, estimated == 1, l.StartTime.UTC()
 		out = append(out, l)
 	}
 	return out, rows.Err()
@@ -184,18 +233,18 @@ func (s *Store) WorkflowLines(ctx context.Context, workflowID, tenant string) ([
 
 // ReportedCost compares the computed cost with the provider-reported one for one model.
 type ReportedCost struct {
-	Provider string `json:"provider"`
-	Model    string `json:"model"`
+	Provider string
+	Model    string
 	// Currency of the reported cost ("" = not named; USD by convention).
-	Currency      string `json:"currency"`
-	Lines         uint64 `json:"line_items"`
-	ReportedLines uint64 `json:"reported_lines"`
+	Currency      string
+	Lines         uint64
+	ReportedLines uint64
 	// Computed is every line's computed cost; ComputedWhereReported only the lines that
 	// carry a reported cost, which Reported is compared with (Difference = the two apart).
-	Computed              pipeline.Money `json:"computed_cost_nano"`
-	ComputedWhereReported pipeline.Money `json:"computed_where_reported_nano"`
-	Reported              pipeline.Money `json:"reported_cost_nano"`
-	Difference            pipeline.Money `json:"difference_nano"`
+	Computed              pipeline.Money
+	ComputedWhereReported pipeline.Money
+	Reported              pipeline.Money
+	Difference            pipeline.Money
 }
 
 // ReportedCost runs sql/queries/reported_cost.sql over the workflows f selects that
@@ -229,21 +278,21 @@ func (s *Store) ReportedCost(ctx context.Context, from, to time.Time, f Filter) 
 
 // WorkflowFacts is one workflow's row: what drill-down shows above its lines.
 type WorkflowFacts struct {
-	WorkflowID string `json:"workflow_id"`
-	Workflow   string `json:"workflow"`
-	Tenant     string `json:"tenant"`
-	Version    string `json:"workflow_version"`
-	Outcome    string `json:"outcome"`
+	WorkflowID string
+	Workflow   string
+	Tenant     string
+	Version    string
+	Outcome    string
 	// OutcomeSource says which rule decided Outcome.
-	OutcomeSource    string            `json:"outcome_source"`
-	ValidatedOutputs uint64            `json:"validated_outputs"`
-	Start            time.Time         `json:"start_time"`
-	DurationMs       uint64            `json:"duration_ms"`
-	Session          string            `json:"session"`
-	User             string            `json:"user"`
-	Service          string            `json:"service"`
-	Environment      string            `json:"environment"`
-	Labels           map[string]string `json:"labels"`
+	OutcomeSource    string
+	ValidatedOutputs uint64
+	Start            time.Time
+	DurationMs       uint64
+	Session          string
+	User             string
+	Service          string
+	Environment      string
+	Labels           map[string]string
 }
 
 // Workflow runs sql/queries/workflow.sql: the workflow's facts if tenant ("" = any) owns

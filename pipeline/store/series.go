@@ -12,14 +12,14 @@ import (
 
 // SeriesFilter narrows a series; "" matches everything. Model applies to SeriesCosts only.
 type SeriesFilter struct {
-	Tenant   string `json:"tenant,omitempty"`
-	Workflow string `json:"workflow,omitempty"`
-	Version  string `json:"workflow_version,omitempty"`
-	Team     string `json:"team,omitempty"`
-	Model    string `json:"model,omitempty"`
+	Tenant   string
+	Workflow string
+	Version  string
+	Team     string
+	Model    string
 	// Service and Environment are the workflow's (service.name, deployment.environment).
-	Service     string `json:"service,omitempty"`
-	Environment string `json:"environment,omitempty"`
+	Service     string
+	Environment string
 }
 
 // SeriesPoint is one bucket's unit economics for one workflow type, from the rollups.
@@ -35,16 +35,16 @@ type SeriesPoint struct {
 
 // CostPoint is one bucket's cost for one workflow type, component, model and workflow version.
 type CostPoint struct {
-	Bucket          time.Time      `json:"bucket"`
-	Workflow        string         `json:"workflow"`
-	Component       string         `json:"component"`
-	Model           string         `json:"model"`
-	WorkflowVersion string         `json:"workflow_version"`
-	LineItems       uint64         `json:"line_items"`
-	UnpricedLines   uint64         `json:"unpriced_lines"`
-	Cost            pipeline.Money `json:"cost_nano"`
-	InputTokens     uint64         `json:"input_tokens"`
-	OutputTokens    uint64         `json:"output_tokens"`
+	Bucket          time.Time
+	Workflow        string
+	Component       string
+	Model           string
+	WorkflowVersion string
+	LineItems       uint64
+	UnpricedLines   uint64
+	Cost            pipeline.Money
+	InputTokens     uint64
+	OutputTokens    uint64
 }
 
 // bucketExpr maps a bucket name to its SQL; never built from input.

@@ -218,8 +218,30 @@ func TestExploreQueries(t *testing.T) {
 		t.Fatalf("globex top: %+v", top)
 	}
 	lines, err := s.WorkflowLines(ctx, qa, "acme")
-	if err != nil || len(lines) != 2 || lines[0].Component != "human_review" || lines[0].Cost != 5000 {
-		t.Fatalf("drill-down: %+v, %v", lines, err)
+	if err != nil || len(lines) != 2 || lines[1].Component != "human_review" || lines[1].Cost != 5000 || lines[0].Cost != 1000 ||
+		!lines[0].StartTime.Equal(time.Unix(0, qaCall.StartUnixNano).Truncate(time.Second)) || lines[0].UsageEstimated {
+		t.Fatalf("drill-down (in start order): %+v, %v", lines, err)
+	}
+	if _, err := s.RefreshRollups(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dim  string
+		f    store.SeriesFilter
+		want string
+	}{
+		{"component", store.SeriesFilter{}, "human_review=5000/1 model_tokens=1300/2"},
+		{"tenant", store.SeriesFilter{}, "acme=6000/2 globex=300/1"},
+		{"model", store.SeriesFilter{Tenant: "acme"}, "=5000/1 gpt-x=1000/1"},
+		{"workflow", store.SeriesFilter{Model: "gpt-y"}, "triage=300/1"},
+	} {
+		rows, err := s.BreakdownRollups(ctx, c.dim, from, to, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := keys(rows); got != c.want {
+			t.Errorf("rollups by %s (%+v): %s, want %s", c.dim, c.f, got, c.want)
+		}
 	}
 	if other, _ := s.WorkflowLines(ctx, qa, "globex"); len(other) != 0 {
 		t.Fatalf("globex sees acme's lines: %+v", other)

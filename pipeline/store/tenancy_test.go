@@ -141,8 +141,8 @@ func TestMigration0007KeepsEarlierRows(t *testing.T) {
 				t.Fatal(err)
 			}
 			applied, err := s.Migrate(ctx)
-			if err != nil || len(applied) != 1 || applied[0] != 7 {
-				t.Fatalf("applied %v (%v), want [7]", applied, err)
+			if err != nil || len(applied) == 0 || applied[0] != 7 {
+				t.Fatalf("applied %v (%v), want 7 and later", applied, err)
 			}
 			// (sorted here: 18.16 cannot ORDER BY a FINAL read of a Distributed table)
 			rows, err := s.Conn().Query(ctx, "SELECT span_id, tenant, auth_tenant FROM "+db+".line_items FINAL")

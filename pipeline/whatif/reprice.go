@@ -40,7 +40,24 @@ type Pricer struct {
 	CutContextPct float64
 }
 
-// Validate reports a named version the books do not hold and unknown policies.
+// Validate reports a named version the books do not hold and an unknown cache policy.
+func (p *Pricer) Validate() error {
+	if p.Books == nil {
+		return fmt.Errorf("what-if: no price book")
+	}
+	switch p.CachePolicy {
+	case "", CacheAsRecorded, CacheNone, CacheSystem:
+	default:
+		return fmt.Errorf("cache policy %q: use %s, %s or %s", p.CachePolicy, CacheAsRecorded, CacheNone, CacheSystem)
+	}
+	if p.CutContextPct < 0 || p.CutContextPct > 100 {
+		return fmt.Errorf("context cut %g%%: want 0 to 100", p.CutContextPct)
+	}
+	_, err := p.book(time.Time{})
+	return err
+}
+
+// book is the version that prices calls of day: the named one, else the one in effect.
 func (p *Pricer) book(day time.Time) (*pricing.Book, error) {
 	if p.Version == "" {
 		return p.Books.At(day), nil

@@ -29,8 +29,8 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	if !req.From.Before(req.To) {
 		return nil, fmt.Errorf("what-if window: from %s is not before to %s", req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
 	}
-	if req.Options.Pricer.Books == nil {
-		return nil, errors.New("what-if: no price book")
+	if err := req.Options.Pricer.Validate(); err != nil {
+		return nil, err
 	}
 	types := []string{req.Workflow}
 	if req.Workflow == "" {

@@ -2,8 +2,10 @@
 -- tenant ('' = any), tenant. The lines are looked up by the workflow's trace (a
 -- workflow's spans are in its trace), which is line_items' key. A tenant sees a workflow's
 -- lines only if it owns the workflow, and only the lines its authenticated tenant wrote
--- (auth_tenant): another tenant's spans under the same trace id never show. (Sorted outside
--- the FINAL read: 18.16 cannot ORDER BY a FINAL read of a Distributed table.)
+-- (auth_tenant): another tenant's spans under the same trace id never show.
+-- With each line: its price provenance (book version, rule), whether its usage was
+-- estimated (tiktoken), and what normalisation clamped on its span (issues). (Sorted
+-- outside the FINAL read: 18.16 cannot ORDER BY a FINAL read of a Distributed table.)
 SELECT *
 FROM
 (
@@ -20,10 +22,14 @@ FROM
         priced,
         unpriced_reason,
         price_version,
-        price_rule
+        price_rule,
+        start_time,
+        duration_ms,
+        usage_estimated,
+        issues
     FROM {db}.line_items FINAL
     WHERE workflow_id = ?
       AND (auth_tenant, trace_id) IN
           (SELECT auth_tenant, trace_id FROM {db}.workflows FINAL WHERE workflow_id = ? AND (? = '' OR tenant = ?))
 )
-ORDER BY cost_nano DESC, span_id, component
+ORDER BY start_time, span_id, component

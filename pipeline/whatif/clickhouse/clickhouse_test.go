@@ -9,6 +9,7 @@ import (
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/whatif"
 	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
@@ -17,6 +18,17 @@ import (
 // queries return one group per distinct call and one cohort per routing, exactly.
 func TestLoadOnClickHouse(t *testing.T) {
 	st := testenv.ClickHouse(t)
+	checkLoad(t, st, st)
+}
+
+// The same on the two-server cluster, sharded: written through one node, read through
+// the other (the queries' joins and IN subqueries are GLOBAL there).
+func TestLoadOnCluster(t *testing.T) {
+	nodes := testenv.Cluster(t, "unitcost_shards", "")
+	checkLoad(t, nodes[0], nodes[1])
+}
+
+func checkLoad(t *testing.T, st, reader *store.Store) {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	var b pipeline.Batch
@@ -51,7 +63,7 @@ func TestLoadOnClickHouse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := whatifch.New(st)
+	src := whatifch.New(reader)
 	from, to := start.Add(-time.Hour), start.Add(time.Hour)
 	types, err := src.Workflows(ctx, from, to, "")
 	if err != nil || !reflect.DeepEqual(types, []string{"other", "tickets"}) {

@@ -1,0 +1,329 @@
+// unitcost dashboard. Reads every figure from /api/v1 with the bearer token kept in this
+// tab (sessionStorage); filters live in the URL so a view can be shared (without the token).
+// Amounts are shown from the API's exact decimal strings (*_usd), rounded here on the
+// string, never through floating point; charts plot floats.
+"use strict";
+
+const $ = (s, el = document) => el.querySelector(s);
+const FILTERS = ["since", "tenant", "workflow", "workflow_version", "model"];
+const COMPONENTS = ["model_tokens", "compute", "retrieval", "tool", "human_review"];
+const COLORS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#e15759", "#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac"];
+
+// ---- token -------------------------------------------------------------------------------
+(function takeTokenFromHash() {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem("unitcost.token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+})();
+const token = () => sessionStorage.getItem("unitcost.token") || "";
+
+// ---- formatting --------------------------------------------------------------------------
+// round a decimal string ("12.345678901") to d decimals, half away from zero, as a string.
+function roundDec(s, d) {
+  if (s === null || s === undefined) return null;
+  let neg = s.startsWith("-");
+  if (neg) s = s.slice(1);
+  let [i, f = ""] = s.split(".");
+  f = f.padEnd(d + 1, "0");
+  let n = BigInt(i + f.slice(0, d));
+  if (f.charCodeAt(d) >= 53) n += 1n; // next digit >= 5
+  let t = n.toString().padStart(d + 1, "0");
+  let out = d > 0 ? t.slice(0, t.length - d) + "." + t.slice(t.length - d) : t;
+  return (neg && /[1-9]/.test(out) ? "-" : "") + out;
+}
+const usd = (s, d = 4) => (s === null || s === undefined ? "–" : "$" + roundDec(s, d));
+const pct = (bp) => (bp < 0 ? "-" : "") + Math.floor(Math.abs(bp) / 100) + "." + String(Math.abs(bp) % 100).padStart(2, "0") + "%";
+const num = (n) => Number(n).toLocaleString("en-US");
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function td(text, attrs = "") {
+  return `<td ${attrs}>${esc(text)}</td>`;
+}
+function money(s, nano, d = 4) {
+  return `<td class="num" data-nano="${nano === null || nano === undefined ? "" : nano}" title="${s === null ? "undefined (no units)" : "$" + s}">${esc(usd(s, d))}</td>`;
+}
+
+// ---- URL state ---------------------------------------------------------------------------
+function params() {
+  const q = new URLSearchParams(location.search);
+  const p = {};
+  for (const k of FILTERS) if (q.get(k)) p[k] = q.get(k);
+  if (!p.since) p.since = "24h";
+  return p;
+}
+function qs(obj) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  return q.toString();
+}
+
+// ---- API ---------------------------------------------------------------------------------
+class APIError extends Error {
+  constructor(status, msg) {
+    super(msg);
+    this.status = status;
+  }
+}
+async function api(path, p) {
+  const headers = {};
+  if (token()) headers.Authorization = "Bearer " + token();
+  const r = await fetch("/api/v1/" + path + (p ? "?" + qs(p) : ""), { headers });
+  let body;
+  try {
+    body = await r.json();
+  } catch (e) {
+    throw new APIError(r.status, `${path}: HTTP ${r.status}`);
+  }
+  if (!r.ok) throw new APIError(r.status, body.error || `HTTP ${r.status}`);
+  return body;
+}
+function showError(e) {
+  if (e instanceof APIError && e.status === 401) {
+    $("#login").hidden = false;
+    for (const m of document.querySelectorAll("main")) m.hidden = true;
+  }
+  const el = $("#error");
+  el.textContent = e.message;
+  el.hidden = false;
+  document.body.dataset.state = "error";
+}
+
+// ---- overview ----------------------------------------------------------------------------
+const KPIS = [
+  ["cost_per_completed", "Cost per completed workflow", (p) => [p.cost_per_completed_usd, p.cost_per_completed_nano], "cost_per_completed_bp"],
+  ["cost_per_validated_output", "Cost per validated output", (p) => [p.cost_per_validated_output_usd, p.cost_per_validated_output_nano], "cost_per_validated_output_bp"],
+  ["cost_per_exception", "Cost per exception", (p) => [p.cost_per_exception_usd, p.cost_per_exception_nano], "cost_per_exception_bp"],
+  ["review_share", "Human review share of cost", (p) => [p.review_share_bp], "review_share_bp"],
+  ["unpriced_share", "Unpriced line items", (p) => [p.unpriced_share_bp], "unpriced_share_bp"],
+  ["cost", "Total cost", (p) => [p.cost_usd, p.cost_nano], "cost_bp"],
+];
+
+function renderKPIs(s) {
+  const html = KPIS.map(([key, label, get, ch]) => {
+    const [v, nano] = get(s.current);
+    const share = key === "review_share" || key === "unpriced_share";
+    const shown = share ? pct(v) : usd(v, key === "cost" ? 2 : 6);
+    const c = s.change[ch];
+    let change = "no previous figure";
+    let cls = "flat";
+    if (c !== null && c !== undefined) {
+      cls = c > 0 ? "up" : c < 0 ? "down" : "flat";
+      change = (c > 0 ? "+" : "") + (share ? pct(c).replace("%", " pts") : pct(c)) + " vs previous window";
+    }
+    const data = share ? `data-bp="${v}"` : `data-nano="${nano === null ? "" : nano}"`;
+    return `<div class="kpi" data-kpi="${key}"><div class="label">${esc(label)}</div><div class="value" ${data}>${esc(shown)}</div><div class="change ${cls}">${esc(change)}</div></div>`;
+  }).join("");
+  $("#kpis").innerHTML = html;
+}
+
+function bucketFor(since) {
+  const h = parseInt(since, 10);
+  return /h$/.test(since) && h > 48 ? "day" : "hour";
+}
+
+let charts = [];
+function plot(el, series, data, opts = {}) {
+  const width = Math.max(320, el.clientWidth || 600);
+  const u = new uPlot(
+    Object.assign({ width, height: 260, series: [{}].concat(series), axes: [{}, { values: (u, v) => v.map((x) => "$" + x.toFixed(x < 1 ? 4 : 2)), size: 70 }], legend: { live: false } }, opts),
+    data,
+    el
+  );
+  charts.push(u);
+  return u;
+}
+
+function renderComposition(rows) {
+  const el = $("#composition");
+  el.innerHTML = "";
+  const buckets = [...new Set(rows.map((r) => r.bucket))].sort();
+  if (buckets.length === 0) {
+    el.innerHTML = '<p class="empty">No rollup data in this window.</p>';
+    return;
+  }
+  const comps = [...new Set(rows.map((r) => r.component))].sort((a, b) => COMPONENTS.indexOf(a) - COMPONENTS.indexOf(b));
+  const idx = new Map(buckets.map((b, i) => [b, i]));
+  const per = comps.map(() => new Array(buckets.length).fill(0));
+  for (const r of rows) per[comps.indexOf(r.component)][idx.get(r.bucket)] += r.cost_nano / 1e9;
+  // stacked: each series is the running sum, drawn top first so lower layers paint over it
+  const stacked = [];
+  let acc = new Array(buckets.length).fill(0);
+  for (const s of per) {
+    acc = acc.map((v, i) => v + s[i]);
+    stacked.push(acc.slice());
+  }
+  const xs = buckets.map((b) => Date.parse(b) / 1000);
+  const order = comps.map((_, i) => comps.length - 1 - i);
+  const series = order.map((i) => ({ label: comps[i], stroke: COLORS[i], fill: COLORS[i] + "cc", width: 1, value: (u, v, si, di) => (di == null ? "" : "$" + per[i][di].toFixed(4)) }));
+  plot(el, series, [xs].concat(order.map((i) => stacked[i])));
+}
+
+function renderTrend(rows, band) {
+  const el = $("#trend");
+  el.innerHTML = "";
+  const buckets = [...new Set(rows.map((r) => r.bucket))].sort();
+  if (buckets.length === 0) {
+    el.innerHTML = '<p class="empty">No rollup data in this window.</p>';
+    return;
+  }
+  const types = [...new Set(rows.map((r) => r.workflow))].sort();
+  const idx = new Map(buckets.map((b, i) => [b, i]));
+  const data = types.map(() => new Array(buckets.length).fill(null));
+  for (const r of rows) if (r.cost_per_completed_nano !== null) data[types.indexOf(r.workflow)][idx.get(r.bucket)] = r.cost_per_completed_nano / 1e9;
+  const xs = buckets.map((b) => Date.parse(b) / 1000);
+  const series = types.map((t, i) => ({ label: t, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }));
+  plot(el, series, [xs].concat(data));
+}
+
+function renderUnit(doc) {
+  const rows = doc.rows.concat(doc.rows.length > 1 ? [doc.total] : []);
+  $("#unit tbody").innerHTML =
+    rows
+      .map(
+        (r) =>
+          `<tr data-workflow="${esc(r.workflow)}">${td(r.workflow)}${td(num(r.workflows), 'class="num"')}${td(num(r.completed), 'class="num"')}` +
+          `${td(num(r.validated_outputs), 'class="num"')}${td(num(r.exceptions), 'class="num"')}${money(r.cost_usd, r.cost_nano, 4)}` +
+          `${money(r.cost_per_completed_usd, r.cost_per_completed_nano, 6)}${money(r.cost_per_validated_output_usd, r.cost_per_validated_output_nano, 6)}` +
+          `${money(r.cost_per_exception_usd, r.cost_per_exception_nano, 6)}${td(pct(r.review_share_bp), 'class="num" data-bp="' + r.review_share_bp + '"')}${td(num(r.unpriced_lines), 'class="num"')}</tr>`
+      )
+      .join("") || '<tr><td colspan="11" class="empty">No workflows in this window.</td></tr>';
+  const sel = $("#filters [name=workflow]");
+  const cur = params().workflow || "";
+  const names = new Set(doc.rows.map((r) => r.workflow));
+  if (cur) names.add(cur);
+  sel.innerHTML = '<option value="">all</option>' + [...names].sort().map((n) => `<option${n === cur ? " selected" : ""}>${esc(n)}</option>`).join("");
+}
+
+function renderBreakdown(doc) {
+  $("#breakdown tbody").innerHTML =
+    doc.rows
+      .map(
+        (r) =>
+          `<tr data-key="${esc(r.key)}">${td(r.key || "(none)")}${money(r.cost_usd, r.cost_nano, 4)}` +
+          `<td class="num bar" data-bp="${r.cost_share_bp}"><span></span>${esc(pct(r.cost_share_bp))}</td>` +
+          `${td(num(r.line_items), 'class="num"')}${td(num(r.unpriced_lines), 'class="num"')}</tr>`
+      )
+      .join("") || '<tr><td colspan="5" class="empty">No cost in this window.</td></tr>';
+  // widths through the CSSOM: the Content-Security-Policy allows no inline style attributes
+  for (const c of document.querySelectorAll("#breakdown td.bar")) c.firstChild.style.width = Number(c.dataset.bp) / 100 + "%";
+}
+
+function renderTop(doc, p) {
+  $("#top tbody").innerHTML =
+    doc.rows
+      .map(
+        (r) =>
+          `<tr data-workflow-id="${esc(r.workflow_id)}"><td><a href="/ui/workflow?${qs(Object.assign({}, p, { id: r.workflow_id }))}">${esc(r.workflow)}</a></td>` +
+          `${td(r.tenant)}${td(r.outcome)}${td(r.start_time.replace("T", " ").replace("Z", ""))}${td(num(r.line_items), 'class="num"')}${money(r.cost_usd, r.cost_nano, 6)}</tr>`
+      )
+      .join("") || '<tr><td colspan="6" class="empty">No workflows in this window.</td></tr>';
+}
+
+async function overview() {
+  $("#overview").hidden = false;
+  const p = params();
+  const f = { since: p.since, tenant: p.tenant, workflow: p.workflow, workflow_version: p.workflow_version };
+  const bucket = bucketFor(p.since);
+  const by = new URLSearchParams(location.search).get("by") || "model";
+  $("#by").value = by;
+  const [sum, costs, series, unit, bd, top] = await Promise.all([
+    api("summary", f),
+    api("series/costs", Object.assign({ bucket, model: p.model }, f)),
+    api("series", Object.assign({ bucket }, f)),
+    api("unit-economics", { since: p.since, tenant: p.tenant, source: "rollups" }),
+    api("breakdown", Object.assign({ by, source: "rollups", model: p.model }, f)),
+    api("workflows/top", { since: p.since, tenant: p.tenant, limit: 10 }),
+  ]);
+  renderKPIs(sum);
+  renderComposition(costs.rows);
+  renderTrend(series.rows);
+  renderUnit(unit);
+  renderBreakdown(bd);
+  renderTop(top, p);
+  $("#band-note").textContent = "";
+  $("#currency").textContent = sum.currency;
+}
+
+// ---- drill-down --------------------------------------------------------------------------
+async function workflow() {
+  $("#workflow").hidden = false;
+  const id = new URLSearchParams(location.search).get("id") || "";
+  $("#wf-id").textContent = id;
+  const p = params();
+  const doc = await api("workflows/" + encodeURIComponent(id) + "/lines", { tenant: p.tenant });
+  $("#wf-total").textContent = usd(doc.cost_usd, 6);
+  $("#wf-total").dataset.nano = doc.cost_nano;
+  const steps = new Map();
+  for (const l of doc.rows) {
+    const k = l.span_id;
+    if (!steps.has(k)) steps.set(k, []);
+    steps.get(k).push(l);
+  }
+  let html = "";
+  for (const [span, lines] of steps) {
+    const total = lines.reduce((a, l) => a + BigInt(l.cost_nano), 0n);
+    html += `<tr class="step" data-span="${esc(span)}"><td colspan="6">${esc(lines[0].step || "(unnamed)")} <code>${esc(span)}</code> ${esc(lines[0].start_time.replace("T", " ").replace("Z", ""))}, ${num(lines[0].duration_ms)} ms</td>` +
+      `<td class="num" data-nano="${total}">${esc(usd(nanoToDec(total), 6))}</td><td colspan="3"></td></tr>`;
+    for (const l of lines) {
+      const flags = [];
+      if (l.usage_estimated) flags.push('<span class="flag est">estimated</span>');
+      if (!l.priced) flags.push(`<span class="flag unpriced">unpriced: ${esc(l.unpriced_reason)}</span>`);
+      for (const i of l.issues) flags.push(`<span class="flag issue">${esc(i)}</span>`);
+      html += `<tr class="line" data-component="${esc(l.component)}">${td("")}${td(l.component)}${td([l.provider, l.model].filter(Boolean).join(" / "))}` +
+        `${td(num(l.input_tokens), 'class="num"')}${td(num(l.output_tokens), 'class="num"')}${td(num(l.cache_read_tokens), 'class="num"')}` +
+        `${money(l.cost_usd, l.cost_nano, 6)}${td(l.price_version)}${td(l.price_rule)}<td>${flags.join(" ")}</td></tr>`;
+    }
+  }
+  $("#lines tbody").innerHTML = html;
+}
+function nanoToDec(n) {
+  const neg = n < 0n;
+  let s = (neg ? -n : n).toString().padStart(10, "0");
+  return (neg ? "-" : "") + s.slice(0, -9) + "." + s.slice(-9);
+}
+
+// ---- wiring ------------------------------------------------------------------------------
+function fillFilters() {
+  const p = params();
+  const form = $("#filters");
+  for (const k of FILTERS) {
+    const el = form.elements[k];
+    if (!el) continue;
+    if (k === "workflow" && p[k] && ![...el.options].some((o) => o.value === p[k])) el.insertAdjacentHTML("beforeend", `<option>${esc(p[k])}</option>`);
+    el.value = p[k] || "";
+  }
+}
+
+async function main() {
+  fillFilters();
+  $("#filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const fd = new FormData(e.target);
+    const p = {};
+    for (const k of FILTERS) p[k] = fd.get(k);
+    const by = new URLSearchParams(location.search).get("by");
+    if (by) p.by = by;
+    location.search = qs(p);
+  });
+  $("#by").addEventListener("change", (e) => {
+    const q = new URLSearchParams(location.search);
+    q.set("by", e.target.value);
+    location.search = q.toString();
+  });
+  $("#login").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("unitcost.token", new FormData(e.target).get("token"));
+    location.reload();
+  });
+  try {
+    if (location.pathname === "/ui/workflow") await workflow();
+    else await overview();
+    document.body.dataset.state = "ready";
+  } catch (e) {
+    showError(e);
+  }
+}
+document.addEventListener("DOMContentLoaded", main);
