@@ -3,6 +3,7 @@ package stack_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -194,34 +195,31 @@ func checkTenancy(t *testing.T, st *store.Store, wid string, acmeCost pipeline.M
 	// The HTTP API: each token reads its own lines of the same workflow id.
 	srv := httptest.NewServer(report.NewAPI(st, map[string]string{"api-acme": "acme", "api-globex": "globex"}))
 	defer srv.Close()
-	for token, want := range map[string][]string{
-		"api-globex": {"0000000000000002:2800000"},
-		"api-acme":   {"0000000000000009:41760000000000", "000000000000000a:41760000000000", "0000000000000002:2000800000"},
+	for _, c := range []struct {
+		token, workflow, tenant string
+		lines                   []string
+	}{
+		{"api-globex", "qa", "globex", []string{"0000000000000002:2800000"}},
+		{"api-acme", "hijack", "acme", []string{"0000000000000002:2000800000", "0000000000000009:41760000000000", "000000000000000a:41760000000000"}},
 	} {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/workflows/"+wid+"/lines", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Authorization", "Bearer "+c.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body struct {
-			Rows []store.Line `json:"rows"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
+		var doc report.LinesDoc
+		err = json.NewDecoder(resp.Body).Decode(&doc)
 		resp.Body.Close()
 		var got []string
-		for _, l := range body.Rows {
-			got = append(got, l.SpanID+":"+strconv.FormatInt(int64(l.Cost), 10))
+		for _, l := range doc.Rows {
+			got = append(got, l.SpanID+":"+strconv.FormatInt(l.CostNano, 10))
 		}
-		if err != nil || resp.StatusCode != http.StatusOK || len(got) != len(want) {
-			t.Errorf("%s: %s reads lines %v (status %d, %v), want %v", when, token, got, resp.StatusCode, err, want)
-			continue
+		if err != nil || resp.StatusCode != http.StatusOK || fmt.Sprint(got) != fmt.Sprint(c.lines) {
+			t.Errorf("%s: %s reads lines %v (status %d, %v), want %v", when, c.token, got, resp.StatusCode, err, c.lines)
 		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Errorf("%s: %s reads lines %v, want %v", when, token, got, want)
-				break
-			}
+		if doc.Workflow == nil || doc.Workflow.Workflow != c.workflow || doc.Workflow.Tenant != c.tenant {
+			t.Errorf("%s: %s reads workflow facts %+v, want its own %s workflow", when, c.token, doc.Workflow, c.workflow)
 		}
 	}
 }
