@@ -20,6 +20,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/encoding/json"
 
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/schemas"
 )
@@ -205,8 +206,8 @@ func window(r *http.Request) (time.Time, time.Time, error) {
 	}
 	since := 24 * time.Hour
 	if s := q.Get("since"); s != "" {
-		if since, err = time.ParseDuration(s); err != nil || since <= 0 {
-			return time.Time{}, time.Time{}, fmt.Errorf("since=%q: want a positive duration such as 24h", s)
+		if since, err = pipeline.ParseDuration(s); err != nil || since <= 0 { // as the CLI's --since: 24h, 90m, 7d
+			return time.Time{}, time.Time{}, fmt.Errorf("since=%q: want a positive duration such as 24h, 90m or 7d", s)
 		}
 	}
 	return to.Add(-since), to, nil

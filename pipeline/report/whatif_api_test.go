@@ -95,6 +95,11 @@ func TestWhatifAPI(t *testing.T) {
 	if strings.Contains(strings.NewReplacer(`"hi_nano":null`, "", `"hi":null`, "", `"context_cut":null`, "").Replace(body), "null") {
 		t.Fatalf("null in the response: %s", body)
 	}
+	// a context cut; and only "as recorded" with enough data (no alternative)
+	if code, body = get("/api/v1/whatif?workflow=tickets&min_samples=3&cut_context=10", "tok-acme"); code != http.StatusOK ||
+		!strings.Contains(body, `"confidence":"no_alternative"`) || !strings.Contains(body, `"context_cut":{"percent":10`) {
+		t.Fatalf("no alternative, context cut: %d %s", code, body)
+	}
 	if code, body = get("/api/v1/whatif/steps", "tok-admin"); code != http.StatusOK || !strings.Contains(body, `"step":"classify"`) || !strings.Contains(body, `"workflows":4`) {
 		t.Fatalf("steps as admin: %d %s", code, body)
 	}

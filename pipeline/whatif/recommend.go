@@ -42,7 +42,7 @@ func pareto(evs []Evaluation) []string {
 }
 
 func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
-	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated}
+	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated, Saving: "0.00"}
 	best := -1
 	for i, e := range evs {
 		if e.EnoughData && (best < 0 || e.perValPoint < evs[best].perValPoint) {
@@ -83,7 +83,7 @@ func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
 	}
 	switch {
 	case contenders == 1:
-		r.Confidence = "no alternative"
+		r.Confidence = "no_alternative"
 	case len(overlaps) > 0:
 		r.Confidence = "uncertain"
 	default:

@@ -149,7 +149,7 @@ type Recommendation struct {
 	ValidatedPerMonth uint64       `json:"validated_outputs_per_month"`
 	SavingNano        int64        `json:"saving_per_month_nano"`
 	Saving            string       `json:"saving_per_month"`
-	Confidence        string       `json:"confidence"` // clear, uncertain, none
+	Confidence        string       `json:"confidence"` // clear, uncertain, no_alternative, none
 	Why               string       `json:"why"`
 }
 
