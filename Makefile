@@ -4,10 +4,10 @@ GO ?= go
 # Packages with goroutines of their own run under the race detector in `make test`.
 RACE_PKGS := ./pipeline/process/... ./pipeline/stack/... ./pipeline/otlp/... ./pipeline/kafka/... ./cmd/...
 
-.PHONY: help build demo demo-serve test test-all sql-modern web-vendor clients test-unit bench vet fmt services-up services-down clean
+.PHONY: help build demo demo-serve test test-all sql-modern web-vendor clients test-unit bench bench-e2e bench-e2e-run vet fmt services-up services-down clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 build: ## build the unitcost binary into ./unitcost
 	$(GO) build -ldflags "-X github.com/unitcost/unitcost/pipeline/admin.buildCommit=$$(git rev-parse HEAD 2>/dev/null)" -o unitcost ./cmd/unitcost
@@ -42,6 +42,18 @@ test-unit: ## tests that need no service (integration tests skip unless CI=true)
 
 bench: ## benchmarks of the hot paths (decode+normalise, stitch, price); see BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/...
+
+BENCH_DIR ?= .unitcost/bench
+BENCH_E2E_FLAGS ?=
+bench-e2e: ## end to end on the real services: process vs a raw Kafka->ClickHouse copy (interleaved, totals checked against the truth), core, memory, freshness; BENCH_E2E_FLAGS=-sizes=40000 etc.
+	deploy/local/with-services.sh "clickhouse kafka" -- $(MAKE) --no-print-directory bench-e2e-run
+
+bench-e2e-run:
+	@mkdir -p $(BENCH_DIR)
+	$(GO) build -o $(BENCH_DIR)/unitcost ./cmd/unitcost
+	$(GO) build -o $(BENCH_DIR)/unitcost-bench ./cmd/unitcost-bench
+	deploy/local/otelcol.sh
+	$(BENCH_DIR)/unitcost-bench -unitcost $(BENCH_DIR)/unitcost -otelcol .unitcost/otelcol/otelcol-unitcost -dir $(BENCH_DIR) $(BENCH_E2E_FLAGS)
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

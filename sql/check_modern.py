@@ -233,6 +233,22 @@ def main():
             print(f"FAIL query breakdown by label:tier filtered: got {got}, want {want}")
         else:
             passed += 1
+        # the Grafana dashboard's panel queries (deploy/grafana/sql), time macros expanded as
+        # the ClickHouse plugin does; they must run and return the fixture's hour (one row, two
+        # for the composition's two components)
+        for q in sorted((HERE.parent / "deploy" / "grafana" / "sql").glob("*.sql")):
+            sql = (q.read_text().replace("$__fromTime", f"toDateTime('{WINDOW[0]}')")
+                   .replace("$__toTime", f"toDateTime('{WINDOW[1]}')").replace("unitcost.", DB + "."))
+            try:
+                got = rows(s, sql)
+                if len(got) != (2 if q.stem == "composition" else 1):
+                    failed += 1
+                    print(f"FAIL grafana panel {q.stem}: got {got}, want one row")
+                else:
+                    passed += 1
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print(f"FAIL grafana panel {q.stem}: {e}")
         version = rows(s, "SELECT version()")[0][0]
     print(f"chdb (ClickHouse {version}): {passed} passed, {failed} failed")
     return 1 if failed else 0

@@ -22,6 +22,8 @@ type Tokenizer struct {
 	err  error
 	o200 *tiktoken.Tiktoken
 	cl   *tiktoken.Tiktoken
+
+	counts countMemo
 }
 
 func (t *Tokenizer) load() error {
@@ -58,13 +60,13 @@ func (t *Tokenizer) Count(model string, pieces []string) (uint64, error) {
 	if err := t.load(); err != nil {
 		return 0, err
 	}
-	enc := t.cl
+	enc, which := t.cl, uint8(0)
 	if Encoding(model) == tiktoken.MODEL_O200K_BASE {
-		enc = t.o200
+		enc, which = t.o200, 1
 	}
 	var n uint64
 	for _, p := range pieces {
-		n += uint64(len(enc.EncodeOrdinary(p)))
+		n += t.counts.count(which, p, func(s string) uint64 { return uint64(len(enc.EncodeOrdinary(s))) })
 	}
 	return n, nil
 }

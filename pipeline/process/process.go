@@ -48,13 +48,13 @@ type Config struct {
 	PriceBook string `yaml:"price_book" desc:"price-book YAML file (default: the built-in book)"`
 	// Limits bound absurd attribute values (see normalize.Limits).
 	Limits normalize.Limits `yaml:"limits" desc:"bounds on absurd attribute values"`
-	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
-	// line is quarantined (unpriced, with the reason). Default 720h.
-	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
 	// Outcome infers outcomes when unitcost.workflow.outcome is absent.
 	Outcome normalize.Outcomes `yaml:"outcome" desc:"how a workflow's outcome is inferred when unitcost.workflow.outcome is absent"`
 	// Labels maps span or resource attributes to label keys.
 	Labels map[string]string `yaml:"labels" desc:"span or resource attributes stored as labels, attribute=label_key (e.g. app.customer_tier=tier); unitcost.label.<key> attributes are always labels (default none)"`
+	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
+	// line is quarantined (unpriced, with the reason). Default 720h.
+	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
 }
 
 // Validate reports every bad field.
@@ -101,10 +101,14 @@ type Processor struct {
 	// until a write succeeds; dropping them from the watermark earlier would commit past
 	// spans that are in no table.
 	unwritten []*stitch.Trace
-	pending   map[*stitch.Trace]*pending // how far each trace in unwritten got
-	// evictedSpans counts spans of traces closed at the memory bound since the last flush.
-	evictedSpans int
-	produce      []*kgo.Record // dead letters and re-keyed records, to produce
+	priced    map[*stitch.Trace]pipeline.Batch // rows of closed traces, priced at close, until written
+	produce   []*kgo.Record                    // dead letters and re-keyed records, to produce
+	// inflight is the one write job running (nil: none); its traces hold the commit back
+	// like unwritten ones until finishLocked takes them back.
+	inflight *writeJob
+	wctx     context.Context // write jobs' context: outlives Run's, cancelled by Close
+	wcancel  context.CancelFunc
+	onWrite  func(pipeline.Batch)
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -136,8 +140,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
-		pending: map[*stitch.Trace]*pending{},
+		priced:  map[*stitch.Trace]pipeline.Batch{},
 	}
+	p.wctx, p.wcancel = context.WithCancel(context.Background())
 	opts, err := kcfg.ClientOpts()
 	if err != nil {
 		return nil, err
@@ -159,6 +164,11 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	return p, nil
 }
+
+// OnWrite registers fn to be called, from the consuming goroutine, after each batch is
+// durably written (the rollup refresher rebuilds the hours it touched). fn must not
+// block. Call before Run.
+func (p *Processor) OnWrite(fn func(pipeline.Batch)) { p.onWrite = fn }
 
 // Ready reports whether the processor is consuming.
 func (p *Processor) Ready() bool { return p.ready.Load() }
@@ -186,7 +196,10 @@ func (p *Processor) Run(ctx context.Context) error {
 			// whatever it cannot write stays uncommitted and is re-read by the next owner.
 			fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			p.mu.Lock()
-			err := p.flushLocked(fctx, time.Now(), false)
+			if job := p.inflight; job != nil && job.retrying.Load() {
+				p.wcancel() // ClickHouse is failing: give the write up now (it stays uncommitted)
+			}
+			err := p.flushLocked(fctx, time.Now(), false, true)
 			p.mu.Unlock()
 			fcancel()
 			p.cl.AllowRebalance()
@@ -209,25 +222,25 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		now := time.Now()
 		p.mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
 		var err error
-		for it := fs.RecordIter(); !it.Done() && err == nil; {
-			p.add(it.Next(), now)
-			if p.evictedSpans >= writeChunk {
-				// Traces closed at the memory bound are written before more is taken in,
-				// so what is held never exceeds max_spans by more than a chunk.
-				err = p.flushLocked(ctx, now, false)
-				lastFlush = now
+		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished()) {
+			// Consumption waits for the write in flight only when it is failing, or when
+			// closed traces waiting for the next write pass the bound; then the next write
+			// starts and consumption goes on.
+			if p.mustWaitLocked() {
+				err = p.waitLocked(ctx)
 			}
-		}
-		if err == nil && (now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0) {
-			err = p.flushLocked(ctx, now, false)
+			if err == nil {
+				err = p.flushLocked(ctx, now, false, false)
+			}
 			lastFlush = now
 		}
 		p.mu.Unlock()
 		p.cl.AllowRebalance()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				continue // shutting down: the final flush above writes what it can
 			}
 			return err
 		}
@@ -236,7 +249,10 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // Close leaves the group and closes the client. Idempotent.
 func (p *Processor) Close() {
-	p.closeOnce.Do(func() { p.cl.Close() })
+	p.closeOnce.Do(func() {
+		p.wcancel()
+		p.cl.Close()
+	})
 }
 
 // FlushAll force-closes every open trace, writes it and commits (tests, and `dev` on
@@ -244,7 +260,7 @@ func (p *Processor) Close() {
 func (p *Processor) FlushAll(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.flushLocked(ctx, time.Now(), true)
+	return p.flushLocked(ctx, time.Now(), true, true)
 }
 
 func header(r *kgo.Record, key string) string {
@@ -314,9 +330,9 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 				if len(sp.Issues) > 0 {
 					p.m.SpanIssues.Add(float64(len(sp.Issues)))
 				}
-				for _, t := range p.st.Add(part, r.Offset, sp, now) {
-					p.unwritten = append(p.unwritten, t)
-					p.evictedSpans += len(t.Spans)
+				if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
+					p.closeLocked(evicted)
+					p.unwritten = append(p.unwritten, evicted...)
 				}
 			}
 		}
@@ -343,8 +359,10 @@ func (p *Processor) deadLetter(src *kgo.Record, value []byte, headers []kgo.Reco
 	p.log.Warn("dead letter", "topic", src.Topic, "partition", src.Partition, "offset", src.Offset, "reason", reason)
 }
 
-// flushLocked is the delivery guarantee; see the package doc for the order.
-func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) error {
+// flushLocked is the delivery guarantee; see the package doc for the order. Closed
+// traces are written by one write job at a time while consumption goes on (write.go);
+// with wait, it returns only once everything closed so far is written.
+func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait bool) error {
 	// (1) dead letters and re-keyed records first: their source offsets are "handled".
 	if len(p.produce) > 0 {
 		if err := p.cl.ProduceSync(ctx, p.produce...).FirstErr(); err != nil {
@@ -352,13 +370,29 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 		}
 		p.produce = p.produce[:0]
 	}
-	// (2) write closed workflows; until every row of a trace is written it stays in
-	// unwritten, which holds the commit back.
-	p.unwritten = append(p.unwritten, p.st.Due(now, force)...)
-	if err := p.writeClosed(ctx); err != nil {
-		return err
+	// (2) write closed workflows; until their write succeeds they stay in unwritten or in
+	// the job in flight, and both hold the commit back.
+	due := p.st.Due(now, force)
+	p.closeLocked(due)
+	p.unwritten = append(p.unwritten, due...)
+	if job := p.inflight; job != nil && job.finished() {
+		if err := p.finishLocked(job); err != nil {
+			return err
+		}
 	}
-	p.evictedSpans = 0
+	if wait {
+		if err := p.waitLocked(ctx); err != nil {
+			return err
+		}
+	}
+	if p.inflight == nil && len(p.unwritten) > 0 {
+		p.startWriteLocked()
+		if wait {
+			if err := p.waitLocked(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	p.m.observe(p.st.Stats(), now)
 	// (3) commit what is safe.
 	return p.commitLocked(ctx, nil)
@@ -368,7 +402,11 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force bool) 
 // offset still held, or the next offset when nothing of the partition is held.
 func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]bool) error {
 	marks := p.st.Watermarks()
-	for _, t := range p.unwritten {
+	held := p.unwritten
+	if p.inflight != nil {
+		held = append(held[:len(held):len(held)], p.inflight.traces...)
+	}
+	for _, t := range held {
 		for _, o := range t.Offsets {
 			if cur, ok := marks[t.Partition]; !ok || o < cur {
 				marks[t.Partition] = o
@@ -428,7 +466,7 @@ func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[st
 	// not committed, and the next owner re-reads it.
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := p.flushLocked(ctx, time.Now(), false); err != nil {
+	if err := p.flushLocked(ctx, time.Now(), false, true); err != nil {
 		p.log.Warn("flush on revoke failed; the next owner re-reads", "err", err)
 	}
 	p.dropLocked(drop)
@@ -451,7 +489,7 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
 		} else {
-			delete(p.pending, t)
+			delete(p.priced, t)
 		}
 	}
 	p.unwritten = kept
@@ -468,9 +506,112 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 	return s
 }
 
+// price turns closed traces into line items and workflow facts. A span delivered twice
+// into one incarnation is priced once. A workflow's facts come from its root, completed
+// from its other spans (normalize.Resolve). Spans without a tenant, team, feature,
+// session, user, service, environment or labels of their own inherit their workflow's
+// (from this incarnation or a remembered earlier one).
+func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
+	var items []pipeline.LineItem
+	var wfs []pipeline.Workflow
+	var issues []pipeline.SpanIssue
+	assigns := make([]map[pipeline.SpanID]string, len(closed))
+	labelsOut := make([]map[string]stitch.Labels, len(closed))
+	for i, t := range closed {
+		assign, roots := t.Assign()
+		assigns[i] = assign
+		spans := p.dedup(t)
+		// The spans of each workflow rooted here. One trace root alone (the common case)
+		// owns every span of the incarnation: no map needed.
+		single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
+		var members map[string][]*pipeline.Span
+		if len(roots) > 0 && !single {
+			members = make(map[string][]*pipeline.Span, len(roots))
+		}
+		for _, sp := range spans {
+			if members != nil {
+				members[assign[sp.SpanID]] = append(members[assign[sp.SpanID]], sp)
+			}
+		}
+		labels := make(map[string]stitch.Labels, len(roots))
+		done := map[pipeline.SpanID]bool{}
+		for _, r := range roots {
+			if done[r.SpanID] {
+				continue
+			}
+			done[r.SpanID] = true
+			tenant := r.Tenant
+			if tenant == "" {
+				tenant = pipeline.DefaultTenant
+			}
+			id := stitch.WorkflowID(t.TraceID, r)
+			w := pipeline.Workflow{
+				ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+				Name: r.WorkflowName, Version: r.WorkflowVersion,
+				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
+			}
+			if single {
+				normalize.Resolve(r, spans, &w)
+			} else {
+				normalize.Resolve(r, members[id], &w)
+			}
+			if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
+				p.m.UnknownOutcomes.Inc()
+			}
+			wfs = append(wfs, w)
+			labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
+				Service: w.Service, Environment: w.Environment, Labels: w.Labels}
+		}
+		labelsOut[i] = labels
+		for _, sp := range spans {
+			wid := assign[sp.SpanID]
+			l, ok := labels[wid]
+			if !ok {
+				l = t.KnownLabels[wid]
+			}
+			inherit(sp, l)
+			for _, is := range sp.Issues {
+				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
+			}
+			if sp.Unpriced != "" {
+				p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
+			}
+			n := len(items)
+			items = p.book.Price(items, sp, wid)
+			for _, li := range items[n:] {
+				if !li.Priced {
+					p.m.Unpriced.Inc()
+				}
+			}
+		}
+	}
+	return pipeline.Batch{LineItems: items, Workflows: wfs, Issues: issues}, assigns, labelsOut
+}
+
 func unpriceableReason(r string) string {
 	if r == pipeline.UnpricedNoModel {
 		return "no_model"
 	}
 	return "no_usage"
+}
+
+func inherit(sp *pipeline.Span, l stitch.Labels) {
+	if sp.Tenant == "" {
+		sp.Tenant = l.Tenant
+	}
+	if sp.Tenant == "" {
+		sp.Tenant = pipeline.DefaultTenant
+	}
+	for _, x := range [...]struct {
+		dst *string
+		v   string
+	}{{&sp.Team, l.Team}, {&sp.Feature, l.Feature}, {&sp.Session, l.Session},
+		{&sp.User, l.User}, {&sp.Service, l.Service}, {&sp.Environment, l.Environment}} {
+		if *x.dst == "" {
+			*x.dst = x.v
+		}
+	}
+	if sp.Labels == nil {
+		sp.Labels = l.Labels
+	}
 }

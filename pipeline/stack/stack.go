@@ -113,6 +113,7 @@ func New(ctx context.Context, cfg config.Config, roles Roles, reg *prometheus.Re
 			rreg = reg
 		}
 		s.Rollups = rollup.New(cfg.Rollup, s.Store, rreg, log)
+		s.Processor.OnWrite(s.Rollups.Written)
 		s.runs = append(s.runs, s.Processor.Run, s.Rollups.Run)
 		checks["clickhouse"] = s.Store.Ping
 		checks["consumer"] = func(context.Context) error {

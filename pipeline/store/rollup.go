@@ -216,3 +216,47 @@ func (s *Store) DropSupersededBuilds(ctx context.Context) (int, error) {
 	}
 	return stale, nil
 }
+
+// workflowHoursChunk bounds the ids of one lookup (the query text holds them).
+const workflowHoursChunk = 2000
+
+// WorkflowHours returns the rollup hours of the given workflows: the start hours of
+// their rows as stored, every version (no FINAL), so a workflow whose start moved names
+// both hours - rollup_dirty.sql restricted to these workflows.
+func (s *Store) WorkflowHours(ctx context.Context, ids []string) ([]time.Time, error) {
+	seen := map[int64]bool{}
+	var out []time.Time
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), workflowHoursChunk)]
+		ids = ids[len(chunk):]
+		list := make([]string, len(chunk))
+		for i, id := range chunk {
+			list[i] = quote(id)
+		}
+		rows, err := s.conn.Query(ctx, "SELECT DISTINCT toStartOfHour(start_time) FROM "+s.cfg.Database+".workflows WHERE workflow_id IN ("+strings.Join(list, ", ")+")")
+		if err != nil {
+			return nil, fmt.Errorf("workflow hours: %w", err)
+		}
+		for rows.Next() {
+			var h time.Time
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("workflow hours: %w", err)
+			}
+			if h = h.UTC(); !seen[h.Unix()] {
+				seen[h.Unix()] = true
+				out = append(out, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("workflow hours: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// quote is a ClickHouse string literal.
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,10 +23,12 @@ import (
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
+	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/stack"
 	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/web"
+	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
 
 // generated runs the generator's workload through the real pipeline (OTLP ingest,
@@ -159,7 +162,12 @@ func TestDashboardInChromium(t *testing.T) {
 	st, truth := generated(t, 120)
 	check := apitest.New(t)
 	defer check.Verify(t)
-	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-globex": "globex", "tok-admin": report.AllTenants})
+	bk, err := pricing.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-globex": "globex", "tok-admin": report.AllTenants}).
+		EnableWhatif(whatifch.New(st), pricing.Single(bk))
 	srv := httptest.NewServer(check.Middleware(web.Handler(api, false)))
 	defer srv.Close()
 	ctx := browser(t)
@@ -274,11 +282,49 @@ func TestDashboardInChromium(t *testing.T) {
 		if len(lines) != byID[first].LineItems || total != nano(byID[first].Cost) {
 			t.Errorf("%s: drill-down of %s: %d lines costing %s, truth %d lines costing %d", tok, first, len(lines), total, byID[first].LineItems, byID[first].Cost)
 		}
+		if facts := texts(t, ctx, `[document.querySelector("[data-fact=tenant]").textContent, document.querySelector("[data-fact=type]").textContent]`); facts[0] != byID[first].Tenant || facts[1] != byID[first].Type {
+			t.Errorf("%s: drill-down facts %q, truth %s %s", tok, facts, byID[first].Tenant, byID[first].Type)
+		}
 		for _, l := range lines {
 			if f := strings.Split(l, "|"); f[1] == "" || f[2] == "" {
 				t.Errorf("%s: a line without price provenance: %q", tok, l)
 			}
 		}
+	}
+
+	// the what-if page shows the API's routings for the token's tenant, figure for figure
+	if state := page(t, ctx, srv.URL, "/ui/whatif?since=24h&workflow=ticket_classification", "tok-acme"); state != "ready" {
+		t.Fatalf("what-if page state %q", state)
+	}
+	shot(t, ctx, "whatif-acme")
+	shown := texts(t, ctx, `[...document.querySelectorAll(".whatif tr[data-routing]")].map(tr => tr.dataset.routing + "=" + tr.children[1].dataset.nano)`)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/whatif?since=24h&workflow=ticket_classification", nil)
+	req.Header.Set("Authorization", "Bearer tok-acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wi struct {
+		Reports []struct {
+			Tenant              string
+			Routings, Scenarios []struct {
+				Routing      string
+				PerValidated struct {
+					PointNano int64 `json:"point_nano"`
+				} `json:"cost_per_validated_output"`
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&wi); err != nil || len(wi.Reports) != 1 || wi.Reports[0].Tenant != "acme" {
+		t.Fatalf("what-if API: %v %+v", err, wi)
+	}
+	resp.Body.Close()
+	var wantWI []string
+	for _, e := range append(wi.Reports[0].Routings, wi.Reports[0].Scenarios...) {
+		wantWI = append(wantWI, fmt.Sprintf("%s=%d", e.Routing, e.PerValidated.PointNano))
+	}
+	if len(shown) == 0 || strings.Join(shown, "\n") != strings.Join(wantWI, "\n") {
+		t.Errorf("what-if page\n got %q\nwant %q", shown, wantWI)
 	}
 
 	// a tenant's token cannot reach another tenant's figures through the page's URL

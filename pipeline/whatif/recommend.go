@@ -42,7 +42,9 @@ func pareto(evs []Evaluation) []string {
 }
 
 func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
-	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated, Saving: "0.00"}
+	// Without a recommendation its amounts are zero, still in the API's decimal form.
+	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated,
+		PerValidated: moneyRange(0, Interval{}), Saving: pipeline.Money(0).Dollars(2)}
 	best := -1
 	for i, e := range evs {
 		if e.EnoughData && (best < 0 || e.perValPoint < evs[best].perValPoint) {

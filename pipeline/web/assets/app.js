@@ -255,6 +255,14 @@ async function workflow() {
   const p = params();
   const doc = await api("workflows/" + encodeURIComponent(id) + "/lines", { tenant: p.tenant });
   $("#wf-total").textContent = usd(doc.cost_usd, 6);
+  const f = doc.workflow;
+  if (f) {
+    const facts = [["type", f.workflow], ["version", f.workflow_version], ["tenant", f.tenant], ["outcome", `${f.outcome} (${f.outcome_source})`],
+      ["validated outputs", num(f.validated_outputs)], ["started", f.start_time.replace("T", " ").replace("Z", "")], ["duration", num(f.duration_ms) + " ms"],
+      ["session", f.session], ["user", f.user], ["service", f.service], ["environment", f.environment],
+      ["labels", Object.entries(f.labels).map(([k, v]) => k + "=" + v).join(", ")]];
+    $("#wf-facts").innerHTML = facts.filter(([, v]) => v).map(([k, v]) => `<div><dt>${esc(k)}</dt><dd data-fact="${esc(k)}">${esc(v)}</dd></div>`).join("");
+  }
   $("#wf-total").dataset.nano = doc.cost_nano;
   const steps = new Map();
   for (const l of doc.rows) {
@@ -283,6 +291,33 @@ function nanoToDec(n) {
   const neg = n < 0n;
   let s = (neg ? -n : n).toString().padStart(10, "0");
   return (neg ? "-" : "") + s.slice(0, -9) + "." + s.slice(-9);
+}
+
+// ---- what-if ------------------------------------------------------------------------------
+function range(m, d = 6) {
+  return `${usd(m.point, d)} <span class="note">(${usd(m.lo, d)} – ${m.hi_nano === null ? "unbounded" : usd(m.hi, d)})</span>`;
+}
+async function whatif() {
+  $("#whatif").hidden = false;
+  const p = params();
+  const doc = await api("whatif", { since: p.since, tenant: p.tenant, workflow: p.workflow });
+  let html = "";
+  for (const r of doc.reports) {
+    const rec = r.recommendation;
+    html += `<section class="whatif" data-workflow="${esc(r.workflow)}"><h3>${esc(r.workflow)} <span class="note">${num(r.workflows)} workflows, ${num(r.validated_outputs)} validated outputs</span></h3>`;
+    html += `<p class="rec" data-confidence="${esc(rec.confidence)}">` + (rec.confidence === "none" ? `No recommendation: ${esc(rec.why)}` :
+      `Recommended: <b>${esc(rec.routing)}</b>, saving $${esc(rec.saving_per_month)} a month (confidence: ${esc(rec.confidence)}). ${esc(rec.why)}`) + "</p>";
+    html += '<table><thead><tr><th>routing</th><th>cost per validated output</th><th>cost per workflow</th><th>review rate</th><th>samples</th><th>data</th></tr></thead><tbody>';
+    for (const e of r.routings.concat(r.scenarios)) {
+      html += `<tr data-routing="${esc(e.routing)}"><td>${esc(e.routing)}</td><td class="num" data-nano="${e.cost_per_validated_output.point_nano}">${range(e.cost_per_validated_output)}</td>` +
+        `<td class="num">${range(e.cost_per_workflow)}</td><td class="num">${(100 * e.review_rate.point).toFixed(1)}%</td><td class="num">${num(e.samples)}</td>` +
+        `<td>${e.enough_data ? "enough" : '<span class="flag issue">too little data</span>'}</td></tr>`;
+    }
+    html += "</tbody></table>";
+    for (const n of r.notes) html += `<p class="note">${esc(n)}</p>`;
+    html += "</section>";
+  }
+  $("#whatif-reports").innerHTML = html || '<p class="empty">No workflows in this window.</p>';
 }
 
 // ---- wiring ------------------------------------------------------------------------------
@@ -320,6 +355,7 @@ async function main() {
   });
   try {
     if (location.pathname === "/ui/workflow") await workflow();
+    else if (location.pathname === "/ui/whatif") await whatif();
     else await overview();
     document.body.dataset.state = "ready";
   } catch (e) {

@@ -1,0 +1,88 @@
+// Command unitcost-bench is `make bench-e2e`: see internal/bench. `unitcost-bench
+// raw-copy CONFIG_JSON` is the baseline copy it runs as a child process.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/unitcost/unitcost/internal/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "unitcost-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 2 && args[0] == "raw-copy" {
+		var c bench.RawCopyConfig
+		if err := json.Unmarshal([]byte(args[1]), &c); err != nil {
+			return fmt.Errorf("raw-copy config: %w", err)
+		}
+		res, err := bench.RawCopy(ctx, c)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fs := flag.NewFlagSet("unitcost-bench", flag.ContinueOnError)
+	brokers := fs.String("brokers", "127.0.0.1:19092", "Kafka brokers (comma-separated)")
+	ch := fs.String("clickhouse", "127.0.0.1:19000", "ClickHouse native addresses (comma-separated)")
+	unitcost := fs.String("unitcost", "./unitcost", "the unitcost binary to run `process` from")
+	sizes := fs.String("sizes", "40000,200000", "workflows per preloaded topic (comma-separated)")
+	rounds := fs.Int("rounds", 2, "raw copy + process pairs per size, interleaved")
+	partitions := fs.Int("partitions", 8, "partitions of the preloaded topics")
+	core := fs.Int("core-workflows", 20000, "workflows for the in-process core and memory measurements")
+	fresh := fs.Int("fresh-samples", 30, "workflows sent one per second for the freshness measurement (0: skip)")
+	collector := fs.String("otelcol", "", "an OTel Collector binary with the OTLP receiver and kafka exporter (deploy/local/otelcol.sh builds one); \"\": ingest alone")
+	clients := fs.Int("ingest-clients", 16, "concurrent OTLP exporters for the ingest comparison (0: skip it)")
+	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
+	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
+	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
+		IngestClients: *clients, IngestFor: *ingestFor,
+		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout}
+	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
+		return err
+	}
+	if *collector != "" {
+		if cfg.Collector, err = filepath.Abs(*collector); err != nil {
+			return err
+		}
+	}
+	for _, s := range strings.Split(*sizes, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-sizes: %q is not a positive number", s)
+		}
+		cfg.Sizes = append(cfg.Sizes, n)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	return bench.Run(ctx, cfg)
+}

@@ -1,0 +1,204 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline/loadgen"
+)
+
+type roundResult struct {
+	rawWall, procWall time.Duration
+	rawCPU, procCPU   time.Duration
+	rawRSS, procRSS   int64
+	load              string
+}
+
+type sizeResult struct {
+	workflows, spans, lineItems int
+	records, bytes              int64
+	rounds                      []roundResult
+}
+
+func (s sizeResult) ratioText() string {
+	var parts []string
+	for i, r := range s.rounds {
+		parts = append(parts, fmt.Sprintf("round %d: %.2fx wall (%.1fs vs %.1fs), %.2fx CPU", i+1,
+			r.procWall.Seconds()/r.rawWall.Seconds(), r.procWall.Seconds(), r.rawWall.Seconds(), r.procCPU.Seconds()/r.rawCPU.Seconds()))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// size preloads a topic with n workflows and runs the rounds over it.
+func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
+	p := func(format string, a ...any) { fmt.Fprintf(b.out, format, a...) }
+	res := sizeResult{workflows: n}
+	topic := fmt.Sprintf("%s_w%d", b.id, n)
+	if err := b.createTopic(ctx, topic); err != nil {
+		return res, err
+	}
+	began := time.Now()
+	pr := &producer{cl: b.cl}
+	lc := loadgen.Config{Seed: uint64(n), Workflows: n}
+	truth, err := generate(ctx, lc, topic, 900<<10, pr.emit)
+	if err == nil {
+		err = pr.flush(ctx)
+	}
+	if err != nil {
+		return res, fmt.Errorf("preload %s: %w", topic, err)
+	}
+	res.spans, res.lineItems, res.records, res.bytes = truth.Spans, truth.LineItems, pr.records, pr.bytes
+	p("size %d workflows: preloaded %s with %d spans in %d records (%.1f MB) in %.1fs; truth: %d line items\n",
+		n, topic, truth.Spans, pr.records, float64(pr.bytes)/1e6, time.Since(began).Seconds(), truth.LineItems)
+	from := time.Now().Add(-72 * time.Hour)
+	to := time.Now().Add(time.Duration(n)*2*time.Second + 72*time.Hour)
+	for r := 1; r <= b.cfg.Rounds; r++ {
+		var rr roundResult
+		rr.load = loadavg()
+		// baseline
+		db := fmt.Sprintf("%s_w%d_raw%d", b.id, n, r)
+		st, err := b.openStore(ctx, db)
+		if err != nil {
+			return res, err
+		}
+		if err := st.Conn().Exec(ctx, RawTableDDL(db, "raw")); err != nil {
+			st.Close()
+			return res, fmt.Errorf("create raw table: %w", err)
+		}
+		rc := RawCopyConfig{Brokers: b.cfg.Brokers, Topic: topic, Group: db, ClickHouse: b.cfg.ClickHouse, Database: db, Table: "raw",
+			Records: pr.records, PollRecords: 10_000}
+		c, err := startChild(b.cfg.Dir, db, b.cfg.Self, []string{"raw-copy", mustJSON(rc)}, nil)
+		if err != nil {
+			st.Close()
+			return res, err
+		}
+		<-c.done
+		werr := c.err
+		rr.rawWall = time.Since(c.started)
+		rr.rawCPU, rr.rawRSS = c.usage()
+		if werr != nil {
+			st.Close()
+			return res, fmt.Errorf("raw copy: %v\n%s", werr, c.tail())
+		}
+		var rows, bytes uint64
+		if err := st.Conn().QueryRow(ctx, "SELECT count(), sum(length(value)) FROM "+db+".raw").Scan(&rows, &bytes); err != nil {
+			st.Close()
+			return res, err
+		}
+		st.Close()
+		if int64(rows) != pr.records || int64(bytes) != pr.bytes {
+			return res, fmt.Errorf("raw copy wrote %d rows of %d bytes, want %d of %d", rows, bytes, pr.records, pr.bytes)
+		}
+		inner, _ := lastJSON[RawCopyResult](c.log)
+		p("  round %d raw copy: %.2fs wall (%.2fs inside, %d inserts), %.2fs CPU = %.2f us/span, peak RSS %.0f MB; %d rows = records (loadavg %s)\n",
+			r, rr.rawWall.Seconds(), inner.Seconds, inner.Inserts, rr.rawCPU.Seconds(), us(rr.rawCPU, truth.Spans), float64(rr.rawRSS)/1e6, rows, loadavg())
+
+		// unitcost process
+		db = fmt.Sprintf("%s_w%d_proc%d", b.id, n, r)
+		if st, err = b.openStore(ctx, db); err != nil {
+			return res, err
+		}
+		adminAddr, err := freeAddr()
+		if err != nil {
+			st.Close()
+			return res, err
+		}
+		c, err = startChild(b.cfg.Dir, db, b.cfg.Unitcost, []string{"process"}, processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr))
+		if err != nil {
+			st.Close()
+			return res, err
+		}
+		deadline := time.Now().Add(30 * time.Minute)
+		var firstRecord, allRecords time.Duration
+		for {
+			if allRecords == 0 {
+				if n := scrape(adminAddr, "unitcost_process_records_total"); n > 0 && firstRecord == 0 {
+					firstRecord = time.Since(c.started)
+				} else if int64(n) >= pr.records {
+					allRecords = time.Since(c.started)
+				}
+			}
+			w, l, err := rawCounts(ctx, st)
+			if err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
+				break
+			}
+			select {
+			case <-c.done:
+				st.Close()
+				return res, fmt.Errorf("process exited: %v\n%s", c.err, c.tail())
+			case <-time.After(100 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				c.stop()
+				st.Close()
+				return res, fmt.Errorf("process did not drain within 30 minutes (%d/%d workflows, %d/%d line items)", w, len(truth.Workflows), l, truth.LineItems)
+			}
+		}
+		rr.procWall = time.Since(c.started)
+		writeSum, writes := scrape(adminAddr, "unitcost_process_write_seconds_sum"), scrape(adminAddr, "unitcost_process_write_seconds_count")
+		if err := c.stop(); err != nil {
+			st.Close()
+			return res, fmt.Errorf("process: %v\n%s", err, c.tail())
+		}
+		rr.procCPU, rr.procRSS = c.usage()
+		check := b.checkTruth(ctx, st, truth, from, to)
+		st.Close()
+		if check != "" {
+			return res, fmt.Errorf("process round %d differs from the truth: %s", r, check)
+		}
+		p("  round %d process:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
+			r, rr.procWall.Seconds(), rr.procCPU.Seconds(), us(rr.procCPU, truth.Spans), float64(rr.procRSS)/1e6, len(truth.Workflows), truth.LineItems, loadavg())
+		p("  round %d process timeline: first record read at %.1fs, every record read at %.1fs, last row written at %.1fs; %.1fs in %0.f ClickHouse writes (%.0f line items per write)\n",
+			r, firstRecord.Seconds(), allRecords.Seconds(), rr.procWall.Seconds(), writeSum, writes, float64(truth.LineItems)/max(writes, 1))
+		p("  round %d ratio process/raw: %.2fx wall, %.2fx CPU\n", r, rr.procWall.Seconds()/rr.rawWall.Seconds(), rr.procCPU.Seconds()/rr.rawCPU.Seconds())
+		res.rounds = append(res.rounds, rr)
+	}
+	p("\n")
+	return res, nil
+}
+
+// scrape reads one sample of the child's /metrics (0 when absent).
+func scrape(addr, name string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func us(d time.Duration, spans int) float64 { return float64(d.Microseconds()) / float64(spans) }
+
+// lastJSON decodes the last line of a log that parses as T.
+func lastJSON[T any](path string) (T, error) {
+	var v T
+	f, err := os.Open(path)
+	if err != nil {
+		return v, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var last string
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "{") {
+			last = sc.Text()
+		}
+	}
+	return v, json.Unmarshal([]byte(last), &v)
+}

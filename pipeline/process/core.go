@@ -1,0 +1,64 @@
+package process
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/kafka"
+	"github.com/unitcost/unitcost/pipeline/normalize"
+	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/stitch"
+)
+
+// Core is the processing core of a Processor - decode, normalise, token estimate,
+// stitch, price - without Kafka or ClickHouse: the same code Run drives, for the
+// benchmarks (BenchmarkCore, unitcost-bench) that measure it on real record shapes.
+type Core struct{ p *Processor }
+
+// NewCore returns a core that takes records of spansTopic (records of any other topic
+// are treated as Collector records and re-keyed, as in Run).
+func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
+	kcfg := kafka.Defaults()
+	kcfg.SpansTopic = spansTopic
+	c := &Core{p: &Processor{
+		cfg: cfg, book: book, log: slog.New(slog.DiscardHandler), m: NewMetrics(nil),
+		kcfg: kcfg,
+
+		norm:    normalize.Normalizer{Limits: cfg.Limits},
+		st:      stitch.New(cfg.Stitch),
+		handled: map[stitch.Partition]int64{},
+		commits: map[stitch.Partition]int64{},
+		priced:  map[*stitch.Trace]pipeline.Batch{},
+	}}
+	// Load the tokenizer's tables now (once per processor, ~25 MB), so a measurement
+	// counts neither their load nor their memory against the spans.
+	_, _ = c.p.tok.Count("", nil)
+	return c
+}
+
+// Add takes one record in, as Run does after a poll.
+func (c *Core) Add(r *kgo.Record, now time.Time) { c.p.add(r, now) }
+
+// Flush closes the traces due at now (every open trace when force) and prices them:
+// the batch is what Run would hand the Writer.
+func (c *Core) Flush(now time.Time, force bool) pipeline.Batch {
+	due := c.p.st.Due(now, force)
+	c.p.closeLocked(due)
+	c.p.unwritten = append(c.p.unwritten, due...)
+	var b pipeline.Batch
+	for _, t := range c.p.unwritten {
+		pb := c.p.priced[t]
+		b.LineItems = append(b.LineItems, pb.LineItems...)
+		b.Workflows = append(b.Workflows, pb.Workflows...)
+		b.Issues = append(b.Issues, pb.Issues...)
+		delete(c.p.priced, t)
+	}
+	c.p.unwritten = nil
+	return b
+}
+
+// Stats are the stitcher's counters (open traces and spans).
+func (c *Core) Stats() stitch.Stats { return c.p.st.Stats() }
