@@ -122,6 +122,20 @@ func BenchmarkReportQueries(b *testing.B) {
 			return err
 		}},
 		{"series_costs hourly 24h (rollup)", func() error { _, err := st.SeriesCosts(ctx, day, end, "hour", store.SeriesFilter{}); return err }},
+		{"breakdown_rollups by model 30d", func() error {
+			_, err := st.BreakdownRollups(ctx, "model", month, end, store.SeriesFilter{})
+			return err
+		}},
+		// the dashboard's overview page: the reads its script makes at once (pipeline/web)
+		{"dashboard overview 24h (7 reads at once)", func() error { return overview(ctx, st, day, end, "hour") }},
+		{"dashboard overview 30d (7 reads at once)", func() error { return overview(ctx, st, month, end, "day") }},
+		{"dashboard drill-down (lines + facts)", func() error {
+			if _, err := st.WorkflowLines(ctx, sampleID, sampleTenant); err != nil {
+				return err
+			}
+			_, _, err := st.Workflow(ctx, sampleID, sampleTenant)
+			return err
+		}},
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -138,4 +152,40 @@ func BenchmarkReportQueries(b *testing.B) {
 			fmt.Fprintf(os.Stderr, "%-42s p50 %8s  p99 %8s\n", q.name, lat[len(lat)/2].Round(100*time.Microsecond), lat[len(lat)*99/100].Round(100*time.Microsecond))
 		}
 	}
+}
+
+// overview makes the reads of the dashboard's overview page concurrently, as the browser
+// does: the summary (this and the previous window), cost composition, the unit cost trend,
+// unit economics and a breakdown from the rollups, and the top workflows from the source
+// (over the window's last 24 hours at most, as the page asks).
+func overview(ctx context.Context, st *store.Store, from, to time.Time, bucket string) error {
+	prev := from.Add(-to.Sub(from))
+	f := store.SeriesFilter{}
+	reads := []func() error{
+		func() error { _, err := st.Series(ctx, from, to, "hour", f); return err },
+		func() error { _, err := st.Series(ctx, prev, from, "hour", f); return err },
+		func() error { _, err := st.SeriesCosts(ctx, from, to, bucket, f); return err },
+		func() error { _, err := st.Series(ctx, from, to, bucket, f); return err },
+		func() error { _, err := st.Series(ctx, from, to, "hour", f); return err },
+		func() error { _, err := st.BreakdownRollups(ctx, "model", from, to, f); return err },
+		func() error { _, err := st.TopWorkflows(ctx, maxTime(from, to.Add(-24*time.Hour)), to, "", 10); return err },
+	}
+	errs := make(chan error, len(reads))
+	for _, r := range reads {
+		go func() { errs <- r() }()
+	}
+	var first error
+	for range reads {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -205,7 +205,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			case need != "" && !versionAtLeast(server, need):
 				continue // this server is too old; a later migrate applies it after an upgrade
 			}
-			if err := s.conn.Exec(ctx, st); err != nil {
+			if err := s.execMigration(ctx, st); err != nil {
 				return done, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 			if need != "" {
