@@ -109,9 +109,16 @@ type Piece struct {
 // Span is one OTLP span normalised from any supported attribute family. It is the only
 // span shape the stitcher, pricing and store see.
 type Span struct {
-	TraceID       TraceID
-	SpanID        SpanID
-	ParentSpanID  SpanID
+	TraceID      TraceID
+	SpanID       SpanID
+	ParentSpanID SpanID
+	// AuthTenant is the tenant the transport authenticated (an ingest token, or the
+	// tenant header of a Collector record); "" when none did. It is part of the span's
+	// identity with its trace and span ids: spans of different authenticated tenants
+	// never stitch together, and their rows never replace one another.
+	AuthTenant string
+	// Tenant is the label reports group by: the authenticated tenant when there is one,
+	// else the span's own attribute or its workflow root's.
 	Tenant        string
 	Name          string
 	StartUnixNano int64
@@ -259,7 +266,10 @@ type LineItem struct {
 // Workflow is the fact row of one workflow: the attributes of the span that roots it.
 // Its cost is the sum of its line items, which may arrive later than the workflow.
 type Workflow struct {
-	ID               string
+	ID string
+	// AuthTenant is the authenticated tenant of the incarnation that wrote the row (see
+	// Span.AuthTenant); with ID it is the row's identity.
+	AuthTenant       string
 	Tenant           string
 	TraceID          TraceID
 	RootSpanID       SpanID

@@ -144,6 +144,18 @@ def rows(s, sql):
     return json.loads(res.bytes() or b'{"data": []}')["data"] if res.bytes() else []
 
 
+def old_rows(s):
+    """Rows as written before migration 0007 (no auth_tenant): a workflow of acme with a
+    line of its own, a late line labelled 'default' (its root was not remembered), and a
+    line of a workflow not written yet. 0007 gives each its workflow's tenant, else its own."""
+    s.query(f"INSERT INTO {DB}.workflows (tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, "
+            f"name, outcome, validated_outputs, version) VALUES ('acme', '2026-10-01', '2026-10-01 10:00:00', "
+            f"'2026-10-01 10:00:02', 'old1', 'old1', '00000000000000f1', 'qa', 'completed', 1, 1)")
+    for span, tenant, wf in (("f1", "acme", "old1"), ("f2", "default", "old1"), ("f3", "globex", "old2")):
+        s.query(f"INSERT INTO {DB}.line_items ({LINE}) VALUES ('{tenant}', '2026-10-01', '2026-10-01 10:00:00', "
+                f"'{wf}', '00000000000000{span}', '', '{wf}', 'model_tokens', 1, 1, 1)")
+
+
 def main():
     migrations = json.loads(pathlib.Path(sys.argv[1]).read_text())
     passed, failed = 0, 0
@@ -151,6 +163,8 @@ def main():
         s = session.Session(tmp)
         s.query(f"CREATE DATABASE IF NOT EXISTS {DB}")
         for m in migrations:
+            if m["version"] == 7:
+                old_rows(s)
             for i, st in enumerate(m["statements"]):
                 try:
                     s.query(st)
@@ -158,6 +172,16 @@ def main():
                 except Exception as e:  # noqa: BLE001 - report every failure, then exit 1
                     failed += 1
                     print(f"FAIL migration {m['version']:04d}_{m['name']} statement {i + 1}: {e}")
+        got = rows(s, f"SELECT span_id, tenant, auth_tenant FROM {DB}.line_items ORDER BY span_id")
+        want = [["00000000000000f1", "acme", "acme"], ["00000000000000f2", "default", "acme"],
+                ["00000000000000f3", "globex", "globex"]]
+        if got != want:
+            failed += 1
+            print(f"FAIL migration 0007 copy of line items: got {got}, want {want}")
+        else:
+            passed += 1
+        for t in ("line_items", "workflows", "span_issues"):
+            s.query(f"TRUNCATE TABLE {DB}.{t}")
         s.query(f"INSERT INTO {DB}.workflows ({WF}) VALUES "
                 f"('acme', '2026-11-01', '2026-11-01 10:00:00', '2026-11-01 10:00:02', '{TRACE}', '{TRACE}', "
                 f"'0000000000000001', 'qa', 'completed', 2, 1, 'status OK', 's-1', 'u-1', 'api', 'prod', ['tier'], ['gold'])")

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 
 	"github.com/unitcost/unitcost/internal/testenv"
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/loadgen"
 	"github.com/unitcost/unitcost/pipeline/stack"
@@ -166,6 +167,23 @@ func checkAgainstTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from
 		cost, n, err := st.WorkflowCost(context.Background(), w.Tenant, w.ID)
 		if err != nil || cost != w.Cost || n != uint64(w.LineItems) {
 			t.Fatalf("workflow %s: %s over %d lines (err %v), want %s over %d", w.ID, cost, n, err, w.Cost, w.LineItems)
+		}
+	}
+	// Late reviews the restarted process handled without memory of their workflow count
+	// under the workflow's team and feature, to the nano-dollar.
+	for _, tenant := range []string{"", "acme", "globex"} {
+		for _, dim := range []string{"team", "feature"} {
+			rows, err := st.Breakdown(context.Background(), dim, from, to, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]pipeline.Money{}
+			for _, r := range rows {
+				got[r.Key] = r.Cost
+			}
+			if want := truth.ByLabel(tenant, dim); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("cost by %s, tenant %q after SIGKILL and restart:\n got %v\nwant %v", dim, tenant, got, want)
+			}
 		}
 	}
 }

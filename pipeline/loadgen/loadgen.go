@@ -211,7 +211,7 @@ func (g *gen) workflow(i int) {
 	}
 	tenant := g.cfg.Tenants[g.rng.IntN(len(g.cfg.Tenants))]
 	start := g.cfg.Start.Add(time.Duration(i) * g.cfg.Spacing)
-	g.w = &WorkflowTruth{Type: kind, Tenant: tenant}
+	g.w = &WorkflowTruth{Type: kind, Tenant: tenant, Team: teamOf(kind), Feature: kind}
 	version := map[string]string{"rag_qa": "v3", "support_agent": "v2", "invoice_extraction": "v5", "ticket_classification": "v1"}[kind]
 	attrs := append(sc.Workflow(kind, version), sc.Labels(tenant, teamOf(kind), kind)...)
 	ctx, root := g.tr.Start(context.Background(), kind, trace.WithTimestamp(start), trace.WithAttributes(attrs...))

@@ -93,6 +93,8 @@ type WorkflowTruth struct {
 	ID               string         `json:"id"` // trace id in hex: the workflow id
 	Type             string         `json:"type"`
 	Tenant           string         `json:"tenant"`
+	Team             string         `json:"team"`    // on the root; every span of the workflow inherits it
+	Feature          string         `json:"feature"` // likewise
 	Outcome          string         `json:"outcome"`
 	ValidatedOutputs uint64         `json:"validated_outputs"`
 	Reviewed         bool           `json:"reviewed"`
@@ -119,6 +121,24 @@ type Truth struct {
 	Workflows []WorkflowTruth
 	Spans     int
 	LineItems int
+}
+
+// ByLabel is the cost per team (dim "team") or feature (dim "feature") of tenant's
+// workflows ("" = all): every line item of a workflow carries its root's labels, late
+// reviews included.
+func (t *Truth) ByLabel(tenant, dim string) map[string]pipeline.Money {
+	out := map[string]pipeline.Money{}
+	for _, w := range t.Workflows {
+		if tenant != "" && w.Tenant != tenant {
+			continue
+		}
+		key := w.Team
+		if dim == "feature" {
+			key = w.Feature
+		}
+		out[key] += w.Cost
+	}
+	return out
 }
 
 // ByType aggregates the workflows per type, sorted by type name; tenant "" means all.

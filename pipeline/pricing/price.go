@@ -12,8 +12,20 @@ const perMillion = 1_000_000
 
 // Price appends the line items of one span to dst. A span of no billable kind yields
 // nothing. A billable span with no matching price yields an unpriced line (cost 0, with
-// the reason): never dropped, never guessed.
+// the reason): never dropped, never guessed. A line whose quantity was beyond a limit
+// (see quarantine) is unpriced too: a clamped value is not what happened.
 func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID string) []pipeline.LineItem {
+	n := len(dst)
+	dst = b.price(dst, sp, workflowID)
+	if len(sp.Issues) > 0 {
+		for i := n; i < len(dst); i++ {
+			quarantine(&dst[i])
+		}
+	}
+	return dst
+}
+
+func (b *Book) price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID string) []pipeline.LineItem {
 	li := pipeline.LineItem{Span: sp, WorkflowID: workflowID, PriceVersion: b.Version}
 	u := &sp.Usage
 	switch {
@@ -61,6 +73,42 @@ func (b *Book) Price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// QuarantinePrefix starts the unpriced reason of a quarantined line.
+const QuarantinePrefix = "quarantined: "
+
+// quarantine unprices li when its span recorded an issue of a quantity beyond a limit that
+// the line is billed by ("... above limit ...": token counts for the model line, review
+// seconds for the review line, retrieval units, span duration for compute). Normalisation
+// clamps such values so that no sum overflows; billing the clamp would invent dollars (a
+// review clamped to 30 days is $43,200), so the line keeps cost 0 and the reason.
+func quarantine(li *pipeline.LineItem) {
+	for _, is := range li.Span.Issues {
+		i := strings.Index(is, " above limit ")
+		if i < 0 || limitedComponent(is[:i]) != li.Component {
+			continue
+		}
+		li.Cost, li.Priced, li.PriceRule = 0, false, ""
+		li.UnpricedReason = QuarantinePrefix + is
+		return
+	}
+}
+
+// limitedComponent is the line a limited quantity is billed by, from the start of its
+// issue text (the quantity's name and value).
+func limitedComponent(what string) pipeline.Component {
+	switch {
+	case strings.HasPrefix(what, "review "):
+		return pipeline.ComponentReview
+	case strings.HasPrefix(what, "retrieval units"):
+		return pipeline.ComponentRetrieval
+	case strings.HasPrefix(what, "span duration"):
+		return pipeline.ComponentCompute
+	case strings.Contains(what, "tokens"):
+		return pipeline.ComponentModel
+	}
+	return ""
 }
 
 func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {

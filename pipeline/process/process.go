@@ -52,6 +52,9 @@ type Config struct {
 	Outcome normalize.Outcomes `yaml:"outcome" desc:"how a workflow's outcome is inferred when unitcost.workflow.outcome is absent"`
 	// Labels maps span or resource attributes to label keys.
 	Labels map[string]string `yaml:"labels" desc:"span or resource attributes stored as labels, attribute=label_key (e.g. app.customer_tier=tier); unitcost.label.<key> attributes are always labels (default none)"`
+	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
+	// line is quarantined (unpriced, with the reason). Default 720h.
+	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
 }
 
 // Validate reports every bad field.
@@ -62,6 +65,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollRecords < 0 {
 		errs = append(errs, errors.New("process.poll_records: must not be negative"))
+	}
+	if c.MaxSpanDuration < 0 {
+		errs = append(errs, errors.New("process.max_span_duration: must not be negative"))
 	}
 	s := c.Stitch
 	if s.QuietPeriod < 0 || s.MaxOpen < 0 || s.MaxTraces < 0 || s.MaxSpans < 0 || s.ClosedMemory < 0 {
@@ -118,6 +124,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	if cfg.PollRecords == 0 {
 		cfg.PollRecords = 10_000
+	}
+	if cfg.MaxSpanDuration == 0 {
+		cfg.MaxSpanDuration = DefaultMaxSpanDuration
 	}
 	if log == nil {
 		log = slog.Default()
@@ -307,6 +316,8 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					p.m.RejectedSpans.Inc()
 					continue
 				}
+				sp.AuthTenant = tenant
+				checkTimes(sp, r.Timestamp, p.cfg.MaxSpanDuration)
 				p.m.Spans.Inc()
 				if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
 					// Estimate now, so captured text is never held while the trace is open.
@@ -509,8 +520,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 	for i, t := range closed {
 		assign, roots := t.Assign()
 		assigns[i] = assign
-		seen := make(map[pipeline.SpanID]bool, len(t.Spans))
-		spans := make([]*pipeline.Span, 0, len(t.Spans))
+		spans := p.dedup(t)
 		// The spans of each workflow rooted here. One trace root alone (the common case)
 		// owns every span of the incarnation: no map needed.
 		single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
@@ -518,13 +528,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 		if len(roots) > 0 && !single {
 			members = make(map[string][]*pipeline.Span, len(roots))
 		}
-		for _, sp := range t.Spans {
-			if seen[sp.SpanID] {
-				p.m.DuplicateSpans.Inc()
-				continue
-			}
-			seen[sp.SpanID] = true
-			spans = append(spans, sp)
+		for _, sp := range spans {
 			if members != nil {
 				members[assign[sp.SpanID]] = append(members[assign[sp.SpanID]], sp)
 			}
@@ -542,7 +546,7 @@ func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipelin
 			}
 			id := stitch.WorkflowID(t.TraceID, r)
 			w := pipeline.Workflow{
-				ID: id, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+				ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
 				Name: r.WorkflowName, Version: r.WorkflowVersion,
 				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
 			}

@@ -60,6 +60,7 @@ func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to ti
 		sameFigures(t, "line items, tenant "+tenant, got, truth.ByType(tenant))
 	}
 	checkRollups(t, st, truth, from, to)
+	checkLabels(t, st, truth, from, to)
 	for _, w := range truth.Workflows {
 		cost, lines, err := st.WorkflowCost(ctx, w.Tenant, w.ID)
 		if err != nil {
@@ -67,6 +68,29 @@ func checkTruth(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to ti
 		}
 		if cost != w.Cost || lines != uint64(w.LineItems) {
 			t.Errorf("workflow %s (%s): %s over %d lines, want %s over %d", w.ID, w.Type, cost, lines, w.Cost, w.LineItems)
+		}
+	}
+}
+
+// checkLabels compares the cost breakdowns by team and by feature, per tenant, with the
+// ground truth to the nano-dollar: late reviews handled by an instance that did not remember
+// their workflow (after a restart, a rebalance, beyond closed_memory) count under their
+// workflow's labels.
+func checkLabels(t *testing.T, st *store.Store, truth *loadgen.Truth, from, to time.Time) {
+	t.Helper()
+	for _, tenant := range []string{"", "acme", "globex"} {
+		for _, dim := range []string{"team", "feature"} {
+			rows, err := st.Breakdown(context.Background(), dim, from, to, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]pipeline.Money{}
+			for _, r := range rows {
+				got[r.Key] = r.Cost
+			}
+			if want := truth.ByLabel(tenant, dim); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("cost by %s, tenant %q:\n got %v\nwant %v", dim, tenant, got, want)
+			}
 		}
 	}
 }

@@ -12,6 +12,9 @@
 //     second copy). The same is true after a restart or a rebalance.
 //   - Watermark(p) never passes the offset of a span held in memory, so committing it
 //     cannot lose a span that is not yet written.
+//   - A trace is identified by its authenticated tenant (pipeline.Span.AuthTenant) and its
+//     trace id: spans of tenant A never join tenant B's open or remembered trace, even
+//     with the same trace id.
 package stitch
 
 import (
@@ -86,11 +89,20 @@ const (
 	ClosedOrphan                // no root, quiet for OrphanQuiet
 )
 
+// Key identifies a trace: the tenant the transport authenticated ("" when none did) and
+// the trace id.
+type Key struct {
+	AuthTenant string
+	TraceID    pipeline.TraceID
+}
+
 // Trace is one incarnation of a trace: the spans that arrived while it was open.
 type Trace struct {
 	Partition Partition
-	TraceID   pipeline.TraceID
-	Spans     []*pipeline.Span
+	// AuthTenant is the authenticated tenant every span of the incarnation carries.
+	AuthTenant string
+	TraceID    pipeline.TraceID
+	Spans      []*pipeline.Span
 	// Offsets of the records the spans came from, parallel to Spans.
 	Offsets []int64
 	// Late is true when an earlier incarnation of this trace had already closed.
@@ -132,7 +144,7 @@ type Stats struct {
 // Stitcher holds the open traces of the partitions one process instance owns.
 type Stitcher struct {
 	cfg    Config
-	open   map[pipeline.TraceID]*Trace
+	open   map[Key]*Trace
 	order  *list.List // open traces by first arrival, oldest at front
 	spans  int
 	closed *closedLRU
@@ -144,24 +156,27 @@ func New(cfg Config) *Stitcher {
 	cfg = cfg.WithDefaults()
 	return &Stitcher{
 		cfg:    cfg,
-		open:   make(map[pipeline.TraceID]*Trace),
+		open:   make(map[Key]*Trace),
 		order:  list.New(),
 		closed: newClosedLRU(cfg.ClosedMemory),
 	}
 }
 
 // Add holds a span of the record at offset in partition p. Spans of one trace always come
-// from one partition (records are keyed by trace id). It returns traces evicted to stay
-// within the memory bound; they must be written like any closed trace.
+// from one partition (records are keyed by trace id). The trace is the span's
+// authenticated tenant's: another tenant's trace with the same id is a different trace.
+// It returns traces evicted to stay within the memory bound; they must be written like any
+// closed trace.
 func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Time) []*Trace {
-	t := s.open[sp.TraceID]
+	k := Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}
+	t := s.open[k]
 	if t == nil {
-		t = &Trace{Partition: p, TraceID: sp.TraceID, first: now}
-		if e, ok := s.closed.get(sp.TraceID); ok {
+		t = &Trace{Partition: p, AuthTenant: sp.AuthTenant, TraceID: sp.TraceID, first: now}
+		if e, ok := s.closed.get(k); ok {
 			t.Late, t.known, t.KnownLabels = true, e.assign, e.labels
 		}
 		t.elem = s.order.PushBack(t)
-		s.open[sp.TraceID] = t
+		s.open[k] = t
 	}
 	if t.Late {
 		s.stats.LateSpans++
@@ -216,7 +231,7 @@ func (s *Stitcher) close(t *Trace, r Reason) {
 	t.Reason = r
 	s.order.Remove(t.elem)
 	t.elem = nil
-	delete(s.open, t.TraceID)
+	delete(s.open, t.key())
 	s.spans -= len(t.Spans)
 	if t.Late {
 		s.stats.Corrections++
@@ -226,8 +241,10 @@ func (s *Stitcher) close(t *Trace, r Reason) {
 // Remember records a closed trace's span->workflow assignment and its workflows' labels
 // so that late spans of the same trace join the same workflows with the same labels.
 func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string, labels map[string]Labels) {
-	s.closed.put(t.TraceID, assign, labels)
+	s.closed.put(t.key(), assign, labels)
 }
+
+func (t *Trace) key() Key { return Key{AuthTenant: t.AuthTenant, TraceID: t.TraceID} }
 
 // Watermarks returns, for each partition with open traces, the lowest offset still held:
 // a consumer may commit up to (excluding) it. Partitions absent from the map hold nothing.
@@ -251,7 +268,7 @@ func (s *Stitcher) DropPartitions(drop map[Partition]bool) {
 		e = e.Next()
 		if drop[t.Partition] {
 			s.order.Remove(t.elem)
-			delete(s.open, t.TraceID)
+			delete(s.open, t.key())
 			s.spans -= len(t.Spans)
 		}
 	}
@@ -271,21 +288,21 @@ func (s *Stitcher) Stats() Stats {
 // closedLRU remembers span->workflow assignments of recently closed traces.
 type closedLRU struct {
 	cap   int
-	items map[pipeline.TraceID]*list.Element
+	items map[Key]*list.Element
 	order *list.List
 }
 
 type closedEntry struct {
-	id     pipeline.TraceID
+	id     Key
 	assign map[pipeline.SpanID]string
 	labels map[string]Labels
 }
 
 func newClosedLRU(n int) *closedLRU {
-	return &closedLRU{cap: n, items: make(map[pipeline.TraceID]*list.Element), order: list.New()}
+	return &closedLRU{cap: n, items: make(map[Key]*list.Element), order: list.New()}
 }
 
-func (c *closedLRU) get(id pipeline.TraceID) (*closedEntry, bool) {
+func (c *closedLRU) get(id Key) (*closedEntry, bool) {
 	e, ok := c.items[id]
 	if !ok {
 		return nil, false
@@ -294,7 +311,7 @@ func (c *closedLRU) get(id pipeline.TraceID) (*closedEntry, bool) {
 	return e.Value.(*closedEntry), true
 }
 
-func (c *closedLRU) put(id pipeline.TraceID, assign map[pipeline.SpanID]string, labels map[string]Labels) {
+func (c *closedLRU) put(id Key, assign map[pipeline.SpanID]string, labels map[string]Labels) {
 	if e, ok := c.items[id]; ok {
 		ce := e.Value.(*closedEntry)
 		for k, v := range assign {

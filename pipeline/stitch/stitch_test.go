@@ -286,3 +286,57 @@ func BenchmarkOpenSpanMemory(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// Spans of two authenticated tenants with the same trace id are two traces: tenant A's
+// spans never join tenant B's open trace, nor its remembered (closed) one, and neither
+// inherits the other's workflow assignment or labels.
+func TestTenantsNeverShareATrace(t *testing.T) {
+	t.Parallel()
+	s := stitch.New(stitch.Config{QuietPeriod: time.Second})
+	p := stitch.Partition{Topic: "spans"}
+	now := time.Unix(1_700_000_000, 0)
+	mk := func(tenant string, id, parent byte, root bool) *pipeline.Span {
+		sp := &pipeline.Span{AuthTenant: tenant, Tenant: tenant, TraceID: pipeline.TraceID{7}, WorkflowRoot: root, Team: tenant + "-team"}
+		sp.SpanID[7], sp.ParentSpanID[7] = id, parent
+		return sp
+	}
+	s.Add(p, 0, mk("globex", 1, 0, true), now)
+	s.Add(p, 1, mk("globex", 2, 1, false), now)
+	s.Add(p, 2, mk("acme", 3, 1, false), now) // acme's span naming globex's root as parent
+	if st := s.Stats(); st.OpenTraces != 2 || st.OpenSpans != 3 {
+		t.Fatalf("%d open traces, %d spans; want 2 traces (one per tenant), 3 spans", st.OpenTraces, st.OpenSpans)
+	}
+	closed := s.Due(now.Add(time.Hour), false)
+	if len(closed) != 2 {
+		t.Fatalf("%d traces closed, want 2", len(closed))
+	}
+	for _, tr := range closed {
+		assign, roots := tr.Assign()
+		for _, sp := range tr.Spans {
+			if sp.AuthTenant != tr.AuthTenant {
+				t.Fatalf("trace of %q holds a span of %q", tr.AuthTenant, sp.AuthTenant)
+			}
+		}
+		labels := map[string]stitch.Labels{}
+		for _, r := range roots {
+			labels[stitch.WorkflowID(tr.TraceID, r)] = stitch.Labels{Tenant: r.Tenant, Team: r.Team}
+		}
+		s.Remember(tr, assign, labels)
+	}
+	// A late span of acme for the same trace: it joins acme's remembered incarnation,
+	// which knows none of globex's spans or labels.
+	s.Add(p, 3, mk("acme", 4, 1, false), now.Add(2*time.Hour))
+	late := s.Due(now.Add(3*time.Hour), false)
+	if len(late) != 1 || !late[0].Late || late[0].AuthTenant != "acme" {
+		t.Fatalf("late incarnation %+v", late)
+	}
+	if l, ok := late[0].KnownLabels[pipeline.TraceID{7}.String()]; ok {
+		t.Fatalf("acme's late span sees globex's workflow labels %+v", l)
+	}
+	// And globex's late span joins globex's, with its root's labels.
+	s.Add(p, 4, mk("globex", 5, 1, false), now.Add(2*time.Hour))
+	late = s.Due(now.Add(3*time.Hour), false)
+	if len(late) != 1 || late[0].AuthTenant != "globex" || late[0].KnownLabels[pipeline.TraceID{7}.String()].Team != "globex-team" {
+		t.Fatalf("globex's late incarnation %+v", late[0])
+	}
+}

@@ -31,6 +31,10 @@ var shardKeys = map[string]string{
 var (
 	createRe = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)\s*(\(.*\))\s*ENGINE = (\w+)(?:\(([^)]*)\))?(.*)$`)
 	alterRe  = regexp.MustCompile(`(?s)^ALTER TABLE (\w+)\.(\w+) (.*)$`)
+	renameRe = regexp.MustCompile(`(?s)^RENAME TABLE (.*)$`)
+	pairRe   = regexp.MustCompile(`^(\w+)\.(\w+)\s+TO\s+(\w+)\.(\w+)$`)
+	dropRe   = regexp.MustCompile(`^DROP TABLE IF EXISTS (\w+)\.(\w+)$`)
+	insertRe = regexp.MustCompile(`(?s)^INSERT INTO \w+\.\w+ .*SELECT\b`)
 )
 
 // stripComments drops the leading comment lines of a statement.
@@ -67,6 +71,33 @@ func ClusterStatements(st, cluster, replicaPath string) ([]string, error) {
 			fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", db, table, cluster),
 			distributed(db, table, cluster),
 		}, nil
+	}
+	if m := renameRe.FindStringSubmatch(body); m != nil {
+		// The data tables are renamed ON CLUSTER; the Distributed tables over them are
+		// dropped and created again under the new names (they hold no data).
+		var local, drops, creates []string
+		for _, pair := range strings.Split(m[1], ",") {
+			p := pairRe.FindStringSubmatch(strings.TrimSpace(pair))
+			if p == nil {
+				return nil, fmt.Errorf("cannot make a cluster variant of the rename %q", strings.TrimSpace(pair))
+			}
+			local = append(local, fmt.Sprintf("%s.%s_local TO %s.%s_local", p[1], p[2], p[3], p[4]))
+			drops = append(drops, fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", p[1], p[2], cluster))
+			creates = append(creates, distributed(p[3], p[4], cluster))
+		}
+		out := append([]string{"RENAME TABLE " + strings.Join(local, ", ") + " ON CLUSTER " + cluster}, drops...)
+		return append(out, creates...), nil
+	}
+	if m := dropRe.FindStringSubmatch(strings.TrimSpace(body)); m != nil {
+		return []string{
+			fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", m[1], m[2], cluster),
+			fmt.Sprintf("DROP TABLE IF EXISTS %s.%s_local ON CLUSTER %s", m[1], m[2], cluster),
+		}, nil
+	}
+	if insertRe.MatchString(body) {
+		// A copy between tables runs through the Distributed tables (every shard's rows,
+		// written to the shard of their dedup key); its joins must be GLOBAL.
+		return []string{Globalize(body)}, nil
 	}
 	return nil, fmt.Errorf("cannot make a cluster variant of: %.80s", body)
 }

@@ -10,10 +10,13 @@ import (
 )
 
 // Dimensions are the names Breakdown accepts, mapped to the column each groups by.
-// Besides these, "label:KEY" groups by the value of the workflows' label KEY.
+// Besides these, "label:KEY" groups by the value of the workflows' label KEY. A line's
+// team and feature are its own, else its workflow's: a late span written where its
+// workflow was not remembered (after a restart or a rebalance) carries none of its own.
 var Dimensions = map[string]string{
 	"component": "component", "model": "model", "provider": "provider", "workflow": "name",
-	"workflow_version": "workflow_version", "team": "team", "feature": "feature", "outcome": "outcome",
+	"workflow_version": "workflow_version", "team": "if(team = '', wf_team, team)",
+	"feature": "if(feature = '', wf_feature, feature)", "outcome": "outcome",
 	"tenant": "wf_tenant", "price_version": "price_version", "service": "service", "environment": "environment", "session": "session",
 	"user": "end_user", "outcome_source": "outcome_source",
 }

@@ -134,7 +134,11 @@ func SplitStatements(src string) []string {
 // newer than this binary knows. It returns the versions it applied. A statement that
 // needs a newer server (MinServer) is skipped there and applied by a later migrate once
 // the server is new enough; schema_optional records which ones ran.
-func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+func (s *Store) Migrate(ctx context.Context) ([]int, error) { return s.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate stopping after migration upTo (0: the newest). Upgrade tests use it
+// to write rows under an older schema.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) ([]int, error) {
 	db := s.cfg.Database
 	onCluster := ""
 	if s.cfg.Cluster != "" {
@@ -196,6 +200,9 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	}
 	var done []int
 	for _, m := range ms {
+		if upTo > 0 && m.Version > upTo {
+			break
+		}
 		fresh := !applied[m.Version]
 		for i, st := range m.Statements {
 			need := MinServer(st)

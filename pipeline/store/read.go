@@ -9,7 +9,7 @@ import (
 )
 
 // ReadLineItems streams the current line items of spans that started in [from, to),
-// each with the span rebuilt from its stored inputs (ids, labels, model, usage, tool,
+// each with the span rebuilt from its stored inputs (ids, authenticated tenant, labels, model, usage, tool,
 // compute class, service tier, review time, duration) - enough to price it again.
 func (s *Store) ReadLineItems(ctx context.Context, from, to time.Time, fn func(pipeline.LineItem) error) error {
 	q := `SELECT tenant, start_time, trace_id, span_id, parent_span_id, workflow_id, component, step, operation,
@@ -18,7 +18,7 @@ reasoning_tokens, usage_estimated, duration_ms, cost_nano, priced, price_version
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, tool_name, compute_class, service_tier,
 retrieval_units, provider_cost_nano, has_provider_cost, system_tokens, context_tokens, history_tokens, user_tokens,
 other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, session, end_user, service,
-environment, label_keys, label_values, provider_cost_currency, provider_cost_source, unpriced_reason
+environment, label_keys, label_values, provider_cost_currency, provider_cost_source, unpriced_reason, auth_tenant
 FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_time < ?`
 	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC())
 	if err != nil {
@@ -45,7 +45,7 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			&sp.Usage.Mix.System, &sp.Usage.Mix.Context, &sp.Usage.Mix.History, &sp.Usage.Mix.User, &sp.Usage.Mix.Other,
 			&sp.Usage.AudioInputTokens, &sp.Usage.ImageInputTokens, &sp.Usage.AudioOutputTokens, &sp.ComputeShareBP,
 			&sp.Session, &sp.User, &sp.Service, &sp.Environment, &keys, &values, &sp.ProviderCostCurrency, &sp.ProviderCostSource,
-			&reason); err != nil {
+			&reason, &sp.AuthTenant); err != nil {
 			return fmt.Errorf("read line item: %w", err)
 		}
 		if err := parseHex(trace, sp.TraceID[:]); err != nil {

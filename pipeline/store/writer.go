@@ -15,18 +15,20 @@ has_provider_cost, priced, unpriced_reason, price_version, price_rule, team, fea
 review_active_ms, review_queue_ms, review_outcome, is_error, issues, version, tool_name, compute_class,
 service_tier, cache_write_1h_tokens, retrieval_units, system_tokens, context_tokens, history_tokens, user_tokens,
 other_tokens, audio_input_tokens, image_input_tokens, audio_output_tokens, compute_share_bp, session, end_user, service,
-environment, label_keys, label_values, provider_cost_currency, provider_cost_source`
+environment, label_keys, label_values, provider_cost_currency, provider_cost_source, auth_tenant`
 
 const workflowColumns = `tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name,
 workflow_version, outcome, validated_outputs, team, feature, duration_ms, version, outcome_source, session, end_user,
-service, environment, label_keys, label_values`
+service, environment, label_keys, label_values, auth_tenant`
 
-const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version`
+const issueColumns = `tenant, day, trace_id, span_id, workflow_id, step, issue, version, auth_tenant`
 
 // Write inserts a batch: line items, then workflow facts, then span issues. It returns
 // only once ClickHouse has acknowledged every insert; a caller commits Kafka offsets
 // after that. Rows replace earlier rows with the same key (see sql/migrations), so writing
-// the same rows twice - a retry, a replay - changes no figure.
+// the same rows twice - a retry, a replay - changes no figure. The key includes the
+// authenticated tenant (auth_tenant, migration 0007): a row of tenant A never replaces
+// tenant B's.
 func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 	items, wfs := batch.LineItems, batch.Workflows
 	version := uint64(time.Now().UnixNano())
@@ -55,6 +57,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 				sp.Usage.Mix.History, sp.Usage.Mix.User, sp.Usage.Mix.Other, sp.Usage.AudioInputTokens, sp.Usage.ImageInputTokens,
 				sp.Usage.AudioOutputTokens, sp.ComputeShareBP, sp.Session, sp.User, sp.Service, sp.Environment,
 				labelKeys(sp.Labels), labelValues(sp.Labels), sp.ProviderCostCurrency, sp.ProviderCostSource,
+				sp.AuthTenant,
 			); err != nil {
 				b.Abort()
 				return fmt.Errorf("append line item: %w", err)
@@ -78,7 +81,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 			}
 			if err := b.Append(w.Tenant, start, start, end, w.ID, w.TraceID.String(), w.RootSpanID.String(), w.Name,
 				w.Version, w.Outcome, w.ValidatedOutputs, w.Team, w.Feature, dur, version, w.OutcomeSource, w.Session, w.User,
-				w.Service, w.Environment, labelKeys(w.Labels), labelValues(w.Labels)); err != nil {
+				w.Service, w.Environment, labelKeys(w.Labels), labelValues(w.Labels), w.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append workflow: %w", err)
 			}
@@ -95,7 +98,7 @@ func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
 		for _, is := range batch.Issues {
 			sp := is.Span
 			if err := b.Append(sp.Tenant, time.Unix(0, sp.StartUnixNano).UTC(), sp.TraceID.String(), sp.SpanID.String(),
-				is.WorkflowID, sp.StepKey(), is.Issue, version); err != nil {
+				is.WorkflowID, sp.StepKey(), is.Issue, version, sp.AuthTenant); err != nil {
 				b.Abort()
 				return fmt.Errorf("append span issue: %w", err)
 			}

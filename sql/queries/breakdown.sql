@@ -6,7 +6,10 @@
 -- workflows by dimension values (' AND service = ?'..., see store.Filter), '' for none. ALL INNER JOIN: the
 -- right side is one row per workflow; ANY would also drop left rows on current ClickHouse.
 -- Parameters: from (line items from the day before on, as in unit_economics.sql), from,
--- to, tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow.
+-- to, tenant ('' = all), tenant. Line items count toward the tenant that owns their workflow,
+-- joined on (auth_tenant, workflow_id): another tenant's spans in the same trace never count.
+-- A line's team and feature are its own, else its workflow's (a late span handled where its
+-- workflow was not remembered, e.g. after a restart, is stored without them).
 SELECT
     {dim} AS key,
     count() AS line_items,
@@ -16,16 +19,17 @@ SELECT
     sum(priced = 0) AS unpriced_lines
 FROM
 (
-    SELECT workflow_id, component, model, provider, team, feature, price_version, cost_nano, input_tokens, output_tokens, priced
+    SELECT auth_tenant, workflow_id, component, model, provider, team, feature, price_version, cost_nano,
+        input_tokens, output_tokens, priced
     FROM {db}.line_items FINAL
     WHERE day >= toDate(?) - 1
 ) AS l
 ALL INNER JOIN
 (
-    SELECT workflow_id, name, workflow_version, outcome, tenant AS wf_tenant, service, environment, session, end_user,
-           outcome_source, label_keys, label_values
+    SELECT auth_tenant, workflow_id, name, workflow_version, outcome, tenant AS wf_tenant, team AS wf_team,
+           feature AS wf_feature, service, environment, session, end_user, outcome_source, label_keys, label_values
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
-) AS w USING (workflow_id)
+) AS w USING (auth_tenant, workflow_id)
 GROUP BY key
 ORDER BY cost_nano DESC, key

@@ -12,13 +12,14 @@ SELECT
     sum(c.system + c.context + c.history + c.user + c.other) AS mix_tokens
 FROM
 (
-    SELECT workflow_id, name
+    SELECT auth_tenant, workflow_id, name
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
 ) AS w
 ANY INNER JOIN
 (
     SELECT
+        auth_tenant,
         workflow_id,
         count() AS calls,
         sum(system_tokens) AS system,
@@ -35,7 +36,7 @@ ANY INNER JOIN
           SELECT workflow_id FROM {db}.workflows FINAL
           WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
       )
-    GROUP BY workflow_id
-) AS c USING (workflow_id)
+    GROUP BY auth_tenant, workflow_id
+) AS c USING (auth_tenant, workflow_id)
 GROUP BY workflow
 ORDER BY workflow

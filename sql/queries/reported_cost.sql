@@ -4,7 +4,8 @@
 -- compares the two over the lines that have both. Compute lines are left out: they repeat
 -- their span's reported cost, which is for the model call.
 -- Parameters: from (line items from the day before on), from, to, tenant ('' = all),
--- tenant, {filter}'s. Line items count toward the tenant that owns their workflow.
+-- tenant, {filter}'s. Line items count toward the tenant that owns their workflow (and was
+-- authenticated as writing them: auth_tenant).
 SELECT
     provider,
     model,
@@ -18,9 +19,9 @@ SELECT
 FROM {db}.line_items FINAL
 WHERE day >= toDate(?) - 1
   AND component != 'compute'
-  AND workflow_id IN
+  AND (auth_tenant, workflow_id) IN
 (
-    SELECT workflow_id FROM {db}.workflows FINAL
+    SELECT auth_tenant, workflow_id FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 )
 GROUP BY provider, model

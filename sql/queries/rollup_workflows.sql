@@ -34,13 +34,15 @@ SELECT
     toUInt64(?)
 FROM
 (
-    SELECT workflow_id, start_time, tenant, name, workflow_version, team, feature, outcome, validated_outputs, service, environment
+    SELECT auth_tenant, workflow_id, start_time, tenant, name, workflow_version, team, feature, outcome,
+        validated_outputs, service, environment
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND toStartOfHour(start_time) IN ({hours})
 ) AS w
 ANY LEFT JOIN
 (
     SELECT
+        auth_tenant,
         workflow_id,
         sum(cost_nano) AS cost,
         max(component = 'human_review') AS reviewed,
@@ -57,6 +59,6 @@ ANY LEFT JOIN
       (
           SELECT workflow_id FROM {db}.workflows FINAL WHERE start_time >= ? AND start_time < ? AND toStartOfHour(start_time) IN ({hours})
       )
-    GROUP BY workflow_id
-) AS c USING (workflow_id)
+    GROUP BY auth_tenant, workflow_id
+) AS c USING (auth_tenant, workflow_id)
 GROUP BY hour, w.tenant, w.name, w.workflow_version, w.team, w.feature, w.outcome, w.service, w.environment

@@ -14,13 +14,13 @@ SELECT
     c.cost AS cost_nano
 FROM
 (
-    SELECT workflow_id, name, tenant, outcome, outcome_source, session, end_user, start_time
+    SELECT auth_tenant, workflow_id, name, tenant, outcome, outcome_source, session, end_user, start_time
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w
 ANY INNER JOIN
 (
-    SELECT workflow_id, count() AS lines, sum(cost_nano) AS cost
+    SELECT auth_tenant, workflow_id, count() AS lines, sum(cost_nano) AS cost
     FROM {db}.line_items FINAL
     WHERE day >= toDate(?) - 1
       AND workflow_id IN
@@ -28,7 +28,7 @@ ANY INNER JOIN
         SELECT workflow_id FROM {db}.workflows FINAL
         WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
     )
-    GROUP BY workflow_id
-) AS c USING (workflow_id)
+    GROUP BY auth_tenant, workflow_id
+) AS c USING (auth_tenant, workflow_id)
 ORDER BY cost_nano DESC, workflow_id
 LIMIT ?

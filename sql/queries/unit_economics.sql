@@ -5,7 +5,9 @@
 -- Line items are read from the day before `from` on: none of a workflow starts earlier,
 -- and the bound lets ClickHouse skip older parts.
 -- A workflow's cost is every line item assigned to it, whenever it arrived; the tenant
--- that owns the workflow owns its cost.
+-- that owns the workflow owns its cost. Line items join their workflow on
+-- (auth_tenant, workflow_id): spans another authenticated tenant wrote into the same trace
+-- id belong to that tenant's workflow, never to this one.
 -- Cost per completed workflow = cost_nano / completed; per validated output =
 -- cost_nano / validated_outputs; per exception = exception_cost_nano / exceptions.
 -- Divisions are done by the caller in exact integer arithmetic.
@@ -21,13 +23,14 @@ SELECT
     sum(c.unpriced) AS unpriced_lines
 FROM
 (
-    SELECT workflow_id, name, outcome, validated_outputs
+    SELECT auth_tenant, workflow_id, name, outcome, validated_outputs
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w
 ANY LEFT JOIN
 (
     SELECT
+        auth_tenant,
         workflow_id,
         sum(cost_nano) AS cost,
         max(component = 'human_review') AS reviewed,
@@ -40,7 +43,7 @@ ANY LEFT JOIN
         SELECT workflow_id FROM {db}.workflows FINAL
         WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
     )
-    GROUP BY workflow_id
-) AS c USING (workflow_id)
+    GROUP BY auth_tenant, workflow_id
+) AS c USING (auth_tenant, workflow_id)
 GROUP BY workflow
 ORDER BY workflow

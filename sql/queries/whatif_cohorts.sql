@@ -5,7 +5,9 @@
 -- review cost and active time and their squares per workflow, the recorded cost of
 -- everything that is not review, model calls and failed ones.
 -- Parameters: from, to, workflow, tenant ('' = all), tenant; from (line items from the
--- day before on); then from, to, workflow, tenant, tenant again.
+-- day before on); then from, to, workflow, tenant, tenant again. Line items join their
+-- workflow on (auth_tenant, workflow_id): another tenant's spans under the same ids are not
+-- this workflow's.
 SELECT
     c.routing AS routing,
     count() AS workflows,
@@ -25,13 +27,14 @@ SELECT
     sum(c.error_calls) AS failed_calls
 FROM
 (
-    SELECT workflow_id, outcome, validated_outputs
+    SELECT auth_tenant, workflow_id, outcome, validated_outputs
     FROM {db}.workflows FINAL
     WHERE start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
 ) AS w
 ANY LEFT JOIN
 (
     SELECT
+        auth_tenant,
         workflow_id,
         arrayStringConcat(arraySort(groupUniqArrayIf(concat(step, '\t', operation, '\t', model), component = 'model_tokens')), '\n') AS routing,
         max(component = 'human_review') AS reviewed,
@@ -47,7 +50,7 @@ ANY LEFT JOIN
           SELECT workflow_id FROM {db}.workflows FINAL
           WHERE start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
       )
-    GROUP BY workflow_id
-) AS c USING (workflow_id)
+    GROUP BY auth_tenant, workflow_id
+) AS c USING (auth_tenant, workflow_id)
 GROUP BY routing
 ORDER BY routing

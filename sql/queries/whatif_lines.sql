@@ -3,7 +3,8 @@
 -- count). The what-if prices each group once under a candidate routing and multiplies by
 -- its line count, which equals pricing every call (each is rounded once, the same way).
 -- Parameters: from (line items from the day before on), from, to, workflow, tenant
--- ('' = all), tenant.
+-- ('' = all), tenant. Only the lines of the workflows' own authenticated tenant (auth_tenant)
+-- count: another tenant's spans under the same ids are not these workflows'.
 SELECT
     tenant,
     day,
@@ -33,9 +34,9 @@ SELECT
 FROM {db}.line_items FINAL
 WHERE day >= toDate(?) - 1
   AND component = 'model_tokens'
-  AND workflow_id IN
+  AND (auth_tenant, workflow_id) IN
   (
-      SELECT workflow_id FROM {db}.workflows FINAL
+      SELECT auth_tenant, workflow_id FROM {db}.workflows FINAL
       WHERE start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
   )
 GROUP BY tenant, day, step, operation, provider, model, service_tier, input_tokens, output_tokens,
