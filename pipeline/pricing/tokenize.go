@@ -28,17 +28,32 @@ type Tokenizer struct {
 
 func (t *Tokenizer) load() error {
 	t.once.Do(func() {
-		tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
-		if t.o200, t.err = tiktoken.GetEncoding(tiktoken.MODEL_O200K_BASE); t.err != nil {
-			t.err = fmt.Errorf("load o200k_base: %w", t.err)
-			return
-		}
-		if t.cl, t.err = tiktoken.GetEncoding(tiktoken.MODEL_CL100K_BASE); t.err != nil {
-			t.err = fmt.Errorf("load cl100k_base: %w", t.err)
-		}
+		e := loadEncodings()
+		t.o200, t.cl, t.err = e.o200, e.cl, e.err
 	})
 	return t.err
 }
+
+// encodings are the two offline BPE tables, loaded once per process: tiktoken-go keeps
+// its loader in a package variable (SetBpeLoader), so setting it from each Tokenizer
+// raced when two were used at once (a test and a processor, or two processors).
+type encodings struct {
+	o200, cl *tiktoken.Tiktoken
+	err      error
+}
+
+var loadEncodings = sync.OnceValue(func() encodings {
+	var e encodings
+	tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
+	if e.o200, e.err = tiktoken.GetEncoding(tiktoken.MODEL_O200K_BASE); e.err != nil {
+		e.err = fmt.Errorf("load o200k_base: %w", e.err)
+		return e
+	}
+	if e.cl, e.err = tiktoken.GetEncoding(tiktoken.MODEL_CL100K_BASE); e.err != nil {
+		e.err = fmt.Errorf("load cl100k_base: %w", e.err)
+	}
+	return e
+})
 
 // Encoding names the encoding used for model.
 func Encoding(model string) string {
