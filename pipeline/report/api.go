@@ -250,13 +250,17 @@ func filterOf(r *http.Request) (store.Filter, error) {
 	return f, f.Validate()
 }
 
-func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
-	from, to, err := window(r)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
+// windowFilter reads the window and the filters of a line-item query.
+func windowFilter(r *http.Request) (from, to time.Time, f store.Filter, err error) {
+	if from, to, err = window(r); err != nil {
 		return
 	}
-	f, err := filterOf(r)
+	f, err = filterOf(r)
+	return
+}
+
+func (a *API) unitEconomics(w http.ResponseWriter, r *http.Request) {
+	from, to, f, err := windowFilter(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
@@ -350,12 +354,7 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 
 // reportedCost compares computed with provider-reported cost per model.
 func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
-	from, to, err := window(r)
-	if err != nil {
-		fail(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	f, err := filterOf(r)
+	from, to, f, err := windowFilter(r)
 	if err != nil {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
