@@ -31,7 +31,7 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
-		priced:  map[*stitch.Trace]pipeline.Batch{},
+		pending: map[*stitch.Trace]*pending{},
 	}}
 	// Load the tokenizer's tables now (once per processor, ~25 MB), so a measurement
 	// counts neither their load nor their memory against the spans.
@@ -45,19 +45,8 @@ func (c *Core) Add(r *kgo.Record, now time.Time) { c.p.add(r, now) }
 // Flush closes the traces due at now (every open trace when force) and prices them:
 // the batch is what Run would hand the Writer.
 func (c *Core) Flush(now time.Time, force bool) pipeline.Batch {
-	due := c.p.st.Due(now, force)
-	c.p.closeLocked(due)
-	c.p.unwritten = append(c.p.unwritten, due...)
-	var b pipeline.Batch
-	for _, t := range c.p.unwritten {
-		pb := c.p.priced[t]
-		b.LineItems = append(b.LineItems, pb.LineItems...)
-		b.Workflows = append(b.Workflows, pb.Workflows...)
-		b.Issues = append(b.Issues, pb.Issues...)
-		delete(c.p.priced, t)
-	}
-	c.p.unwritten = nil
-	return b
+	c.p.closeLocked(c.p.st.Due(now, force))
+	return c.p.priceAllLocked()
 }
 
 // Stats are the stitcher's counters (open traces and spans).
