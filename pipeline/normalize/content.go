@@ -26,7 +26,8 @@ func (f *fields) content(k string, v *value) bool {
 	case "gen_ai.input.messages", "ai.prompt.messages", "ai.prompt":
 		f.messages(k, v, "")
 	case "gen_ai.output.messages":
-		for _, m := range parseMessages(v.asString(), "") {
+		var buf [16]msg
+		for _, m := range messagesIn(v.asString(), "", buf[:0]) {
 			f.piece(&f.outContent, m.text)
 		}
 	case "input.value":
@@ -57,7 +58,8 @@ func (f *fields) content(k string, v *value) bool {
 
 // messages reads a JSON message list (GenAI semconv, Vercel) or plain text.
 func (f *fields) messages(k string, v *value, role string) {
-	for _, m := range parseMessages(v.asString(), role) {
+	var buf [16]msg
+	for _, m := range messagesIn(v.asString(), role, buf[:0]) {
 		m.src = k
 		f.message(m)
 	}
