@@ -41,6 +41,7 @@ type Decoder struct {
 	evs    []evRange
 	out    []pipeline.Span
 	intern map[string]string
+	last   [26]string // own: each field's last owned value
 	buf    []byte // the payload being decoded (ownership checks)
 	tenant string
 	err    error // first normalisation rejection
@@ -62,14 +63,16 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	d.buf, d.tenant, d.err = b, tenant, nil
 	d.out = d.out[:0]
 	defer func() {
-		// drop every view of the payload, so the scratch space holds none alive
-		clear(d.out[:cap(d.out)])
-		clear(d.in.res[:cap(d.in.res)])
-		clear(d.in.attrs[:cap(d.in.attrs)])
-		clear(d.in.events[:cap(d.in.events)])
-		clear(d.in.eventsAttrs[:cap(d.in.eventsAttrs)])
-		clear(d.scopes[:cap(d.scopes)])
-		clear(d.evs[:cap(d.evs)])
+		// Drop every view of the payload, so the scratch space holds none alive. Each
+		// scratch slice is cleared up to its length whenever it is reset, so what lies
+		// beyond its length is already clear.
+		clear(d.out)
+		clear(d.in.res)
+		clear(d.in.attrs)
+		clear(d.in.events)
+		clear(d.in.eventsAttrs)
+		clear(d.scopes)
+		clear(d.evs)
 		d.in.name, d.buf = "", nil
 	}()
 	if err := d.request(b); err != nil {
@@ -266,6 +269,8 @@ func (d *Decoder) request(buf []byte) error {
 // resourceSpans reads the resource first (it may follow its spans, or come in parts,
 // which protobuf merges), then the spans.
 func (d *Decoder) resourceSpans(buf []byte) error {
+	clear(d.in.res)
+	clear(d.scopes)
 	d.in.res = d.in.res[:0]
 	d.scopes = d.scopes[:0]
 	for pos := 0; pos < len(buf); {
@@ -434,6 +439,10 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	in := &d.in
 	in.traceID, in.spanID, in.parent = pipeline.TraceID{}, pipeline.SpanID{}, pipeline.SpanID{}
 	in.name, in.start, in.end, in.code = "", 0, 0, 0
+	clear(in.attrs)
+	clear(in.events)
+	clear(in.eventsAttrs)
+	clear(d.evs)
 	in.attrs = in.attrs[:0]
 	in.events = in.events[:0]
 	in.eventsAttrs = in.eventsAttrs[:0]
@@ -833,11 +842,18 @@ const internMax = 1 << 15
 // own makes every string of sp that aliases the payload its own (interned), except the
 // captured content (see Decoder).
 func (d *Decoder) own(sp *pipeline.Span) {
-	for _, p := range [...]*string{&sp.AuthTenant, &sp.Tenant, &sp.Name, (*string)(&sp.Operation), &sp.Provider, &sp.Model,
+	for i, p := range [...]*string{&sp.AuthTenant, &sp.Tenant, &sp.Name, (*string)(&sp.Operation), &sp.Provider, &sp.Model,
 		&sp.ServiceTier, &sp.ProviderCostCurrency, &sp.ProviderCostSource, &sp.WorkflowName, &sp.WorkflowVersion,
 		&sp.Outcome, &sp.OutcomeSource, &sp.Agent, &sp.Step, &sp.Team, &sp.Feature, &sp.Session, &sp.User,
 		&sp.Service, &sp.Environment, &sp.ToolName, &sp.ComputeClass, &sp.ReviewRole, &sp.ReviewOutcome, &sp.Unpriced} {
-		*p = d.str(*p)
+		// Neighbouring spans mostly repeat a field's value (one service, one provider):
+		// compare with the field's last value before hashing.
+		if *p == d.last[i] {
+			*p = d.last[i]
+		} else if d.aliases(*p) {
+			*p = d.str(*p)
+			d.last[i] = *p
+		}
 	}
 	for i := range sp.Labels {
 		sp.Labels[i].Key, sp.Labels[i].Value = d.str(sp.Labels[i].Key), d.str(sp.Labels[i].Value)

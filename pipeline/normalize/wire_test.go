@@ -432,6 +432,7 @@ func BenchmarkDecoderLoadgen(b *testing.B) {
 		spans += len(s)
 	}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, r := range recs {
 			if _, err := d.Decode(r, ""); err != nil {
@@ -440,4 +441,5 @@ func BenchmarkDecoderLoadgen(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*spans), "cpu-ns/span")
 }
