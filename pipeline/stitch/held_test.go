@@ -95,7 +95,7 @@ func TestHeldSpanRoundTrip(t *testing.T) {
 	full.AuthTenant = "tenant-a"
 	full.TraceID = pipeline.TraceID{1, 2, 3}
 	full.InputContent[1].Text = strings.Repeat("long inline text ", 40) // longer than maxSymbolLen
-	full.Issues[0] = ""                                                   // empty strings in lists
+	full.Issues[0] = ""                                                 // empty strings in lists
 	var empty pipeline.Span
 	empty.AuthTenant, empty.TraceID, empty.SpanID = full.AuthTenant, full.TraceID, pipeline.SpanID{9}
 	// Empty but non-nil lists differ from nil ones (inheritance tests Labels == nil).
