@@ -94,9 +94,6 @@ const (
 type encoder struct {
 	b    []byte
 	syms *symbols
-	// inline is set when a string was written inline (the decoder then copies the buffer
-	// once to slice them from).
-	inline bool
 }
 
 func (e *encoder) tag(f field)      { e.b = append(e.b, byte(f)) }
@@ -132,7 +129,6 @@ func (e *encoder) sym(f field, s string) {
 	}
 	e.uvarint(uint64(len(s))<<1 | 1)
 	e.b = append(e.b, s...)
-	e.inline = e.inline || s != ""
 }
 
 func (e *encoder) strs(f, item field, ss []string) {
@@ -247,9 +243,6 @@ type decoder struct {
 	b    []byte
 	i    int
 	syms *symbols
-	// text is the buffer as a string, when it holds inline strings: they are sliced from
-	// it rather than allocated one by one.
-	text string
 }
 
 func (d *decoder) byte() byte {
@@ -285,7 +278,9 @@ func (d *decoder) sym() string {
 	if n == 0 {
 		return ""
 	}
-	s := d.text[d.i : d.i+n]
+	// Inline strings are rare (long ones, or the table full) and get their own
+	// allocation: a span kept after its neighbours are written keeps only its own text.
+	s := string(d.b[d.i : d.i+n])
 	d.i += n
 	return s
 }

@@ -203,3 +203,22 @@ func (t *symbols) referenced() int {
 	}
 	return n
 }
+
+// A trace larger than a decoding block comes back whole and in order.
+func TestHeldHugeTrace(t *testing.T) {
+	t.Parallel()
+	n := 2*spanBlock + 5
+	in := make([]pipeline.Span, n)
+	for i := range in {
+		in[i] = pipeline.Span{TraceID: pipeline.TraceID{4}, SpanID: pipeline.SpanID{byte(i), byte(i >> 8), 1},
+			ParentSpanID: pipeline.SpanID{1}, Name: fmt.Sprintf("step %d", i%17), StartUnixNano: 1e18 + int64(i)*1e6,
+			EndUnixNano: 1e18 + int64(i)*2e6, Usage: pipeline.Usage{InputTokens: uint64(i)}}
+	}
+	want := append([]pipeline.Span(nil), in...)
+	got := roundTrip(t, in)
+	for i := range want {
+		if !reflect.DeepEqual(*got[i], want[i]) {
+			t.Fatalf("span %d: got %+v, want %+v", i, *got[i], want[i])
+		}
+	}
+}

@@ -112,7 +112,6 @@ type Trace struct {
 	Reason Reason
 
 	hasRoot     bool
-	inline      bool  // buf holds inline strings
 	n           int32 // spans held
 	first, last time.Time
 	prev, next  *Trace // open traces by first arrival
@@ -196,7 +195,7 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 	}
 	e := encoder{b: t.buf, syms: s.syms}
 	e.span(t, offset, sp)
-	t.buf, t.inline = e.b, t.inline || e.inline
+	t.buf = e.b
 	t.n++
 	t.minOffset = min(t.minOffset, offset)
 	t.last = now
@@ -240,19 +239,24 @@ func (s *Stitcher) unlink(t *Trace) {
 	t.prev, t.next = nil, nil
 }
 
+// spanBlock is how many decoded spans share one allocation: a closed trace's spans can
+// be freed block by block as they are written (a huge trace is written in chunks).
+const spanBlock = 4096
+
 // materialize decodes t's held spans into t.Spans and t.Offsets and releases the buffer
 // and its symbols.
 func (s *Stitcher) materialize(t *Trace) {
-	spans := make([]pipeline.Span, t.n)
 	t.Spans = make([]*pipeline.Span, t.n)
 	t.Offsets = make([]int64, t.n)
 	d := decoder{b: t.buf, syms: s.syms}
-	if t.inline {
-		d.text = string(t.buf)
-	}
-	for i := range spans {
-		t.Offsets[i] = d.span(t, &spans[i])
-		t.Spans[i] = &spans[i]
+	var block []pipeline.Span
+	for i := range t.Spans {
+		if len(block) == 0 {
+			block = make([]pipeline.Span, min(len(t.Spans)-i, spanBlock))
+		}
+		t.Offsets[i] = d.span(t, &block[0])
+		t.Spans[i] = &block[0]
+		block = block[1:]
 	}
 	t.buf = nil
 }
