@@ -222,3 +222,33 @@ func TestHeldHugeTrace(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkHeldRoundTrip adds spans shaped like the generator's (a dozen labels and
+// counts set) in traces of 5, closing them as they go: the cost of holding a span encoded
+// and decoding it at close.
+func BenchmarkHeldRoundTrip(b *testing.B) {
+	s := New(Config{QuietPeriod: time.Millisecond})
+	p := Partition{Topic: "spans"}
+	now := time.Unix(1_700_000_000, 0)
+	sp := pipeline.Span{Tenant: "acme", Name: "chat gpt-4o-mini", StartUnixNano: 1.7e18, EndUnixNano: 1.7e18 + 812e6,
+		Operation: pipeline.OpChat, Provider: "openai", Model: "gpt-4o-mini-2024-07-18",
+		Usage:   pipeline.Usage{InputTokens: 1834, OutputTokens: 211, CacheReadTokens: 1024},
+		Team:    "support", Feature: "answers", Service: "support-bot", Environment: "prod",
+		Session: "sess-20391", WorkflowName: "support_ticket", WorkflowVersion: "v3"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		sp.TraceID = pipeline.TraceID{byte(i / 5), byte(i / 5 >> 8), byte(i / 5 >> 16), 1}
+		sp.SpanID = pipeline.SpanID{byte(i), 1}
+		sp.ParentSpanID = pipeline.SpanID{}
+		if i%5 != 0 {
+			sp.ParentSpanID = pipeline.SpanID{1}
+		}
+		s.Add(p, int64(i), &sp, now)
+		i++
+		if i%1000 == 0 {
+			now = now.Add(time.Second)
+			s.Due(now, false)
+		}
+	}
+}
