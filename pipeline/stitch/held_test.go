@@ -232,8 +232,8 @@ func BenchmarkHeldRoundTrip(b *testing.B) {
 	now := time.Unix(1_700_000_000, 0)
 	sp := pipeline.Span{Tenant: "acme", Name: "chat gpt-4o-mini", StartUnixNano: 1.7e18, EndUnixNano: 1.7e18 + 812e6,
 		Operation: pipeline.OpChat, Provider: "openai", Model: "gpt-4o-mini-2024-07-18",
-		Usage:   pipeline.Usage{InputTokens: 1834, OutputTokens: 211, CacheReadTokens: 1024},
-		Team:    "support", Feature: "answers", Service: "support-bot", Environment: "prod",
+		Usage: pipeline.Usage{InputTokens: 1834, OutputTokens: 211, CacheReadTokens: 1024},
+		Team:  "support", Feature: "answers", Service: "support-bot", Environment: "prod",
 		Session: "sess-20391", WorkflowName: "support_ticket", WorkflowVersion: "v3"}
 	b.ReportAllocs()
 	i := 0
