@@ -303,7 +303,7 @@ function nanoToDec(n) {
 
 // ---- what-if ------------------------------------------------------------------------------
 function range(m, d = 6) {
-  return `${usd(m.point, d)} <span class="note">(${usd(m.lo, d)} – ${m.hi_nano === null ? "unbounded" : usd(m.hi, d)})</span>`;
+  return `${usd(m.point_usd, d)} <span class="note">(${usd(m.lo_usd, d)} – ${m.hi_usd === null ? "unbounded" : usd(m.hi_usd, d)})</span>`;
 }
 async function whatif() {
   $("#whatif").hidden = false;
@@ -314,7 +314,7 @@ async function whatif() {
     const rec = r.recommendation;
     html += `<section class="whatif" data-workflow="${esc(r.workflow)}"><h3>${esc(r.workflow)} <span class="note">${num(r.workflows)} workflows, ${num(r.validated_outputs)} validated outputs</span></h3>`;
     html += `<p class="rec" data-confidence="${esc(rec.confidence)}">` + (rec.confidence === "none" ? `No recommendation: ${esc(rec.why)}` :
-      `Recommended: <b>${esc(rec.routing)}</b>, saving $${esc(rec.saving_per_month)} a month (confidence: ${esc(rec.confidence)}). ${esc(rec.why)}`) + "</p>";
+      `Recommended: <b>${esc(rec.routing)}</b>, saving ${esc(usd(rec.saving_per_month_usd, 2))} a month (confidence: ${esc(rec.confidence)}). ${esc(rec.why)}`) + "</p>";
     html += '<table><thead><tr><th>routing</th><th>cost per validated output</th><th>cost per workflow</th><th>review rate</th><th>samples</th><th>data</th></tr></thead><tbody>';
     for (const e of r.routings.concat(r.scenarios)) {
       html += `<tr data-routing="${esc(e.routing)}"><td>${esc(e.routing)}</td><td class="num" data-nano="${e.cost_per_validated_output.point_nano}">${range(e.cost_per_validated_output)}</td>` +
