@@ -55,5 +55,13 @@ func (c *Core) Flush(now time.Time, force bool) pipeline.Batch {
 	return c.p.priceAllLocked()
 }
 
+// Close closes the traces due at now (every open trace when force) as Run does: they
+// are held, prepared for their write, until Flush. It returns the spans so held (memory
+// measurements: a closed span is held decoded, an open one encoded).
+func (c *Core) Close(now time.Time, force bool) int {
+	c.p.closeLocked(c.p.st.Due(now, force))
+	return c.p.held
+}
+
 // Stats are the stitcher's counters (open traces and spans).
 func (c *Core) Stats() stitch.Stats { return c.p.st.Stats() }
