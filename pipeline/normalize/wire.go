@@ -210,6 +210,25 @@ type field struct {
 // (groups, invalid types) are skipped as unknown; a message that knows the field's
 // number rejects them by their wire type.
 func next(buf []byte, pos int) (field, int, error) {
+	// Fast path: a one-byte tag with a one-byte length or value (most OTLP fields).
+	if pos+1 < len(buf) {
+		if t := buf[pos]; t >= 8 && t < 0x80 {
+			switch t & 7 {
+			case wtLen:
+				if l := int(buf[pos+1]); l < 0x80 && pos+2+l <= len(buf) {
+					return field{num: int32(t >> 3), wt: wtLen, b: buf[pos+2 : pos+2+l]}, pos + 2 + l, nil
+				}
+			case wtVarint:
+				if v := buf[pos+1]; v < 0x80 {
+					return field{num: int32(t >> 3), wt: wtVarint, u: uint64(v)}, pos + 2, nil
+				}
+			}
+		}
+	}
+	return nextSlow(buf, pos)
+}
+
+func nextSlow(buf []byte, pos int) (field, int, error) {
 	var f field
 	var err error
 	if f.num, f.wt, pos, err = consumeTag(buf, pos); err != nil {
@@ -325,11 +344,10 @@ func (d *Decoder) resource(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			d.in.res = append(d.in.res, kv{})
+			if err := keyValue(f.b, &d.in.res[len(d.in.res)-1]); err != nil {
 				return err
 			}
-			d.in.res = append(d.in.res, a)
 		case 2:
 			if err := want(f, wtVarint); err != nil {
 				return err
@@ -410,7 +428,8 @@ func scope(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		case 4:
@@ -502,11 +521,10 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			in.attrs = append(in.attrs, kv{})
+			if err := keyValue(f.b, &in.attrs[len(in.attrs)-1]); err != nil {
 				return err
 			}
-			in.attrs = append(in.attrs, a)
 		case 11:
 			if err := want(f, wtLen); err != nil {
 				return err
@@ -569,11 +587,10 @@ func (d *Decoder) event(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			d.in.eventsAttrs = append(d.in.eventsAttrs, kv{})
+			if err := keyValue(f.b, &d.in.eventsAttrs[len(d.in.eventsAttrs)-1]); err != nil {
 				return err
 			}
-			d.in.eventsAttrs = append(d.in.eventsAttrs, a)
 		case 4:
 			if err := want(f, wtVarint); err != nil {
 				return err
@@ -617,7 +634,8 @@ func link(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		case 5:
@@ -656,34 +674,34 @@ func status(buf []byte, code *ptrace.StatusCode) error {
 	return nil
 }
 
-func keyValue(buf []byte) (kv, error) {
-	var a kv
+// keyValue reads a KeyValue into a (zero on entry).
+func keyValue(buf []byte, a *kv) error {
 	for pos := 0; pos < len(buf); {
 		f, p, err := next(buf, pos)
 		if err != nil {
-			return a, err
+			return err
 		}
 		pos = p
 		switch f.num {
 		case 1:
 			if err := want(f, wtLen); err != nil {
-				return a, err
+				return err
 			}
 			a.key = view(f.b)
 		case 2: // a repeated value merges: the last oneof member set wins
 			if err := want(f, wtLen); err != nil {
-				return a, err
+				return err
 			}
 			if err := anyValue(f.b, &a.v); err != nil {
-				return a, err
+				return err
 			}
 		case 3:
 			if err := want(f, wtVarint); err != nil {
-				return a, err
+				return err
 			}
 		}
 	}
-	return a, nil
+	return nil
 }
 
 func anyValue(buf []byte, v *value) error {
@@ -776,7 +794,8 @@ func kvList(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		}
