@@ -76,8 +76,13 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 
 // span is Span over either path's view of the span.
 func (n *Normalizer) span(sp *spanIn, tenant string, out *pipeline.Span) error {
-	lim := n.Limits.withDefaults()
 	*out = pipeline.Span{}
+	return n.fill(sp, tenant, out)
+}
+
+// fill is span on a zero out.
+func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
+	lim := n.Limits.withDefaults()
 	out.TraceID = sp.traceID
 	out.SpanID = sp.spanID
 	if out.TraceID.IsZero() {

@@ -58,23 +58,22 @@ var ErrWire = errors.New("payload not decoded on the wire path")
 var errMalformed = errors.New("malformed protobuf")
 
 // Decode returns the spans of payload b, normalised as Normalizer.Span does with the
-// authenticated tenant. The spans are a fresh slice the caller owns.
+// authenticated tenant. The spans are a fresh slice the caller owns. The Decoder keeps
+// views of the last payload in its scratch space until the next Decode (one record's
+// buffer at most).
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
+	n, err := countSpans(b)
+	if err != nil {
+		return nil, err // an error of the full walk too
+	}
+	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
+	// once, never copied.
 	d.buf, d.tenant, d.err = b, tenant, nil
-	d.out = d.out[:0]
-	defer func() {
-		// Drop every view of the payload, so the scratch space holds none alive. Each
-		// scratch slice is cleared up to its length whenever it is reset, so what lies
-		// beyond its length is already clear.
-		clear(d.out)
-		clear(d.in.res)
-		clear(d.in.attrs)
-		clear(d.in.events)
-		clear(d.in.eventsAttrs)
-		clear(d.scopes)
-		clear(d.evs)
-		d.in.name, d.buf = "", nil
-	}()
+	d.out = nil
+	if n > 0 {
+		d.out = make([]pipeline.Span, 0, n)
+	}
+	defer func() { d.buf, d.out = nil, nil }()
 	if err := d.request(b); err != nil {
 		return nil, err
 	}
@@ -84,12 +83,42 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	if len(d.out) == 0 {
 		return nil, nil
 	}
-	spans := make([]pipeline.Span, len(d.out))
-	copy(spans, d.out)
-	for i := range spans {
-		d.own(&spans[i])
+	for i := range d.out {
+		d.own(&d.out[i])
 	}
-	return spans, nil
+	return d.out, nil
+}
+
+// countSpans counts the spans Decode emits (those of scope_spans; the deprecated list is
+// not read), walking only the levels above them.
+func countSpans(buf []byte) (int, error) {
+	n := 0
+	err := each(buf, 1, func(rs []byte) error {
+		return each(rs, 2, func(ss []byte) error {
+			return each(ss, 2, func([]byte) error { n++; return nil })
+		})
+	})
+	return n, err
+}
+
+// each calls fn with the bytes of every length-delimited field num of a message.
+func each(buf []byte, num int32, fn func([]byte) error) error {
+	for pos := 0; pos < len(buf); {
+		f, p, err := next(buf, pos)
+		if err != nil {
+			return err
+		}
+		pos = p
+		if f.num == num {
+			if err := want(f, wtLen); err != nil {
+				return err
+			}
+			if err := fn(f.b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ---- wire primitives: the same acceptance as pdata's internal/proto ----
@@ -288,8 +317,6 @@ func (d *Decoder) request(buf []byte) error {
 // resourceSpans reads the resource first (it may follow its spans, or come in parts,
 // which protobuf merges), then the spans.
 func (d *Decoder) resourceSpans(buf []byte) error {
-	clear(d.in.res)
-	clear(d.scopes)
 	d.in.res = d.in.res[:0]
 	d.scopes = d.scopes[:0]
 	for pos := 0; pos < len(buf); {
@@ -458,10 +485,6 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	in := &d.in
 	in.traceID, in.spanID, in.parent = pipeline.TraceID{}, pipeline.SpanID{}, pipeline.SpanID{}
 	in.name, in.start, in.end, in.code = "", 0, 0, 0
-	clear(in.attrs)
-	clear(in.events)
-	clear(in.eventsAttrs)
-	clear(d.evs)
 	in.attrs = in.attrs[:0]
 	in.events = in.events[:0]
 	in.eventsAttrs = in.eventsAttrs[:0]
@@ -558,8 +581,12 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	for _, e := range d.evs {
 		in.events = append(in.events, eventIn{name: e.name, attrs: in.eventsAttrs[e.lo:e.hi]})
 	}
-	d.out = append(d.out, pipeline.Span{})
-	if err := d.N.span(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
+	if len(d.out) < cap(d.out) {
+		d.out = d.out[:len(d.out)+1] // zero: fresh from make
+	} else {
+		d.out = append(d.out, pipeline.Span{})
+	}
+	if err := d.N.fill(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
 		d.err = errors.Join(ErrWire, err)
 	}
 	return nil
