@@ -31,10 +31,19 @@ import (
 // only until the buffer is reused: count it (pricing.Tokenizer.Estimate clears it) or
 // copy it before then.
 //
+// With Borrow set, the Decoder neither copies nor interns: the spans it returns are its
+// own scratch space, reused by the next Decode, and their strings alias the payload, so
+// they are valid until the next Decode and while the payload's buffer is unchanged. That
+// is for a caller that copies what it keeps: process hands each span to
+// stitch.Stitcher.Add, which holds an encoded copy.
+//
 // A Decoder is not safe for concurrent use (it reuses its scratch space); use one per
 // goroutine.
 type Decoder struct {
-	N Normalizer
+	N      Normalizer
+	Borrow bool
+
+	scratch []pipeline.Span // Borrow: the spans returned last
 
 	in     spanIn
 	scopes [][]byte
@@ -42,7 +51,7 @@ type Decoder struct {
 	out    []pipeline.Span
 	intern map[string]string
 	last   [26]string // own: each field's last owned value
-	buf    []byte // the payload being decoded (ownership checks)
+	buf    []byte     // the payload being decoded (ownership checks)
 	tenant string
 	err    error // first normalisation rejection
 }
@@ -69,9 +78,16 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
 	// once, never copied.
 	d.buf, d.tenant, d.err = b, tenant, nil
-	d.out = nil
-	if n > 0 {
+	switch {
+	case d.Borrow:
+		if cap(d.scratch) < n {
+			d.scratch = make([]pipeline.Span, n)
+		}
+		d.out = d.scratch[:0]
+	case n > 0:
 		d.out = make([]pipeline.Span, 0, n)
+	default:
+		d.out = nil
 	}
 	defer func() { d.buf, d.out = nil, nil }()
 	if err := d.request(b); err != nil {
@@ -83,8 +99,10 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	if len(d.out) == 0 {
 		return nil, nil
 	}
-	for i := range d.out {
-		d.own(&d.out[i])
+	if !d.Borrow {
+		for i := range d.out {
+			d.own(&d.out[i])
+		}
 	}
 	return d.out, nil
 }
@@ -581,12 +599,17 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	for _, e := range d.evs {
 		in.events = append(in.events, eventIn{name: e.name, attrs: in.eventsAttrs[e.lo:e.hi]})
 	}
-	if len(d.out) < cap(d.out) {
-		d.out = d.out[:len(d.out)+1] // zero: fresh from make
-	} else {
+	fill := d.N.fill // on zero memory, fresh from make
+	switch {
+	case len(d.out) == cap(d.out):
 		d.out = append(d.out, pipeline.Span{})
+	case d.Borrow:
+		d.out = d.out[:len(d.out)+1]
+		fill = d.N.span // scratch: holds the last payload's spans
+	default:
+		d.out = d.out[:len(d.out)+1]
 	}
-	if err := d.N.fill(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
+	if err := fill(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
 		d.err = errors.Join(ErrWire, err)
 	}
 	return nil
