@@ -369,6 +369,15 @@ func (d *Decoder) resourceSpans(buf []byte) error {
 			}
 		}
 	}
+	// Every span reads the resource's attributes: drop, once, those no family reads
+	// (telemetry.sdk.*, process.*, host.*...).
+	kept := d.in.res[:0]
+	for i := range d.in.res {
+		if d.N.reads(d.in.res[i].key, &d.in.res[i].v) {
+			kept = append(kept, d.in.res[i])
+		}
+	}
+	d.in.res = kept
 	for _, s := range d.scopes {
 		if err := d.scopeSpans(s, true); err != nil {
 			return err
