@@ -19,6 +19,7 @@ package stitch
 
 import (
 	"container/list"
+	"slices"
 	"time"
 
 	"github.com/unitcost/unitcost/pipeline"
@@ -151,14 +152,15 @@ type Stats struct {
 
 // Stitcher holds the open traces of the partitions one process instance owns.
 type Stitcher struct {
-	cfg    Config
-	open   map[Key]*Trace
-	oldest *Trace // open traces by first arrival (Trace.next), oldest first
-	newest *Trace
-	spans  int
-	closed *closedLRU
-	stats  Stats
-	syms   *symbols
+	cfg     Config
+	open    map[Key]*Trace
+	oldest  *Trace // open traces by first arrival (Trace.next), oldest first
+	newest  *Trace
+	spans   int
+	closed  *closedLRU
+	stats   Stats
+	syms    *symbols
+	scratch []byte // a span being encoded
 }
 
 // New returns an empty stitcher.
@@ -193,9 +195,7 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 	if t.Late {
 		s.stats.LateSpans++
 	}
-	e := encoder{b: t.buf, syms: s.syms}
-	e.span(t, offset, sp)
-	t.buf = e.b
+	s.hold(t, offset, sp)
 	t.n++
 	t.minOffset = min(t.minOffset, offset)
 	t.last = now
@@ -211,6 +211,20 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 		evicted = append(evicted, old)
 	}
 	return evicted
+}
+
+// hold appends sp, encoded, to t's buffer. The span is encoded into scratch space first,
+// and the buffer grows by at least what it holds (and by three spans at first), so a
+// trace's buffer is reallocated a few times in its life rather than on every few bytes.
+func (s *Stitcher) hold(t *Trace, offset int64, sp *pipeline.Span) {
+	e := encoder{b: s.scratch[:0], syms: s.syms}
+	e.span(t, offset, sp)
+	s.scratch = e.b
+	if free := cap(t.buf) - len(t.buf); free < len(e.b) {
+		grow := max(len(t.buf), 2*len(e.b))
+		t.buf = slices.Grow(t.buf, len(e.b)+grow)
+	}
+	t.buf = append(t.buf, e.b...)
 }
 
 // push appends t to the open traces' arrival order.
