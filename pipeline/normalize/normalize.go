@@ -62,6 +62,11 @@ type Normalizer struct {
 	// LabelAttributes maps attribute names to label keys (e.g. "app.customer_tier" ->
 	// "tier"), besides unitcost.label.<key>.
 	LabelAttributes map[string]string
+	// ContentBytes bounds the captured content read per span for token estimation
+	// (0: 1 MiB, what process holds per span until it is counted). The count taken
+	// before a span's content is trimmed to fit a Kafka record reads it all: that content
+	// is in memory already, and a cap would bill a 2 MB prompt as its trimmed 4 KiB.
+	ContentBytes int
 }
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
@@ -84,7 +89,10 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	out.EndUnixNano = int64(sp.EndTimestamp())
 	out.Error = sp.Status().Code() == ptrace.StatusCodeError
 
-	f := fields{labelMap: n.LabelAttributes}
+	f := fields{labelMap: n.LabelAttributes, maxContent: n.ContentBytes}
+	if f.maxContent <= 0 {
+		f.maxContent = maxContentBytes
+	}
 	res.Range(func(k string, v pcommon.Value) bool { f.read(k, v); return true })
 	sp.Attributes().Range(func(k string, v pcommon.Value) bool { f.read(k, v); return true })
 
