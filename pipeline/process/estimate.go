@@ -23,7 +23,10 @@ func Estimator(lim normalize.Limits) kafka.Estimator {
 	tok := &pricing.Tokenizer{}
 	return func(res pcommon.Map, sp ptrace.Span, tenant string) (uint64, uint64, []string) {
 		var out pipeline.Span
-		if err := n.Span(res, sp, tenant, &out); err != nil {
+		if err := n.Span(res, sp, tenant, &out); err != nil || out.Model == "" {
+			// Without a model nothing bills by these tokens (process counts such content
+			// but prices no line by it): a count written on the span would only turn it
+			// into a model call without a model.
 			return 0, 0, nil
 		}
 		in0, out0 := out.Usage.InputTokens, out.Usage.OutputTokens
