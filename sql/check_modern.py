@@ -50,6 +50,10 @@ PARAMS = {
     "whatif_workflows": [*WINDOW, "", ""],
     "whatif_lines": [WINDOW[0], *WINDOW, "qa", "", ""],
     "whatif_cohorts": [*WINDOW, "qa", "", "", WINDOW[0], *WINDOW, "qa", "acme", "acme"],
+    # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
+    # rule's rows are not acme's)
+    "alert_readings": [*WINDOW, "acme", "acme", "qa", "qa", "cost_per_completed", "cost_per_completed"],
+    "alert_events": [*WINDOW, "acme", "acme", "", "", "", ""],
 }
 
 # Expected rows, the same figures the Go suite asserts on 18.16 (pipeline/store tests):
@@ -86,6 +90,14 @@ EXPECT = {
     ],
     # one cohort (routing: one step "" on model ""), reviewed once at $20, 2 validated outputs
     "whatif_cohorts": [["\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
+    # the hour evaluated twice: the newest evaluation's row only (ReplacingMergeTree, FINAL)
+    "alert_readings": [["acme", "cpc/qa", "2026-11-01 10:00:00", "2026-11-01 10:59:00", "cpc", "cost_per_completed", "qa", 1, "",
+                        0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, 24, "median_mad"]],
+    # the firing written twice (a restart re-sent it), then its resolution
+    "alert_events": [["acme", "cpc/qa", "2026-11-01 10:59:00", "firing", "2026-11-01 10:59:00", "2026-11-01 10:00:00", "cpc",
+                      "cost_per_completed", "qa", "warning", 0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, "cpc: rose", "model_tokens moved most"],
+                     ["acme", "cpc/qa", "2026-11-01 10:59:00", "resolved", "2026-11-01 11:59:00", "2026-11-01 11:00:00", "cpc",
+                      "cost_per_completed", "qa", "warning", 0.25, 0.25, 0.01, 0.2, 0.3, 0, 40, "RESOLVED cpc", ""]],
 }
 
 LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id, component, "
@@ -156,6 +168,28 @@ def old_rows(s):
                 f"'{wf}', '00000000000000{span}', '', '{wf}', 'model_tokens', 1, 1, 1)")
 
 
+def alert_history(s):
+    """The alert history fixture (migration 0009), written as `unitcost alert` does: every
+    evaluation of an hour, and a transition re-sent after a restart."""
+    cols = ("tenant, alert_key, bucket, evaluated_at, rule, metric, workflow, usable, reason, current, baseline, spread, "
+            "band_low, band_high, deviation_pct, samples, baseline_hours, method, version")
+    for tenant, evaluated, current, version in (("acme", "10:01:00", 0.26, 1), ("acme", "10:59:00", 0.31, 2),
+                                                ("globex", "10:59:00", 9, 2), ("", "10:59:00", 1, 2)):
+        s.query(f"INSERT INTO {DB}.alert_readings ({cols}) VALUES ('{tenant}', 'cpc/qa', '2026-11-01 10:00:00', "
+                f"'2026-11-01 {evaluated}', 'cpc', 'cost_per_completed', 'qa', 1, '', {current}, 0.25, 0.01, 0.2, 0.3, "
+                f"{round(100 * (current - 0.25) / 0.25)}, 40, 24, 'median_mad', {version})")
+    cols = ("tenant, alert_key, starts_at, status, at, bucket, rule, metric, workflow, severity, current, baseline, spread, "
+            "band_low, band_high, deviation_pct, samples, summary, explanation, version")
+    for tenant, status, at, current, dev, summary, expl, version in (
+            ("acme", "firing", "10:59:00", 0.31, 24, "cpc: rose", "model_tokens moved most", 1),
+            ("acme", "firing", "10:59:00", 0.31, 24, "cpc: rose", "model_tokens moved most", 2),
+            ("globex", "firing", "10:59:00", 9, 3500, "cpc: rose", "", 1),
+            ("acme", "resolved", "11:59:00", 0.25, 0, "RESOLVED cpc", "", 3)):
+        s.query(f"INSERT INTO {DB}.alert_events ({cols}) VALUES ('{tenant}', 'cpc/qa', '2026-11-01 10:59:00', '{status}', "
+                f"'2026-11-01 {at}', toStartOfHour(toDateTime('2026-11-01 {at}')), 'cpc', 'cost_per_completed', 'qa', 'warning', "
+                f"{current}, 0.25, 0.01, 0.2, 0.3, {dev}, 40, '{summary}', '{expl}', {version})")
+
+
 def main():
     migrations = json.loads(pathlib.Path(sys.argv[1]).read_text())
     passed, failed = 0, 0
@@ -199,6 +233,7 @@ def main():
             s.query(f"INSERT INTO {DB}.span_issues (tenant, day, trace_id, span_id, workflow_id, step, issue, version) "
                     f"VALUES ('acme', '2026-11-01', '{TRACE}', '0000000000000002', '{TRACE}', 'chat', "
                     f"'input tokens -5 negative; clamped to 0', {version})")
+        alert_history(s)
         # the rollup rebuilds first (they write), then their build is recorded as Go does
         queries = sorted((HERE / "queries").glob("*.sql"), key=lambda q: (q.stem not in REBUILDS, q.stem))
         for q in queries:
@@ -234,16 +269,17 @@ def main():
         else:
             passed += 1
         # the Grafana dashboard's panel queries (deploy/grafana/sql), time macros expanded as
-        # the ClickHouse plugin does; they must run and return the fixture's hour (one row, two
-        # for the composition's two components)
+        # the ClickHouse plugin does; they must run and return the fixture's hour
         for q in sorted((HERE.parent / "deploy" / "grafana" / "sql").glob("*.sql")):
             sql = (q.read_text().replace("$__fromTime", f"toDateTime('{WINDOW[0]}')")
                    .replace("$__toTime", f"toDateTime('{WINDOW[1]}')").replace("unitcost.", DB + "."))
             try:
                 got = rows(s, sql)
-                if len(got) != (2 if q.stem == "composition" else 1):
+                # the composition's two components; the alert history's three transitions
+                want = {"composition": 2, "alerts": 3}.get(q.stem, 1)
+                if len(got) != want:
                     failed += 1
-                    print(f"FAIL grafana panel {q.stem}: got {got}, want one row")
+                    print(f"FAIL grafana panel {q.stem}: got {got}, want {want} rows")
                 else:
                     passed += 1
             except Exception as e:  # noqa: BLE001

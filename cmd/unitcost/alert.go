@@ -23,6 +23,9 @@ func alertCmd() *cobra.Command {
 			"Prometheus gauges on admin.addr (default 127.0.0.1:9467, /metrics).\n\n" +
 			"Rules: a YAML file (see deploy/alert-rules.yaml). Alert states and undelivered\n" +
 			"notifications are kept in the rules' state_file across restarts; run one alert process.\n" +
+			"Every evaluation's readings (value, baseline band) and every firing and resolution are\n" +
+			"written to ClickHouse (alert_readings, alert_events) for the dashboard, /api/v1/alerts and\n" +
+			"Grafana; --replay --record backfills them.\n" +
 			"${VAR}s in the rules file come from the environment; an unset one is an error naming it,\n" +
 			"except with --once, --dry-run and --replay, which leave out a notifier that uses it.",
 		Example: "  unitcost alert --rules deploy/alert-rules.yaml --dry-run\n" +
@@ -35,6 +38,7 @@ func alertCmd() *cobra.Command {
 	fs.BoolVar(&o.once, "once", false, "evaluate once, print every reading, deliver what is due and exit")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "evaluate once and print every reading and what would fire; deliver nothing, keep the state file as it is")
 	fs.BoolVar(&o.replay, "replay", false, "evaluate the rules hour by hour over the stored rollups of --since and print what would have fired and resolved")
+	fs.BoolVar(&o.record, "record", false, "with --replay: write the replayed readings and transitions to the alert history (ClickHouse) the dashboard reads; idempotent")
 	fs.StringVar(&o.since, "since", "14d", "with --replay: how far back (a length such as 14d, a date or an RFC 3339 time)")
 	fs.StringVar(&o.at, "at", "", "with --once or --dry-run: evaluate as of this time, RFC 3339 (default: now); with --replay: the end")
 	fs.StringVar(&o.state, "state", "", "the state file (default: the rules' state_file)")
@@ -50,6 +54,7 @@ func alertCmd() *cobra.Command {
 type alertFlags struct {
 	rules, state, at, since string
 	once, dryRun, replay    bool
+	record                  bool
 }
 
 func runAlert(s *settings, o alertFlags) error {
@@ -64,6 +69,9 @@ func runAlert(s *settings, o alertFlags) error {
 	}
 	if modes > 1 {
 		return usageError{errors.New("--once, --dry-run and --replay: choose one")}
+	}
+	if o.record && !o.replay {
+		return usageError{errors.New("--record: only with --replay (evaluations record their history unless --dry-run)")}
 	}
 	now := time.Now().UTC()
 	if o.at != "" {
@@ -107,8 +115,13 @@ func runAlert(s *settings, o alertFlags) error {
 	case o.replay:
 		opts = append(opts, alert.Fresh())
 		log = discardLogger()
+		if o.record {
+			opts = append(opts, alert.WithHistory(st))
+		}
 	case o.dryRun:
 		opts = append(opts, alert.ReadOnly())
+	default: // every reading and transition goes to ClickHouse for the dashboard (migration 0009)
+		opts = append(opts, alert.WithHistory(st))
 	}
 	e, err := alert.New(rules, st, reg, log, opts...)
 	if err != nil {

@@ -180,7 +180,7 @@ func runDemo(ctx context.Context, cfg config.Config, workflows int, seed uint64)
 		fmt.Printf("Recommendation: none - %s\n", rec.Why)
 	} else {
 		fmt.Printf("Recommendation: %s, saving $%s a month at the workload's rate (%d validated outputs a month; confidence: %s).\nWhy: %s.\n",
-			rec.Routing, rec.Saving, rec.ValidatedPerMonth, rec.Confidence, rec.Why)
+			rec.Routing, pipeline.Money(rec.SavingNano).Dollars(2), rec.ValidatedPerMonth, rec.Confidence, rec.Why)
 	}
 	fmt.Printf("Its as-recorded machine cost equals the generator's to the nano-dollar. More: unitcost whatif --clickhouse.database %s --since 2d\n", cfg.ClickHouse.Database)
 	fmt.Printf("Wall time %.1fs.\n", time.Since(began).Seconds())

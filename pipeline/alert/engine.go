@@ -39,6 +39,8 @@ type pending struct {
 type state struct {
 	Alerts map[string]*alertState `json:"alerts"`
 	Outbox []*pending             `json:"outbox"`
+	// History holds the transitions not yet written to the History (WithHistory).
+	History []Alert `json:"history,omitempty"`
 }
 
 // Engine evaluates rules, keeps alert state and delivers notifications.
@@ -52,6 +54,8 @@ type Engine struct {
 	last      []Reading
 	// readOnly engines never write the state file nor deliver (dry runs, replays).
 	readOnly bool
+	// hist, when set, records readings and transitions (WithHistory).
+	hist History
 }
 
 // Option changes how an engine keeps its state.
@@ -192,7 +196,13 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 		}
 		e.m.firing.WithLabelValues(k).Set(v)
 	}
+	if e.hist != nil {
+		e.st.History = append(e.st.History, out...)
+	}
 	if err := e.save(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := e.record(ctx, now); err != nil {
 		errs = append(errs, err)
 	}
 	return out, errors.Join(errs...)
@@ -402,6 +412,7 @@ func (e *Engine) UpdateGauges(ctx context.Context, now time.Time) error {
 
 type engineMetrics struct {
 	evaluations, failures prometheus.Counter
+	historyFailures       prometheus.Counter
 	outbox                prometheus.Gauge
 	notifications         *prometheus.CounterVec
 	firing                *prometheus.GaugeVec
@@ -424,7 +435,9 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 	m := &engineMetrics{
 		evaluations: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "alert", Name: "evaluations_total", Help: "Rule evaluations run."}),
 		failures:    prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "alert", Name: "evaluation_failures_total", Help: "Rule evaluations that failed to read the rollups."}),
-		outbox:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "alert", Name: "notifications_pending", Help: "Notifications queued for (re)delivery."}),
+		historyFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "alert", Name: "history_write_failures_total",
+			Help: "Failed writes of alert readings or transitions to ClickHouse (retried at the next evaluation)."}),
+		outbox: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "alert", Name: "notifications_pending", Help: "Notifications queued for (re)delivery."}),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "alert", Name: "notifications_total",
 			Help: "Notification attempts by notifier and result (sent, failed)."}, []string{"notifier", "result"}),
 		firing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Subsystem: "alert", Name: "firing",
@@ -439,7 +452,7 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 		m.unit[metric] = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "unitcost", Name: n[0], Help: n[1]}, []string{"workflow"})
 	}
 	if reg != nil {
-		reg.MustRegister(m.evaluations, m.failures, m.outbox, m.notifications, m.firing, m.workflows, m.cost)
+		reg.MustRegister(m.evaluations, m.failures, m.historyFailures, m.outbox, m.notifications, m.firing, m.workflows, m.cost)
 		for _, g := range m.unit {
 			reg.MustRegister(g)
 		}

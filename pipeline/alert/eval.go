@@ -107,14 +107,17 @@ type Window struct {
 
 // Reading is one rule's evaluation for one group.
 type Reading struct {
-	Key           string  `json:"key"`
-	Rule          string  `json:"rule"`
-	Metric        Metric  `json:"metric"`
-	Description   string  `json:"metric_description"`
-	Scope         Scope   `json:"scope"`
-	Current       float64 `json:"current"`
-	Baseline      float64 `json:"baseline"`
-	Spread        float64 `json:"baseline_spread"`
+	Key         string  `json:"key"`
+	Rule        string  `json:"rule"`
+	Metric      Metric  `json:"metric"`
+	Description string  `json:"metric_description"`
+	Scope       Scope   `json:"scope"`
+	Current     float64 `json:"current"`
+	Baseline    float64 `json:"baseline"`
+	Spread      float64 `json:"baseline_spread"`
+	// BandLow and BandHigh bound the values that do not fire (see band); 0 unless Usable.
+	BandLow       float64 `json:"band_low"`
+	BandHigh      float64 `json:"band_high"`
 	DeviationPct  float64 `json:"deviation_pct"`
 	Samples       uint64  `json:"samples"`
 	BaselineHours int     `json:"baseline_hours"`
@@ -249,6 +252,7 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 			} else {
 				rd.Baseline, rd.Spread = medianMAD(vals)
 			}
+			rd.BandLow, rd.BandHigh = band(r, rd.Baseline, rd.Spread)
 			dev := rd.Current - rd.Baseline
 			switch {
 			case rd.Baseline != 0:

@@ -37,6 +37,8 @@ type Querier interface {
 	ContextShare(ctx context.Context, from, to time.Time, tenant string) ([]store.ContextShare, error)
 	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
 	SeriesCosts(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.CostPoint, error)
+	AlertEvents(ctx context.Context, from, to time.Time, f store.AlertFilter) ([]store.AlertEvent, error)
+	AlertReadings(ctx context.Context, from, to time.Time, f store.AlertFilter) ([]store.AlertReading, error)
 }
 
 var _ Querier = (*store.Store)(nil)
@@ -91,6 +93,8 @@ func NewAPI(q Querier, tokens map[string]string, opts ...Option) *API {
 	a.handle("/api/v1/series", a.series)
 	a.handle("/api/v1/series/costs", a.seriesCosts)
 	a.handle("/api/v1/reported-cost", a.reportedCost)
+	a.handle("/api/v1/alerts", a.alerts)
+	a.handle("/api/v1/alerts/readings", a.alertReadings)
 	a.mux.HandleFunc("/", a.notFound)
 	return a
 }

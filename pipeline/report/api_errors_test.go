@@ -86,7 +86,7 @@ func TestAPIUnavailableAndEmpty(t *testing.T) {
 
 	paths := []string{"/api/v1/unit-economics", "/api/v1/unit-economics?source=rollups", "/api/v1/breakdown?by=model",
 		"/api/v1/breakdown?by=model&source=rollups", "/api/v1/workflows/top", "/api/v1/context-share", "/api/v1/series",
-		"/api/v1/series/costs", "/api/v1/summary", "/api/v1/reported-cost"}
+		"/api/v1/series/costs", "/api/v1/summary", "/api/v1/reported-cost", "/api/v1/alerts", "/api/v1/alerts/readings"}
 	for _, path := range paths {
 		resp, raw := rawGet(t, srv.URL+path, "tok")
 		if resp.StatusCode != 200 || !bytes.Contains(raw, []byte(`"rows":[]`)) && !strings.Contains(path, "summary") || bytes.Contains(raw, []byte(`":[null`)) {
@@ -165,6 +165,12 @@ func (f failing) ContextShare(context.Context, time.Time, time.Time, string) ([]
 	return nil, f.err
 }
 func (f failing) Series(context.Context, time.Time, time.Time, string, store.SeriesFilter) ([]store.SeriesPoint, error) {
+	return nil, f.err
+}
+func (f failing) AlertEvents(context.Context, time.Time, time.Time, store.AlertFilter) ([]store.AlertEvent, error) {
+	return nil, f.err
+}
+func (f failing) AlertReadings(context.Context, time.Time, time.Time, store.AlertFilter) ([]store.AlertReading, error) {
 	return nil, f.err
 }
 func (f failing) SeriesCosts(context.Context, time.Time, time.Time, string, store.SeriesFilter) ([]store.CostPoint, error) {

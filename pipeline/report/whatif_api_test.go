@@ -71,7 +71,7 @@ func TestWhatifAPI(t *testing.T) {
 				Routing      string `json:"routing"`
 				PerValidated struct {
 					PointNano int64  `json:"point_nano"`
-					Point     string `json:"point"`
+					PointUSD  string `json:"point_usd"`
 				} `json:"cost_per_validated_output"`
 			} `json:"routings"`
 			Scenarios []struct {
@@ -89,10 +89,10 @@ func TestWhatifAPI(t *testing.T) {
 	// acme's three workflows priced again with the built-in book (recorded at 90,000 nano
 	// each): two gpt-5-nano calls at 54,000 and a gpt-5 call at 1,350,000; no review.
 	if resp.Currency != "USD" || r.Workflows != 3 || r.Routings[0].Routing != "as recorded" || r.Routings[0].PerValidated.PointNano != 486_000 ||
-		r.Routings[0].PerValidated.Point != "0.000486000" || !strings.Contains(body, `"recorded_model_cost_nano":270000`) || len(r.Routings) != 3 || r.Scenarios[0].RatesSource != "user-supplied" {
+		r.Routings[0].PerValidated.PointUSD != "0.000486000" || !strings.Contains(body, `"recorded_model_cost_nano":270000,"recorded_model_cost_usd":"0.000270000"`) || len(r.Routings) != 3 || r.Scenarios[0].RatesSource != "user-supplied" {
 		t.Fatalf("acme what-if: %s", body)
 	}
-	if strings.Contains(strings.NewReplacer(`"hi_nano":null`, "", `"hi":null`, "", `"context_cut":null`, "").Replace(body), "null") {
+	if strings.Contains(strings.NewReplacer(`"hi_nano":null`, "", `"hi_usd":null`, "", `"hi":null`, "", `"context_cut":null`, "").Replace(body), "null") {
 		t.Fatalf("null in the response: %s", body)
 	}
 	// a context cut; and only "as recorded" with enough data (no alternative)

@@ -13,8 +13,8 @@ import (
 //     clickhouse.replica_path, replica name the server's {replica} macro);
 //   - NAME, a Distributed table over NAME_local on the cluster, under the name the
 //     queries use, sharded so that rows that replace one another live on one shard (the
-//     dedup keys: line_items and span_issues by trace_id, workflows by workflow_id), which
-//     keeps FINAL exact per shard.
+//     dedup keys: line_items and span_issues by trace_id, workflows by workflow_id, the
+//     alert history by alert_key), which keeps FINAL exact per shard.
 //
 // Queries then make their JOINs and IN subqueries GLOBAL (they run once and are broadcast
 // to the shards, so joins across shards are complete; see Globalize) and connections set
@@ -26,6 +26,9 @@ var shardKeys = map[string]string{
 	"line_items":  "cityHash64(trace_id)",
 	"span_issues": "cityHash64(trace_id)",
 	"workflows":   "cityHash64(workflow_id)",
+	// an alert's rows replace one another (hour by hour, transition by transition)
+	"alert_readings": "cityHash64(alert_key)",
+	"alert_events":   "cityHash64(alert_key)",
 }
 
 var (

@@ -49,6 +49,7 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	}
 	rep.Routings = append(rep.Routings, cur)
 	rep.RecordedModelCostNano, rep.RepricedModelCostNano = int64(recorded), int64(a.asRecorded)
+	rep.RecordedModelCostUSD, rep.RepricedModelCostUSD = recorded.Dollars(9), a.asRecorded.Dollars(9)
 	if a.asRecorded != recorded {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the recorded model calls cost %s as billed and %s priced again with this book; every routing, %q included, is priced again so they compare like for like (a price change since, a named version, or `unitcost reprice` not yet run)",
 			"$"+recorded.Dollars(6), "$"+a.asRecorded.Dollars(6), AsRecorded))
@@ -217,7 +218,7 @@ func (a *analysis) steps() []Step {
 				continue
 			}
 			m.ShareOfCalls = float64(m.Calls) / float64(s.Calls)
-			m.Cost = pipeline.Money(m.CostNano).Dollars(9)
+			m.CostUSD = pipeline.Money(m.CostNano).Dollars(9)
 			m.Rates = a.rateCard(a.cohort(map[string]Change{key: {Model: m.Model}}, true))
 			s.Models = append(s.Models, *m)
 		}
@@ -316,7 +317,7 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 	}
 	machine := rp.Cost + a.other
 	n := a.total.Workflows
-	ev.MachineCostNano = int64(machine)
+	ev.MachineCostNano, ev.MachineCostUSD = int64(machine), machine.Dollars(9)
 	machinePer := ratFrac(machine, n)
 	ev.machine = ratRound(machinePer)
 	ev.MachinePerWorkflow = moneyRange(ev.machine, Interval{Point: float64(ev.machine), Lo: float64(ev.machine), Hi: float64(ev.machine)})

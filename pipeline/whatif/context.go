@@ -38,11 +38,11 @@ func (a *analysis) contextCut() (*ContextCut, error) {
 			cs.ContextTokens += g.Usage.Mix.Context * g.Lines
 			cs.InputTokens += g.Usage.InputTokens * g.Lines
 		}
-		cs.Cost, cs.CutCost, cs.Saving = before.Cost.Dollars(9), after.Cost.Dollars(9), (before.Cost - after.Cost).Dollars(9)
+		cs.CostUSD, cs.CutCostUSD, cs.SavingUSD = before.Cost.Dollars(9), after.Cost.Dollars(9), (before.Cost - after.Cost).Dollars(9)
 		cc.Steps = append(cc.Steps, cs)
 		cc.SavingNano += cs.SavingNano
 	}
 	per := ratRound(ratFrac(pipeline.Money(cc.SavingNano), a.total.ValidatedOutputs))
-	cc.Saving, cc.SavingPerValidatedNano, cc.SavingPerValidated = pipeline.Money(cc.SavingNano).Dollars(9), int64(per), per.Dollars(9)
+	cc.SavingUSD, cc.SavingPerValidatedNano, cc.SavingPerValidatedUSD = pipeline.Money(cc.SavingNano).Dollars(9), int64(per), per.Dollars(9)
 	return cc, nil
 }

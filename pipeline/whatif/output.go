@@ -11,24 +11,25 @@ import (
 // Currency of every amount: the price book's rates are US dollars.
 const Currency = "USD"
 
-// MoneyRange is an amount with its 95% interval, each as integer nano-dollars and a
-// decimal string. HiNano is null (Hi "unbounded") when the data cannot bound it.
+// MoneyRange is an amount with its 95% interval, each in the API's money form: integer
+// nano-dollars (`*_nano`) and the same amount as a decimal string of dollars with nine
+// decimals (`*_usd`). The upper bound is null in both forms when the data cannot bound it.
 type MoneyRange struct {
-	PointNano int64  `json:"point_nano"`
-	Point     string `json:"point"`
-	LoNano    int64  `json:"lo_nano"`
-	Lo        string `json:"lo"`
-	HiNano    *int64 `json:"hi_nano"`
-	Hi        string `json:"hi"`
+	PointNano int64   `json:"point_nano"`
+	PointUSD  string  `json:"point_usd"`
+	LoNano    int64   `json:"lo_nano"`
+	LoUSD     string  `json:"lo_usd"`
+	HiNano    *int64  `json:"hi_nano"`
+	HiUSD     *string `json:"hi_usd"`
 }
 
 func moneyRange(point pipeline.Money, i Interval) MoneyRange {
 	lo := nano(i.Lo)
-	r := MoneyRange{PointNano: int64(point), Point: point.Dollars(9), LoNano: int64(lo), Lo: lo.Dollars(9), Hi: "unbounded"}
+	r := MoneyRange{PointNano: int64(point), PointUSD: point.Dollars(9), LoNano: int64(lo), LoUSD: lo.Dollars(9)}
 	if !math.IsInf(i.Hi, 1) && !math.IsNaN(i.Hi) {
 		hi := nano(i.Hi)
-		h := int64(hi)
-		r.HiNano, r.Hi = &h, hi.Dollars(9)
+		h, s := int64(hi), hi.Dollars(9)
+		r.HiNano, r.HiUSD = &h, &s
 	}
 	return r
 }

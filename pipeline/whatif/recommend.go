@@ -44,7 +44,7 @@ func pareto(evs []Evaluation) []string {
 func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
 	// Without a recommendation its amounts are zero, still in the API's decimal form.
 	r := Recommendation{Confidence: "none", Changes: []StepChange{}, CurrentPerValid: cur.PerValidated,
-		PerValidated: moneyRange(0, Interval{}), Saving: pipeline.Money(0).Dollars(2)}
+		PerValidated: moneyRange(0, Interval{}), SavingUSD: pipeline.Money(0).Dollars(9)}
 	best := -1
 	for i, e := range evs {
 		if e.EnoughData && (best < 0 || e.perValPoint < evs[best].perValPoint) {
@@ -65,7 +65,7 @@ func (a *analysis) recommend(evs []Evaluation, cur Evaluation) Recommendation {
 			s, _ = pipeline.MulDiv(r.ValidatedPerMonth, -diff, 1)
 			s = -s
 		}
-		r.SavingNano, r.Saving = int64(s), s.Dollars(2)
+		r.SavingNano, r.SavingUSD = int64(s), s.Dollars(9)
 	}
 	// Sure when its 95% range lies below every other contender's.
 	var overlaps []string

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/pipeline"
 )
 
 // WriteJSON writes the reports as one JSON document: {"currency": ..., "reports": [...]}.
@@ -82,12 +84,12 @@ func WriteTable(w io.Writer, r *Report) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "STEP\tCALLS\tWITH TOKEN MIX\tCONTEXT TOKENS\tINPUT TOKENS\tCOST\tAFTER CUT\tSAVING")
 		for _, s := range c.Steps {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t$%s\t$%s\t$%s\n", s.Step, s.Calls, s.CallsWithMix, s.ContextTokens, s.InputTokens, s.Cost, s.CutCost, s.Saving)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t$%s\t$%s\t$%s\n", s.Step, s.Calls, s.CallsWithMix, s.ContextTokens, s.InputTokens, s.CostUSD, s.CutCostUSD, s.SavingUSD)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Saving $%s over the window, $%s per validated output (%s)\n", c.Saving, c.SavingPerValidated, c.Note)
+		fmt.Fprintf(w, "Saving $%s over the window, $%s per validated output (%s)\n", c.SavingUSD, c.SavingPerValidatedUSD, c.Note)
 	}
 	rec := r.Recommendation
 	fmt.Fprintln(w)
@@ -95,7 +97,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		fmt.Fprintf(w, "Recommendation: none. %s\n", rec.Why)
 	} else {
 		fmt.Fprintf(w, "Recommendation: %s - %s per validated output; saving %s per month at the current volume (%d validated outputs a month); confidence: %s.\n",
-			rec.Routing, rng(rec.PerValidated), "$"+rec.Saving, rec.ValidatedPerMonth, rec.Confidence)
+			rec.Routing, rng(rec.PerValidated), "$"+pipeline.Money(rec.SavingNano).Dollars(2), rec.ValidatedPerMonth, rec.Confidence)
 		fmt.Fprintf(w, "Why: %s.\n", rec.Why)
 	}
 	for _, n := range r.Notes {

@@ -61,6 +61,7 @@ type Evaluation struct {
 	// MachineCostNano is the machine cost of all the window's workflows of the type under
 	// the routing: model calls priced again plus the recorded compute, retrieval and tools.
 	MachineCostNano    int64      `json:"machine_cost_nano"`
+	MachineCostUSD     string     `json:"machine_cost_usd"`
 	MachinePerWorkflow MoneyRange `json:"machine_cost_per_workflow"`
 	ReviewPerWorkflow  MoneyRange `json:"review_cost_per_workflow"`
 	PerWorkflow        MoneyRange `json:"cost_per_workflow"`
@@ -88,7 +89,7 @@ type ModelStats struct {
 	Calls          uint64   `json:"calls"`
 	ShareOfCalls   float64  `json:"share_of_calls"`
 	CostNano       int64    `json:"cost_nano"`
-	Cost           string   `json:"cost"`
+	CostUSD        string   `json:"cost_usd"`
 	TokenizerModel string   `json:"tokenizer_family"`
 	Rates          RateCard `json:"rates"`
 }
@@ -121,11 +122,11 @@ type ContextStep struct {
 	ContextTokens uint64 `json:"context_tokens"`
 	InputTokens   uint64 `json:"input_tokens"`
 	CostNano      int64  `json:"cost_nano"`
-	Cost          string `json:"cost"`
+	CostUSD       string `json:"cost_usd"`
 	CutCostNano   int64  `json:"cut_cost_nano"`
-	CutCost       string `json:"cut_cost"`
+	CutCostUSD    string `json:"cut_cost_usd"`
 	SavingNano    int64  `json:"saving_nano"`
-	Saving        string `json:"saving"`
+	SavingUSD     string `json:"saving_usd"`
 }
 
 // ContextCut is the cost if retrieved context were cut by Percent.
@@ -134,9 +135,9 @@ type ContextCut struct {
 	Steps   []ContextStep `json:"steps"`
 	// Saving over every step, and per validated output of the window.
 	SavingNano             int64  `json:"saving_nano"`
-	Saving                 string `json:"saving"`
+	SavingUSD              string `json:"saving_usd"`
 	SavingPerValidatedNano int64  `json:"saving_per_validated_output_nano"`
-	SavingPerValidated     string `json:"saving_per_validated_output"`
+	SavingPerValidatedUSD  string `json:"saving_per_validated_output_usd"`
 	Note                   string `json:"note"`
 }
 
@@ -148,7 +149,7 @@ type Recommendation struct {
 	CurrentPerValid   MoneyRange   `json:"current_cost_per_validated_output"`
 	ValidatedPerMonth uint64       `json:"validated_outputs_per_month"`
 	SavingNano        int64        `json:"saving_per_month_nano"`
-	Saving            string       `json:"saving_per_month"`
+	SavingUSD         string       `json:"saving_per_month_usd"`
 	Confidence        string       `json:"confidence"` // clear, uncertain, no_alternative, none
 	Why               string       `json:"why"`
 }
@@ -166,7 +167,9 @@ type Report struct {
 	ValidatedOutputs uint64 `json:"validated_outputs"`
 	// The model calls' cost as billed, and priced again with the book (as recorded).
 	RecordedModelCostNano int64          `json:"recorded_model_cost_nano"`
+	RecordedModelCostUSD  string         `json:"recorded_model_cost_usd"`
 	RepricedModelCostNano int64          `json:"repriced_model_cost_nano"`
+	RepricedModelCostUSD  string         `json:"repriced_model_cost_usd"`
 	MinSamples            uint64         `json:"min_samples"`
 	Steps                 []Step         `json:"steps"`
 	Routings              []Evaluation   `json:"routings"`

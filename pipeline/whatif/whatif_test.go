@@ -2,6 +2,7 @@ package whatif_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -240,7 +241,7 @@ func TestContextCutAndJSON(t *testing.T) {
 	}
 	cs := rep.Context.Steps[0]
 	// 1000 context tokens fewer at $0.40/M on 10 calls = $0.004
-	if cs.CallsWithMix != 10 || cs.SavingNano != 4_000_000 {
+	if cs.CallsWithMix != 10 || cs.SavingNano != 4_000_000 || cs.SavingUSD != "0.004000000" {
 		t.Fatalf("context cut %+v", cs)
 	}
 	var buf bytes.Buffer
@@ -250,9 +251,12 @@ func TestContextCutAndJSON(t *testing.T) {
 	if strings.Contains(buf.String(), "null") && !strings.Contains(buf.String(), `"hi_nano": null`) {
 		t.Fatalf("null in JSON:\n%s", buf.String())
 	}
-	var back map[string]any
+	var back any
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)
+	}
+	if n := checkMoney(t, "", back); n < 20 {
+		t.Fatalf("only %d amounts in the JSON:\n%s", n, buf.String())
 	}
 	buf.Reset()
 	if err := whatif.WriteTable(&buf, rep); err != nil {
@@ -364,4 +368,59 @@ func TestTokenizerFamiliesAgree(t *testing.T) {
 		whatif.TokenizerFamily("anthropic", "claude-opus-4-1") == whatif.TokenizerFamily("openai", "gpt-4.1-mini") {
 		t.Fatal("tokenizer families")
 	}
+}
+
+// checkMoney walks a decoded JSON document and checks the API's money convention on every
+// amount: each `X_nano` has its `X_usd`, the same amount as a decimal string of dollars with
+// nine decimals (both null together when undefined), and no amount goes by a bare name
+// (cost, saving, point, lo, hi). It returns the number of amounts checked.
+func checkMoney(t *testing.T, path string, v any) int {
+	t.Helper()
+	n := 0
+	switch v := v.(type) {
+	case []any:
+		for i, x := range v {
+			n += checkMoney(t, fmt.Sprintf("%s[%d]", path, i), x)
+		}
+	case map[string]any:
+		for k, x := range v {
+			_, text := x.(string)
+			switch k {
+			case "cost", "cut_cost", "saving", "saving_per_month", "saving_per_validated_output":
+				t.Errorf("%s.%s: an amount by a bare name (want %s_nano and %s_usd)", path, k, k, k)
+			case "point", "lo", "hi": // a rate's or a count's interval is a number; an amount's is not named so
+				if text || x == nil && k != "hi" {
+					t.Errorf("%s.%s: an amount by a bare name (want %s_nano and %s_usd)", path, k, k, k)
+				}
+			}
+			if base, ok := strings.CutSuffix(k, "_nano"); ok {
+				n++
+				u, has := v[base+"_usd"]
+				switch {
+				case !has:
+					t.Errorf("%s.%s has no %s_usd", path, k, base)
+				case x == nil || u == nil:
+					if x != nil || u != nil {
+						t.Errorf("%s.%s = %v but %s_usd = %v: null together or not at all", path, k, x, base, u)
+					}
+				default:
+					s, _ := u.(string)
+					if want := nanoString(t, x); s != want {
+						t.Errorf("%s.%s_usd = %q, want %q (%s_nano %v)", path, base, s, want, base, x)
+					}
+				}
+			}
+			n += checkMoney(t, path+"."+k, x)
+		}
+	}
+	return n
+}
+
+func nanoString(t *testing.T, x any) string {
+	f, ok := x.(float64)
+	if !ok || f != float64(int64(f)) {
+		t.Errorf("amount %v is not an integer", x)
+		return ""
+	}
+	return pipeline.Money(int64(f)).Dollars(9)
 }

@@ -1,0 +1,13 @@
+-- The baseline bands of `unitcost alert` (migration 0009): each alert's newest evaluation of
+-- each hour over [from, to) of bucket. Parameters: from, to, tenant ('' = every tenant's
+-- and the rules over all tenants), tenant, workflow ('' = all), workflow, metric ('' = all),
+-- metric.
+SELECT
+    tenant, alert_key, bucket, evaluated_at, rule, metric, workflow, usable, reason,
+    current, baseline, spread, band_low, band_high, deviation_pct, samples, baseline_hours, method
+FROM {db}.alert_readings FINAL
+WHERE bucket >= ? AND bucket < ?
+  AND (? = '' OR tenant = ?)
+  AND (? = '' OR workflow = ?)
+  AND (? = '' OR metric = ?)
+ORDER BY tenant, alert_key, bucket
