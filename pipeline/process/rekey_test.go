@@ -229,22 +229,37 @@ func TestOversizedCollectorRecordsAreTrimmedWhenRekeyed(t *testing.T) {
 
 			// Every record on the spans topic fits it; the wide span is a dead letter
 			// with its reason and its source record.
-			check := func(topic string) []*kgo.Record {
+			// check reads topic until done says it has all it expects (30 s at most), then
+			// one more second for anything beyond.
+			check := func(topic string, done func([]*kgo.Record) bool) []*kgo.Record {
 				c, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer c.Close()
 				var out []*kgo.Record
-				for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+				end := time.Now().Add(30 * time.Second)
+				for time.Now().Before(end) {
 					pctx, cancel := context.WithTimeout(ctx, time.Second)
 					out = append(out, c.PollFetches(pctx).Records()...)
 					cancel()
+					if done(out) && end.Sub(time.Now()) > time.Second {
+						end = time.Now().Add(time.Second)
+					}
 				}
 				return out
 			}
+			countSpans := func(recs []*kgo.Record) int {
+				n := 0
+				for _, r := range recs {
+					if got, err := otlp.Decode(r.Value, otlp.EncodingProto); err == nil {
+						n += got.SpanCount()
+					}
+				}
+				return n
+			}
 			spans := 0
-			for _, r := range check(kcfg.SpansTopic) {
+			for _, r := range check(kcfg.SpansTopic, func(recs []*kgo.Record) bool { return countSpans(recs) >= 4 }) {
 				if len(r.Value) > spansLimit-16<<10 {
 					t.Errorf("spans record of %d bytes", len(r.Value))
 				}
@@ -257,7 +272,7 @@ func TestOversizedCollectorRecordsAreTrimmedWhenRekeyed(t *testing.T) {
 			if spans != 4 {
 				t.Errorf("%d spans re-keyed, want 4", spans)
 			}
-			dead := check(kcfg.DeadLetterTopic)
+			dead := check(kcfg.DeadLetterTopic, func(recs []*kgo.Record) bool { return len(recs) >= 1 })
 			if len(dead) != 1 {
 				t.Fatalf("%d dead letters, want 1", len(dead))
 			}
