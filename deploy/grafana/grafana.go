@@ -83,7 +83,7 @@ func Build() (dashboard.Dashboard, error) {
 			Description("unitcost alert fires on drifts of these; its firings are in the Drift alerts panel below.").
 			Datasource(datasource).WithTarget(target("shares", false)).Unit("percent").Min(0).Height(8).Span(12)).
 		WithPanel(table.NewPanelBuilder().Title("Drift alerts").
-			Description("Alerts unitcost alert fired and resolved in the range, newest first (table alert_events): the value, "+
+			Description("Alerts unitcost alert fired and resolved in the range, newest first (table alert_events): the value, " +
 				"its baseline and the band's upper edge, in the metric's unit (dollars for cost_per_*, a 0-1 share, tokens).").
 			Datasource(datasource).WithTarget(target("alerts", true)).Height(8).Span(12)).
 		WithPanel(table.NewPanelBuilder().Title("Top workflows").
