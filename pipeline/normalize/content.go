@@ -26,8 +26,8 @@ func (f *fields) content(k string, v *value) bool {
 	case "gen_ai.input.messages", "ai.prompt.messages", "ai.prompt":
 		f.messages(k, v, "")
 	case "gen_ai.output.messages":
-		var buf [16]msg
-		for _, m := range messagesIn(v.asString(), "", buf[:0]) {
+		var p jscan
+		for _, m := range messagesIn(&p, v.asString(), "") {
 			f.piece(&f.outContent, m.text)
 		}
 	case "input.value":
@@ -58,8 +58,8 @@ func (f *fields) content(k string, v *value) bool {
 
 // messages reads a JSON message list (GenAI semconv, Vercel) or plain text.
 func (f *fields) messages(k string, v *value, role string) {
-	var buf [16]msg
-	for _, m := range messagesIn(v.asString(), role, buf[:0]) {
+	var p jscan
+	for _, m := range messagesIn(&p, v.asString(), role) {
 		m.src = k
 		f.message(m)
 	}

@@ -28,7 +28,7 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 		kcfg: kcfg,
 
 		norm:    normalize.Normalizer{Limits: cfg.Limits},
-		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits}},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits}, Borrow: true},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},

@@ -88,10 +88,13 @@ type Processor struct {
 	w    Writer
 	book *pricing.Books
 	norm normalize.Normalizer
-	wire *normalize.Decoder // the protobuf hot path; under mu; nil: pdata only
-	tok  pricing.Tokenizer
-	log  *slog.Logger
-	m    *Metrics
+	// wire is the protobuf hot path (under mu; nil: pdata only). It lends its spans: each
+	// is valid until the next record, which is enough, as the stitcher keeps a copy.
+	wire    *normalize.Decoder
+	tenants map[string]string // tenantOf; under mu
+	tok     pricing.Tokenizer
+	log     *slog.Logger
+	m       *Metrics
 
 	mu      sync.Mutex
 	st      *stitch.Stitcher
@@ -138,7 +141,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	p := &Processor{
 		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
 		norm:    normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels},
-		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels}},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels}, Borrow: true},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
@@ -265,13 +268,31 @@ func (p *Processor) FlushAll(ctx context.Context) error {
 	return p.flushLocked(ctx, time.Now(), true, true)
 }
 
-func header(r *kgo.Record, key string) string {
+// header is the value of r's header key (nil when absent), a view of the record.
+func header(r *kgo.Record, key string) []byte {
 	for _, h := range r.Headers {
 		if h.Key == key {
-			return string(h.Value)
+			return h.Value
 		}
 	}
-	return ""
+	return nil
+}
+
+// tenantOf is the tenant named by a record header, one string per distinct tenant (a
+// record's header is not copied for each record).
+func (p *Processor) tenantOf(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if t, ok := p.tenants[string(b)]; ok {
+		return t
+	}
+	if p.tenants == nil || len(p.tenants) >= 1024 {
+		p.tenants = map[string]string{}
+	}
+	t := string(b)
+	p.tenants[t] = t
+	return t
 }
 
 // add takes one record in: its spans go to the stitcher, or the whole record to the dead
@@ -280,8 +301,8 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	part := stitch.Partition{Topic: r.Topic, Partition: r.Partition}
 	p.handled[part] = r.Offset + 1
 	p.m.Records.Inc()
-	tenant := header(r, kafka.HeaderTenant)
-	enc := otlp.EncodingFor(header(r, kafka.HeaderContentType), r.Value)
+	tenant := p.tenantOf(header(r, kafka.HeaderTenant))
+	enc := otlp.EncodingFor(string(header(r, kafka.HeaderContentType)), r.Value)
 	if enc == otlp.EncodingProto && r.Topic == p.kcfg.SpansTopic && p.wire != nil {
 		// The hot path: protobuf read straight into spans (normalize.Decoder). A record it
 		// cannot take whole (undecodable, or a span to reject) goes the pdata way below,
