@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"unsafe"
@@ -64,12 +65,12 @@ type evRange struct {
 // ErrWire wraps every payload the Decoder cannot take whole.
 var ErrWire = errors.New("payload not decoded on the wire path")
 
-var errMalformed = errors.New("malformed protobuf")
+var errMalformed = fmt.Errorf("%w: malformed protobuf", ErrWire)
 
 // Decode returns the spans of payload b, normalised as Normalizer.Span does with the
-// authenticated tenant. The spans are a fresh slice the caller owns. The Decoder keeps
-// views of the last payload in its scratch space until the next Decode (one record's
-// buffer at most).
+// authenticated tenant. Without Borrow the spans are a fresh slice the caller owns. The
+// Decoder keeps views of the last payload in its scratch space until the next Decode (one
+// record's buffer at most). Every error wraps ErrWire.
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	n, err := countSpans(b)
 	if err != nil {

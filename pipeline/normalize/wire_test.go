@@ -504,3 +504,10 @@ func TestDecoderBoundsHostileRecords(t *testing.T) {
 	}
 	sameAsPdata(t, normalize.Normalizer{}, rawRequest(nil, many...), "")
 }
+
+func TestDecoderErrorsWrapErrWire(t *testing.T) {
+	var d normalize.Decoder
+	if _, err := d.Decode([]byte{0x0a, 0x05}, ""); !errors.Is(err, normalize.ErrWire) {
+		t.Fatalf("truncated payload: %v", err)
+	}
+}
