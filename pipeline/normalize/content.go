@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -81,10 +82,10 @@ func (f *fields) piece(dst *[]string, s string) {
 
 // room accounts n more bytes of captured content, or says (once) that the cap is hit.
 func (f *fields) room(n int) bool {
-	if f.contentBytes+n > maxContentBytes {
-		if f.contentBytes <= maxContentBytes {
-			f.issues = append(f.issues, "captured content above 1 MiB ignored; estimated tokens are a lower bound")
-			f.contentBytes = maxContentBytes + 1
+	if f.contentBytes+n > f.maxContent {
+		if f.contentBytes <= f.maxContent {
+			f.issues = append(f.issues, fmt.Sprintf("captured content above %d bytes ignored; estimated tokens are a lower bound", f.maxContent))
+			f.contentBytes = f.maxContent + 1
 		}
 		return false
 	}

@@ -62,6 +62,11 @@ type Normalizer struct {
 	// LabelAttributes maps attribute names to label keys (e.g. "app.customer_tier" ->
 	// "tier"), besides unitcost.label.<key>.
 	LabelAttributes map[string]string
+	// ContentBytes bounds the captured content read per span for token estimation
+	// (0: 1 MiB, what process holds per span until it is counted). The count taken
+	// before a span's content is trimmed to fit a Kafka record reads it all: that content
+	// is in memory already, and a cap would bill a 2 MB prompt as its trimmed 4 KiB.
+	ContentBytes int
 }
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
@@ -96,7 +101,10 @@ func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
 	out.EndUnixNano = int64(sp.end)
 	out.Error = sp.code == ptrace.StatusCodeError
 
-	f := fields{labelMap: n.LabelAttributes}
+	f := fields{labelMap: n.LabelAttributes, maxContent: n.ContentBytes}
+	if f.maxContent <= 0 {
+		f.maxContent = maxContentBytes
+	}
 	for i := range sp.res {
 		f.read(sp.res[i].key, &sp.res[i].v)
 	}
