@@ -361,25 +361,46 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 		p.produce = append(p.produce, out.Records...)
 		return
 	}
+	// Rejected spans go to one dead letter, grouped as they came: one ResourceSpans per
+	// source resource and one ScopeSpans per source scope that had any (a resource is
+	// copied once, not once per rejected span: 400k zero-id spans under a 100 KB resource
+	// made ~40 GB), and the reason lists the first maxReasons span reasons and a count.
+	const maxReasons = 10
 	var rejected ptrace.Traces
 	var reasons []string
+	nRejected := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		var nrs ptrace.ResourceSpans
+		haveRS := false
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
+			var nss ptrace.ScopeSpans
+			haveSS := false
 			for k := 0; k < ss.Spans().Len(); k++ {
 				sp := new(pipeline.Span)
 				if err := p.norm.Span(rs.Resource().Attributes(), ss.Spans().At(k), tenant, sp); err != nil {
-					if reasons == nil {
+					if nRejected == 0 {
 						rejected = ptrace.NewTraces()
 					}
-					nrs := rejected.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(nrs.Resource())
-					nss := nrs.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(nss.Scope())
+					if !haveRS {
+						nrs = rejected.ResourceSpans().AppendEmpty()
+						rs.Resource().CopyTo(nrs.Resource())
+						nrs.SetSchemaUrl(rs.SchemaUrl())
+						haveRS = true
+					}
+					if !haveSS {
+						nss = nrs.ScopeSpans().AppendEmpty()
+						ss.Scope().CopyTo(nss.Scope())
+						nss.SetSchemaUrl(ss.SchemaUrl())
+						haveSS = true
+					}
 					ss.Spans().At(k).CopyTo(nss.Spans().AppendEmpty())
-					reasons = append(reasons, err.Error())
+					if nRejected < maxReasons {
+						reasons = append(reasons, err.Error())
+					}
+					nRejected++
 					p.m.RejectedSpans.Inc()
 					continue
 				}
@@ -387,7 +408,10 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 			}
 		}
 	}
-	if reasons != nil {
+	if nRejected > 0 {
+		if nRejected > len(reasons) {
+			reasons = append(reasons, fmt.Sprintf("and %d more rejected spans", nRejected-len(reasons)))
+		}
 		b, err := otlp.Encode(rejected)
 		if err != nil {
 			b = r.Value
