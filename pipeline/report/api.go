@@ -31,6 +31,7 @@ type Querier interface {
 	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
 	BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f store.SeriesFilter) ([]store.BreakdownRow, error)
 	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
+	TopWorkflowsRollups(ctx context.Context, from, to time.Time, tenant string, limit int) ([]store.TopWorkflow, error)
 	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
 	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
@@ -352,8 +353,28 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	rows, err := a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
-	a.reply(w, r, err, NewTopDoc(from, to, limit, rows))
+	var rows []store.TopWorkflow
+	src := r.URL.Query().Get("source")
+	switch src {
+	case "", "line_items":
+		src = "line_items"
+		rows, err = a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
+	case "rollups": // whole hours, as of the last rollup refresh; fast over any window
+		if f != (store.Filter{Tenant: f.Tenant}) {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no service, environment, session, user or label; use source=line_items")
+			return
+		}
+		if limit > store.TopRollupLimit {
+			fail(w, http.StatusBadRequest, "limit=%d with source=rollups: the rollups keep the top %d of each hour; use source=line_items for more", limit, store.TopRollupLimit)
+			return
+		}
+		from = from.Truncate(time.Hour)
+		rows, err = a.q.TopWorkflowsRollups(r.Context(), from, to, f.Tenant, limit)
+	default:
+		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
+		return
+	}
+	a.reply(w, r, err, NewTopDoc(from, to, src, limit, rows))
 }
 
 // reportedCost compares computed with provider-reported cost per model.
