@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string) error {
 	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
+	profile := fs.Bool("profile", false, "take CPU profiles of every `process` round (admin.pprof) into -dir")
+	corePasses := fs.Int("core-passes", 3, "passes of the in-process core measurement (0: skip the core and memory figures)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,7 +64,8 @@ func run(ctx context.Context, args []string) error {
 	}
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
 		IngestClients: *clients, IngestFor: *ingestFor,
-		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout}
+		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout,
+		Profile: *profile, CorePasses: *corePasses}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
 	}

@@ -37,13 +37,15 @@ type Config struct {
 	Sizes         []int  // workflows per preloaded topic
 	Rounds        int    // baseline + process pairs per size
 	Partitions    int32
-	CoreWorkflows int // workflows of the in-memory core and memory measurements
+	CoreWorkflows int // workflows of the in-memory core and memory measurements (and of the ingest loads)
+	CorePasses    int // passes of the core measurement (0: skip the core and memory)
 	FreshSamples  int
 	Collector     string        // an OTel Collector binary (OTLP receiver + kafka exporter); "" skips the ingest comparison
 	IngestClients int           // concurrent OTLP exporters, one request in flight each
 	IngestFor     time.Duration // measured time per ingest run (after a 3s warm-up)
 	Dir           string        // child logs
 	Keep          bool          // keep topics and databases
+	Profile       bool          // CPU profiles of every process round (admin.pprof), into Dir
 	Out           io.Writer
 }
 
@@ -113,13 +115,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	books := pricing.Single(book)
-	p("processing core (in process, no I/O) on %d generated workflows shaped as `loadgen --kafka` writes them:\n", cfg.CoreWorkflows)
 	recs, truth, err := coreRecords(ctx, cfg.CoreWorkflows)
 	if err != nil {
 		return err
 	}
+	if cfg.CorePasses > 0 {
+		p("processing core (in process, no I/O) on %d generated workflows shaped as `loadgen --kafka` writes them:\n", cfg.CoreWorkflows)
+	}
 	var best CoreResult
-	for i := 0; i < 3; i++ {
+	for i := 0; i < cfg.CorePasses; i++ {
 		r := runCore(books, recs, truth.Spans)
 		p("  pass %d: %d spans, %d line items, %.2fs CPU, %.2fs wall: %.0f spans/s per core, %.1f allocations and %.0f B allocated per span (loadavg %s)\n",
 			i+1, r.Spans, r.LineItems, r.CPU.Seconds(), r.Wall.Seconds(), r.perCoreSpansPerSec(), r.allocsPerSpan(),
@@ -131,9 +135,12 @@ func Run(ctx context.Context, cfg Config) error {
 			best = r
 		}
 	}
-	mem := openSpanMemory(books, recs)
-	p("  memory: %d spans held open in %d traces: %.0f B live heap per open span (after GC), %.0f B RSS growth per open span\n\n",
-		mem.OpenSpans, mem.OpenTraces, mem.HeapPer, mem.RSSPer)
+	var mem MemoryResult
+	if cfg.CorePasses > 0 {
+		mem = openSpanMemory(books, recs)
+		p("  memory: %d spans held open in %d traces: %.0f B live heap per open span (after GC), %.0f B RSS growth per open span\n\n",
+			mem.OpenSpans, mem.OpenTraces, mem.HeapPer, mem.RSSPer)
+	}
 	recsForIngest := recs
 	recs = nil
 
@@ -185,13 +192,17 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, s := range sizes {
 		p("| process vs raw copy, %d workflows (%d spans) | %s | within 2x |\n", s.workflows, s.spans, s.ratioText())
 	}
-	p("| processing core, generator-shaped records | %.0fk spans/s/core, %.1f allocs/span | >= 500k spans/s/core, <= 10 allocs/span |\n",
-		best.perCoreSpansPerSec()/1000, best.allocsPerSpan())
+	if cfg.CorePasses > 0 {
+		p("| processing core, generator-shaped records | %.0fk spans/s/core, %.1f allocs/span | >= 500k spans/s/core, <= 10 allocs/span |\n",
+			best.perCoreSpansPerSec()/1000, best.allocsPerSpan())
+	}
 	if cfg.FreshSamples > 0 {
 		p("| workflow row after close | %s p50 / %s p95 | <= 2 s |\n", ms(percentile(fresh.Row, .5)), ms(percentile(fresh.Row, .95)))
 		p("| its hour in the rollups | %s p50 / %s p95 | <= 5 s p95 |\n", ms(percentile(fresh.Rollup, .5)), ms(percentile(fresh.Rollup, .95)))
 	}
-	p("| live heap per open span | %.0f B (RSS growth %.0f B) | <= 400 B |\n", mem.HeapPer, mem.RSSPer)
+	if cfg.CorePasses > 0 {
+		p("| live heap per open span | %.0f B (RSS growth %.0f B) | <= 400 B |\n", mem.HeapPer, mem.RSSPer)
+	}
 	if len(ingest) >= 2 && cfg.Collector != "" {
 		var parts []string
 		for i := 0; i+1 < len(ingest); i += 2 {

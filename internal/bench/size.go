@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -110,10 +112,19 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			st.Close()
 			return res, err
 		}
-		c, err = startChild(b.cfg.Dir, db, b.cfg.Unitcost, []string{"process"}, processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr))
+		env := processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr)
+		if b.cfg.Profile {
+			env = append(env, "UNITCOST_ADMIN_PPROF=true")
+		}
+		c, err = startChild(b.cfg.Dir, db, b.cfg.Unitcost, []string{"process"}, env)
 		if err != nil {
 			st.Close()
 			return res, err
+		}
+		var profiled chan []string
+		if b.cfg.Profile {
+			profiled = make(chan []string, 1)
+			go func() { profiled <- cpuProfiles(c, adminAddr, filepath.Join(b.cfg.Dir, db)) }()
 		}
 		deadline := time.Now().Add(30 * time.Minute)
 		var firstRecord, allRecords time.Duration
@@ -148,6 +159,11 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			return res, fmt.Errorf("process: %v\n%s", err, c.tail())
 		}
 		rr.procCPU, rr.procRSS = c.usage()
+		if profiled != nil {
+			if files := <-profiled; len(files) > 0 {
+				p("  round %d process CPU profiles (5 s each, whole run): go tool pprof -top %s\n", r, strings.Join(files, " "))
+			}
+		}
 		check := b.checkTruth(ctx, st, truth, from, to)
 		st.Close()
 		if check != "" {
@@ -201,4 +217,37 @@ func lastJSON[T any](path string) (T, error) {
 		}
 	}
 	return v, json.Unmarshal([]byte(last), &v)
+}
+
+// cpuProfiles takes consecutive 5 s CPU profiles of a child with admin.pprof on until it
+// exits, each into prefix.cpu.N.pprof; it returns the files written (`go tool pprof`
+// merges several given together).
+func cpuProfiles(c *child, addr, prefix string) []string {
+	var files []string
+	for i := 1; ; i++ {
+		select {
+		case <-c.done:
+			return files
+		default:
+		}
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=5")
+		if err != nil {
+			select {
+			case <-c.done:
+				return files
+			case <-time.After(20 * time.Millisecond):
+			}
+			i--
+			continue
+		}
+		name := fmt.Sprintf("%s.cpu.%d.pprof", prefix, i)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(b) == 0 {
+			return files
+		}
+		if os.WriteFile(name, b, 0o644) == nil {
+			files = append(files, name)
+		}
+	}
 }

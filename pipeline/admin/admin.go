@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,8 @@ type Config struct {
 	MetricsToken string `yaml:"metrics_token" desc:"bearer token required on /metrics (which shows cost figures of every tenant); empty: no authentication (default none)"`
 	// TLS serves the admin endpoint over TLS.
 	TLS tlsconf.Server `yaml:"tls" desc:"TLS of the admin listener"`
+	// Pprof serves Go's runtime profiles under /debug/pprof/ (behind MetricsToken when set).
+	Pprof bool `yaml:"pprof" desc:"serve Go's runtime profiles (CPU, heap, goroutines) under /debug/pprof/ on the admin listener, behind admin.metrics_token when set (default false)"`
 }
 
 // Check reports whether a dependency is ready; nil means ready.
@@ -63,8 +66,23 @@ func New(cfg Config, reg *prometheus.Registry, checks map[string]Check) (*Server
 		metrics = requireToken(cfg.MetricsToken, metrics)
 	}
 	mux.Handle("/metrics", metrics)
+	if cfg.Pprof {
+		var prof http.Handler = http.HandlerFunc(pprof.Index)
+		named := map[string]http.HandlerFunc{"cmdline": pprof.Cmdline, "profile": pprof.Profile, "symbol": pprof.Symbol, "trace": pprof.Trace}
+		mux.Handle("/debug/pprof/", guard(cfg.MetricsToken, prof))
+		for n, h := range named {
+			mux.Handle("/debug/pprof/"+n, guard(cfg.MetricsToken, h))
+		}
+	}
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
+}
+
+func guard(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	return requireToken(token, h)
 }
 
 // requireToken answers 401 unless the request carries "Bearer <token>" (scheme

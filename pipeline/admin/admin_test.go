@@ -52,3 +52,46 @@ func TestMetricsTokenAndTLS(t *testing.T) {
 		}
 	}
 }
+
+// Profiles are served only when admin.pprof is on, and behind the metrics token.
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cfg              admin.Config
+		noAuth, withAuth int
+	}{
+		{admin.Config{Addr: "127.0.0.1:0"}, 404, 404},
+		{admin.Config{Addr: "127.0.0.1:0", Pprof: true}, 200, 200},
+		{admin.Config{Addr: "127.0.0.1:0", Pprof: true, MetricsToken: "m3trics"}, 401, 200},
+	} {
+		s, err := admin.New(c.cfg, admin.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/cmdline"} {
+			for _, authz := range []string{"", "Bearer m3trics"} {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+s.Addr()+path, nil)
+				if authz != "" {
+					req.Header.Set("Authorization", authz)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				want := c.noAuth
+				if authz != "" {
+					want = c.withAuth
+				}
+				if resp.StatusCode != want {
+					t.Errorf("pprof %v token %v: GET %s %q = %d, want %d", c.cfg.Pprof, c.cfg.MetricsToken, path, authz, resp.StatusCode, want)
+				}
+			}
+		}
+		cancel()
+		<-done
+	}
+}

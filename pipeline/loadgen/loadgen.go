@@ -42,6 +42,24 @@ type Config struct {
 	// Duration stops generation after this much wall time (with Workflows as a cap when
 	// set). With Duration set and Workflows 0, there is no cap.
 	Duration time.Duration
+	// Drift, when its PromptScale is set, changes the workload from a point in time: a
+	// drift for the alerts to catch. Default none.
+	Drift Drift
+}
+
+// Drift is a change of the workload from From on (workflows starting at or after it).
+type Drift struct {
+	From time.Time
+	// PromptScale multiplies the input tokens of rag_qa's answer calls (a prompt that grew,
+	// as when retrieval starts returning every passage); 0 or 1 leaves them.
+	PromptScale float64
+	// Until ends the drift (workflows starting at or after it are normal again); zero: never.
+	Until time.Time
+}
+
+// drifted reports whether a workflow starting at t is in the drift.
+func (d Drift) drifted(t time.Time) bool {
+	return d.PromptScale > 0 && d.PromptScale != 1 && !t.Before(d.From) && (d.Until.IsZero() || t.Before(d.Until))
 }
 
 // WorkflowTypes are the workload's workflow types, for Mix.
@@ -171,6 +189,7 @@ type gen struct {
 	truth       *Truth
 	late        []func()
 	w           *WorkflowTruth
+	started     time.Time // the current workflow's start
 }
 
 func (g *gen) between(lo, hi int) int { return lo + g.rng.IntN(hi-lo+1) }
@@ -211,6 +230,7 @@ func (g *gen) workflow(i int) {
 	}
 	tenant := g.cfg.Tenants[g.rng.IntN(len(g.cfg.Tenants))]
 	start := g.cfg.Start.Add(time.Duration(i) * g.cfg.Spacing)
+	g.started = start
 	g.w = &WorkflowTruth{Type: kind, Tenant: tenant, Team: teamOf(kind), Feature: kind}
 	version := map[string]string{"rag_qa": "v3", "support_agent": "v2", "invoice_extraction": "v5", "ticket_classification": "v1"}[kind]
 	attrs := append(sc.Workflow(kind, version), sc.Labels(tenant, teamOf(kind), kind)...)
@@ -282,6 +302,9 @@ func (g *gen) ragQA(ctx context.Context, t time.Time) (time.Time, string) {
 		attribute.String(sc.GenAIOperationName, "retrieval"), attribute.Int(sc.RetrievalUnits, 5))
 	g.addCost(roundNano(rat(retrievalRate)))
 	in := uint64(g.between(1500, 4000))
+	if g.cfg.Drift.drifted(g.started) {
+		in = uint64(float64(in) * g.cfg.Drift.PromptScale)
+	}
 	cached := uint64(0)
 	if g.chance(0.5) {
 		cached = 1024

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
-
 	"github.com/unitcost/unitcost/pipeline"
 )
 
@@ -21,20 +19,21 @@ type msg struct {
 }
 
 // content reads captured messages of every family; false when k is none of them.
-func (f *fields) content(k string, v pcommon.Value) bool {
+func (f *fields) content(k string, v *value) bool {
 	switch k {
 	case "gen_ai.system_instructions":
 		f.messages(k, v, "system")
 	case "gen_ai.input.messages", "ai.prompt.messages", "ai.prompt":
 		f.messages(k, v, "")
 	case "gen_ai.output.messages":
-		for _, m := range parseMessages(v.AsString(), "") {
+		var buf [16]msg
+		for _, m := range messagesIn(v.asString(), "", buf[:0]) {
 			f.piece(&f.outContent, m.text)
 		}
 	case "input.value":
-		f.message(msg{src: k, text: v.AsString()})
+		f.message(msg{src: k, text: v.asString()})
 	case "output.value", "ai.response.text":
-		f.piece(&f.outContent, v.AsString())
+		f.piece(&f.outContent, v.asString())
 	default:
 		src, idx, field, ok := flattened(k)
 		if !ok {
@@ -43,23 +42,24 @@ func (f *fields) content(k string, v pcommon.Value) bool {
 		switch {
 		case src == "gen_ai.completion" || src == "llm.output_messages":
 			if field == "content" {
-				f.piece(&f.outContent, v.AsString())
+				f.piece(&f.outContent, v.asString())
 			}
 		case field == "role":
 			if f.roles == nil {
 				f.roles = map[string]string{}
 			}
-			f.roles[src+"#"+strconv.Itoa(idx)] = strings.ToLower(v.AsString())
+			f.roles[src+"#"+strconv.Itoa(idx)] = strings.ToLower(v.asString())
 		default: // content
-			f.message(msg{src: src, idx: idx, text: v.AsString()})
+			f.message(msg{src: src, idx: idx, text: v.asString()})
 		}
 	}
 	return true
 }
 
 // messages reads a JSON message list (GenAI semconv, Vercel) or plain text.
-func (f *fields) messages(k string, v pcommon.Value, role string) {
-	for _, m := range parseMessages(v.AsString(), role) {
+func (f *fields) messages(k string, v *value, role string) {
+	var buf [16]msg
+	for _, m := range messagesIn(v.asString(), role, buf[:0]) {
 		m.src = k
 		f.message(m)
 	}

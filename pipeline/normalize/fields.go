@@ -142,20 +142,20 @@ func (f *fields) label(key, value string, rank int8) {
 
 // num reads an int, double or numeric string into dst; it reports whether the value won.
 // A value that is none of these is an issue.
-func (f *fields) num(dst *numField, k string, v pcommon.Value, rank int8) bool {
+func (f *fields) num(dst *numField, k string, v *value, rank int8) bool {
 	x, ok := f.number(k, v)
 	return ok && dst.set(x, rank)
 }
 
-func (f *fields) number(k string, v pcommon.Value) (float64, bool) {
+func (f *fields) number(k string, v *value) (float64, bool) {
 	var x float64
-	switch v.Type() {
+	switch v.typ {
 	case pcommon.ValueTypeInt:
-		x = float64(v.Int())
+		x = float64(v.i)
 	case pcommon.ValueTypeDouble:
-		x = v.Double()
+		x = v.d
 	case pcommon.ValueTypeStr:
-		s := strings.TrimSpace(v.Str())
+		s := strings.TrimSpace(v.s)
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			x = float64(i)
 		} else if d, err := strconv.ParseFloat(s, 64); err == nil {
@@ -165,7 +165,7 @@ func (f *fields) number(k string, v pcommon.Value) (float64, bool) {
 			return 0, false
 		}
 	default:
-		f.issues = append(f.issues, fmt.Sprintf("%s: %s value is not a number; ignored", k, v.Type()))
+		f.issues = append(f.issues, fmt.Sprintf("%s: %s value is not a number; ignored", k, v.typ))
 		return 0, false
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {

@@ -6,6 +6,17 @@ import (
 	"github.com/segmentio/encoding/json"
 )
 
+// messagesIn is parseMessages(s, role), read without the generic JSON parser where the
+// usual shape allows (scanMessages, into buf).
+func messagesIn(s, role string, buf []msg) []msg {
+	if t := strings.TrimSpace(s); t != "" && t[0] == '[' {
+		if ms, ok := scanMessages(t, role, buf); ok {
+			return ms
+		}
+	}
+	return parseMessages(s, role)
+}
+
 // parseMessages reads a JSON message list - [{"role": ..., "parts": [{"content": ...}]}]
 // (GenAI semconv) or [{"role": ..., "content": "..." | [{"text": ...}]}] (OpenAI, Vercel)
 // - into messages with their roles and positions. Anything else is one message of the

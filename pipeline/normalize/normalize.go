@@ -67,28 +67,39 @@ type Normalizer struct {
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
 // transport authenticated (it overrides any tenant attribute). It returns an error
 // wrapping ErrInvalidSpan when the span cannot be used at all (zero ids); clamped values
-// are recorded in out.Issues instead.
+// are recorded in out.Issues instead. Decoder reads protobuf payloads to the same
+// result without pdata.
 func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *pipeline.Span) error {
+	in := spanFromPdata(res, sp)
+	return n.span(&in, tenant, out)
+}
+
+// span is Span over either path's view of the span.
+func (n *Normalizer) span(sp *spanIn, tenant string, out *pipeline.Span) error {
 	lim := n.Limits.withDefaults()
 	*out = pipeline.Span{}
-	out.TraceID = pipeline.TraceID(sp.TraceID())
-	out.SpanID = pipeline.SpanID(sp.SpanID())
+	out.TraceID = sp.traceID
+	out.SpanID = sp.spanID
 	if out.TraceID.IsZero() {
-		return fmt.Errorf("%w: all-zero trace id (span %q)", ErrInvalidSpan, clip(sp.Name(), 64))
+		return fmt.Errorf("%w: all-zero trace id (span %q)", ErrInvalidSpan, clip(sp.name, 64))
 	}
 	if out.SpanID.IsZero() {
 		return fmt.Errorf("%w: all-zero span id (trace %s)", ErrInvalidSpan, out.TraceID)
 	}
-	out.ParentSpanID = pipeline.SpanID(sp.ParentSpanID())
-	out.StartUnixNano = int64(sp.StartTimestamp())
-	out.EndUnixNano = int64(sp.EndTimestamp())
-	out.Error = sp.Status().Code() == ptrace.StatusCodeError
+	out.ParentSpanID = sp.parent
+	out.StartUnixNano = int64(sp.start)
+	out.EndUnixNano = int64(sp.end)
+	out.Error = sp.code == ptrace.StatusCodeError
 
 	f := fields{labelMap: n.LabelAttributes}
-	res.Range(func(k string, v pcommon.Value) bool { f.read(k, v); return true })
-	sp.Attributes().Range(func(k string, v pcommon.Value) bool { f.read(k, v); return true })
+	for i := range sp.res {
+		f.read(sp.res[i].key, &sp.res[i].v)
+	}
+	for i := range sp.attrs {
+		f.read(sp.attrs[i].key, &sp.attrs[i].v)
+	}
 
-	out.Name = f.str(sp.Name(), "name", lim)
+	out.Name = f.str(sp.name, "name", lim)
 	if f.s[sResponseModel].v != "" {
 		f.s[sModel] = f.s[sResponseModel]
 	}
@@ -114,7 +125,7 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	if out.WorkflowRoot {
 		out.WorkflowName = f.workflowName(out.Name, lim)
 		out.WorkflowVersion = f.get(sWorkflowVersion, "workflow version", lim)
-		outcomes.rootOutcome(&f, out, sp.Status().Code(), lim)
+		outcomes.rootOutcome(&f, out, sp.code, lim)
 		out.ValidatedOutputs = f.count(f.n[nValidated], "validated outputs", lim.MaxTokens)
 		out.ValidatedExplicit = f.n[nValidated].rank > 0
 	}
@@ -129,13 +140,13 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 	}
 	f.silentDrops(out)
 	out.Issues = f.issues
-	ingestMarks(sp.Attributes(), out)
+	ingestMarks(sp.attrs, out)
 	return nil
 }
 
 // read takes one attribute: through the table of names, else the families whose names
 // carry data (prefixes, JSON, captured messages).
-func (f *fields) read(k string, v pcommon.Value) {
+func (f *fields) read(k string, v *value) {
 	if a, ok := attrs[k]; ok {
 		if a.num {
 			if f.num(&f.n[a.n], k, v, a.rank) && a.n == nInput {
@@ -143,7 +154,7 @@ func (f *fields) read(k string, v pcommon.Value) {
 			}
 			return
 		}
-		s := v.AsString()
+		s := v.asString()
 		if a.conv != nil {
 			s = a.conv(s)
 		}
@@ -158,25 +169,25 @@ func (f *fields) read(k string, v pcommon.Value) {
 	}
 	switch k {
 	case sc.LangfuseUsageDetails:
-		f.langfuseUsage(v.AsString())
+		f.langfuseUsage(v.asString())
 		return
 	case sc.LangfuseCostDetails:
-		f.langfuseCost(v.AsString())
+		f.langfuseCost(v.asString())
 		return
 	case sc.GenAIInvocationInternal:
-		f.internal = v.Type() == pcommon.ValueTypeBool && v.Bool() || strings.EqualFold(v.AsString(), "true")
+		f.internal = v.typ == pcommon.ValueTypeBool && v.b || strings.EqualFold(v.asString(), "true")
 		return
 	}
 	if f.content(k, v) {
 		return
 	}
 	if key, ok := strings.CutPrefix(k, sc.LabelPrefix); ok {
-		f.label(key, v.AsString(), rankUnitcost)
+		f.label(key, v.asString(), rankUnitcost)
 		return
 	}
 	if key, ok := strings.CutPrefix(k, sc.TraceloopAssociationPrefix); ok {
 		if c, ok := association[key]; ok {
-			f.s[c].set(v.AsString(), rankOther)
+			f.s[c].set(v.asString(), rankOther)
 		}
 	}
 	if f.labelMap != nil {
@@ -185,8 +196,8 @@ func (f *fields) read(k string, v pcommon.Value) {
 }
 
 // mapped records attribute k as a label when configuration maps it to one.
-func (f *fields) mapped(k string, v pcommon.Value) {
+func (f *fields) mapped(k string, v *value) {
 	if key, ok := f.labelMap[k]; ok {
-		f.label(key, v.AsString(), rankOther)
+		f.label(key, v.asString(), rankOther)
 	}
 }

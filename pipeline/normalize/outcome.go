@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/unitcost/unitcost/pipeline"
@@ -117,7 +116,7 @@ func (r *Rule) source(i int) string {
 }
 
 // signal applies the rules to one span's attributes and evaluation events.
-func (o *Outcomes) signal(sp ptrace.Span) *pipeline.Signal {
+func (o *Outcomes) signal(sp *spanIn) *pipeline.Signal {
 	rules := o.rules()
 	if len(rules) == 0 {
 		return nil
@@ -135,18 +134,17 @@ func (o *Outcomes) signal(sp ptrace.Span) *pipeline.Signal {
 		}
 		sig.Validated += r.Validated
 	}
-	events := sp.Events()
 	for i := range rules {
 		r := &rules[i]
 		if r.Attribute != "" {
-			if v, ok := sp.Attributes().Get(r.Attribute); ok && (r.Equals == "" || strings.EqualFold(v.AsString(), r.Equals)) {
+			if v, ok := get(sp.attrs, r.Attribute); ok && (r.Equals == "" || strings.EqualFold(v.asString(), r.Equals)) {
 				hit(i, r)
 			}
 			continue
 		}
-		for j := 0; j < events.Len(); j++ {
-			ev := events.At(j)
-			if ev.Name() == sc.GenAIEvaluationResult && r.matchEvaluation(ev.Attributes()) {
+		for j := range sp.events {
+			ev := &sp.events[j]
+			if ev.name == sc.GenAIEvaluationResult && r.matchEvaluation(ev.attrs) {
 				hit(i, r)
 			}
 		}
@@ -154,20 +152,20 @@ func (o *Outcomes) signal(sp ptrace.Span) *pipeline.Signal {
 	return sig
 }
 
-func (r *Rule) matchEvaluation(a pcommon.Map) bool {
+func (r *Rule) matchEvaluation(a []kv) bool {
 	if r.Evaluation != "*" {
-		if v, ok := a.Get(sc.GenAIEvaluationName); !ok || v.AsString() != r.Evaluation {
+		if v, ok := get(a, sc.GenAIEvaluationName); !ok || v.asString() != r.Evaluation {
 			return false
 		}
 	}
 	if len(r.Labels) > 0 {
-		v, ok := a.Get(sc.GenAIEvaluationScoreLabel)
+		v, ok := get(a, sc.GenAIEvaluationScoreLabel)
 		if !ok {
 			return false
 		}
 		found := false
 		for _, l := range r.Labels {
-			if strings.EqualFold(l, v.AsString()) {
+			if strings.EqualFold(l, v.asString()) {
 				found = true
 				break
 			}
@@ -177,7 +175,7 @@ func (r *Rule) matchEvaluation(a pcommon.Map) bool {
 		}
 	}
 	if r.MinScore != nil || r.MaxScore != nil {
-		v, ok := a.Get(sc.GenAIEvaluationScoreValue)
+		v, ok := get(a, sc.GenAIEvaluationScoreValue)
 		if !ok {
 			return false
 		}

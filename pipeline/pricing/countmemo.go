@@ -8,8 +8,11 @@ import (
 // countMemoCap bounds the remembered counts; when full the memo starts over.
 const countMemoCap = 8192
 
-// countMemoMin is the shortest text worth remembering (shorter ones encode quickly).
-const countMemoMin = 64
+// countMemoMin is the shortest text remembered. Every non-empty text is: a short text
+// costs tiktoken-go a few microseconds and a dozen allocations (its regexp2 pre-split),
+// a memo hit two hashes and a map lookup, and short texts (a system prompt, a canned
+// question, a tool name) repeat as much as long ones.
+const countMemoMin = 1
 
 type countKey struct {
 	enc    uint8

@@ -28,6 +28,7 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 		kcfg: kcfg,
 
 		norm:    normalize.Normalizer{Limits: cfg.Limits},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits}},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
@@ -38,6 +39,11 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 	_, _ = c.p.tok.Count("", nil)
 	return c
 }
+
+// PdataOnly makes the core decode every record with pdata and normalise it span by span
+// (Normalizer.Span), as process did before the wire decoder: the reference the wire path
+// is measured and checked against.
+func (c *Core) PdataOnly() { c.p.wire = nil }
 
 // Add takes one record in, as Run does after a poll.
 func (c *Core) Add(r *kgo.Record, now time.Time) { c.p.add(r, now) }

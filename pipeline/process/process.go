@@ -88,6 +88,7 @@ type Processor struct {
 	w    Writer
 	book *pricing.Books
 	norm normalize.Normalizer
+	wire *normalize.Decoder // the protobuf hot path; under mu; nil: pdata only
 	tok  pricing.Tokenizer
 	log  *slog.Logger
 	m    *Metrics
@@ -137,6 +138,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	p := &Processor{
 		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
 		norm:    normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels}},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
@@ -279,7 +281,19 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	p.handled[part] = r.Offset + 1
 	p.m.Records.Inc()
 	tenant := header(r, kafka.HeaderTenant)
-	td, err := otlp.Decode(r.Value, otlp.EncodingFor(header(r, kafka.HeaderContentType), r.Value))
+	enc := otlp.EncodingFor(header(r, kafka.HeaderContentType), r.Value)
+	if enc == otlp.EncodingProto && r.Topic == p.kcfg.SpansTopic && p.wire != nil {
+		// The hot path: protobuf read straight into spans (normalize.Decoder). A record it
+		// cannot take whole (undecodable, or a span to reject) goes the pdata way below,
+		// which decides its fate exactly as before; nothing of it was taken yet.
+		if spans, err := p.wire.Decode(r.Value, tenant); err == nil {
+			for i := range spans {
+				p.take(&spans[i], part, r, tenant, now)
+			}
+			return
+		}
+	}
+	td, err := otlp.Decode(r.Value, enc)
 	if err != nil {
 		p.deadLetter(r, r.Value, r.Headers, err.Error())
 		return
@@ -316,24 +330,7 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 					p.m.RejectedSpans.Inc()
 					continue
 				}
-				sp.AuthTenant = tenant
-				checkTimes(sp, r.Timestamp, p.cfg.MaxSpanDuration)
-				p.m.Spans.Inc()
-				if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
-					// Estimate now, so captured text is never held while the trace is open.
-					if did, err := p.tok.Estimate(sp); err != nil {
-						sp.Issues = append(sp.Issues, "token estimate failed: "+err.Error())
-					} else if did {
-						p.m.Estimated.Inc()
-					}
-				}
-				if len(sp.Issues) > 0 {
-					p.m.SpanIssues.Add(float64(len(sp.Issues)))
-				}
-				if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
-					p.closeLocked(evicted)
-					p.unwritten = append(p.unwritten, evicted...)
-				}
+				p.take(sp, part, r, tenant, now)
 			}
 		}
 	}
@@ -344,6 +341,30 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 		}
 		p.deadLetter(r, b, []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
 			{Key: kafka.HeaderTenant, Value: []byte(tenant)}}, strings.Join(reasons, "; "))
+	}
+}
+
+// take hands one normalised span of record r to the stitcher: time checks, the token
+// estimate (which also drops the captured content, so no text is held while the trace is
+// open, and none that aliases the record's buffer), metrics.
+func (p *Processor) take(sp *pipeline.Span, part stitch.Partition, r *kgo.Record, tenant string, now time.Time) {
+	sp.AuthTenant = tenant
+	checkTimes(sp, r.Timestamp, p.cfg.MaxSpanDuration)
+	p.m.Spans.Inc()
+	if len(sp.InputContent) > 0 || len(sp.OutputContent) > 0 {
+		if did, err := p.tok.Estimate(sp); err != nil {
+			sp.Issues = append(sp.Issues, "token estimate failed: "+err.Error())
+			sp.InputContent, sp.OutputContent = nil, nil
+		} else if did {
+			p.m.Estimated.Inc()
+		}
+	}
+	if len(sp.Issues) > 0 {
+		p.m.SpanIssues.Add(float64(len(sp.Issues)))
+	}
+	if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
+		p.closeLocked(evicted)
+		p.unwritten = append(p.unwritten, evicted...)
 	}
 }
 

@@ -102,17 +102,25 @@ type Trace struct {
 	// AuthTenant is the authenticated tenant every span of the incarnation carries.
 	AuthTenant string
 	TraceID    pipeline.TraceID
-	Spans      []*pipeline.Span
-	// Offsets of the records the spans came from, parallel to Spans.
+	// Spans are the spans of the incarnation in arrival order, and Offsets the offsets of
+	// the records they came from, parallel to Spans. Both are set when the trace closes
+	// (returned by Due or Add); while it is open its spans are held encoded (held.go).
+	Spans   []*pipeline.Span
 	Offsets []int64
 	// Late is true when an earlier incarnation of this trace had already closed.
 	Late   bool
 	Reason Reason
 
-	first, last time.Time
 	hasRoot     bool
-	elem        *list.Element
-	known       map[pipeline.SpanID]string // workflow of spans of earlier incarnations
+	n           int32 // spans held
+	first, last time.Time
+	prev, next  *Trace // open traces by first arrival
+	// buf holds the spans encoded; baseOffset and baseStart are the first span's record
+	// offset and start time, which the others are encoded relative to; minOffset is the
+	// lowest offset held (the watermark).
+	buf                              []byte
+	baseOffset, baseStart, minOffset int64
+	known                            map[pipeline.SpanID]string // workflow of spans of earlier incarnations
 	// KnownLabels are the labels of workflows rooted in earlier incarnations, so late
 	// spans that carry no tenant/team/feature of their own inherit their workflow's.
 	KnownLabels map[string]Labels
@@ -145,10 +153,12 @@ type Stats struct {
 type Stitcher struct {
 	cfg    Config
 	open   map[Key]*Trace
-	order  *list.List // open traces by first arrival, oldest at front
+	oldest *Trace // open traces by first arrival (Trace.next), oldest first
+	newest *Trace
 	spans  int
 	closed *closedLRU
 	stats  Stats
+	syms   *symbols
 }
 
 // New returns an empty stitcher.
@@ -157,40 +167,45 @@ func New(cfg Config) *Stitcher {
 	return &Stitcher{
 		cfg:    cfg,
 		open:   make(map[Key]*Trace),
-		order:  list.New(),
 		closed: newClosedLRU(cfg.ClosedMemory),
+		syms:   newSymbols(),
 	}
 }
 
 // Add holds a span of the record at offset in partition p. Spans of one trace always come
 // from one partition (records are keyed by trace id). The trace is the span's
 // authenticated tenant's: another tenant's trace with the same id is a different trace.
-// It returns traces evicted to stay within the memory bound; they must be written like any
+// Add keeps a copy of the span (encoded), not sp itself: the caller may reuse sp. It
+// returns traces evicted to stay within the memory bound; they must be written like any
 // closed trace.
 func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Time) []*Trace {
 	k := Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}
 	t := s.open[k]
 	if t == nil {
-		t = &Trace{Partition: p, AuthTenant: sp.AuthTenant, TraceID: sp.TraceID, first: now}
+		t = &Trace{Partition: p, AuthTenant: sp.AuthTenant, TraceID: sp.TraceID, first: now,
+			baseOffset: offset, baseStart: sp.StartUnixNano, minOffset: offset}
 		if e, ok := s.closed.get(k); ok {
 			t.Late, t.known, t.KnownLabels = true, e.assign, e.labels
 		}
-		t.elem = s.order.PushBack(t)
+		s.push(t)
 		s.open[k] = t
 	}
 	if t.Late {
 		s.stats.LateSpans++
 	}
-	t.Spans = append(t.Spans, sp)
-	t.Offsets = append(t.Offsets, offset)
+	e := encoder{b: t.buf, syms: s.syms}
+	e.span(t, offset, sp)
+	t.buf = e.b
+	t.n++
+	t.minOffset = min(t.minOffset, offset)
 	t.last = now
 	if sp.ParentSpanID.IsZero() {
 		t.hasRoot = true
 	}
 	s.spans++
 	var evicted []*Trace
-	for (len(s.open) > s.cfg.MaxTraces || s.spans > s.cfg.MaxSpans) && s.order.Len() > 0 {
-		old := s.order.Front().Value.(*Trace)
+	for (len(s.open) > s.cfg.MaxTraces || s.spans > s.cfg.MaxSpans) && s.oldest != nil {
+		old := s.oldest
 		s.close(old, ClosedEvicted)
 		s.stats.Evictions++
 		evicted = append(evicted, old)
@@ -198,14 +213,61 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 	return evicted
 }
 
+// push appends t to the open traces' arrival order.
+func (s *Stitcher) push(t *Trace) {
+	t.prev = s.newest
+	if s.newest != nil {
+		s.newest.next = t
+	} else {
+		s.oldest = t
+	}
+	s.newest = t
+}
+
+// unlink removes t from the arrival order.
+func (s *Stitcher) unlink(t *Trace) {
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		s.oldest = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	} else {
+		s.newest = t.prev
+	}
+	t.prev, t.next = nil, nil
+}
+
+// spanBlock is how many decoded spans share one allocation: a closed trace's spans can
+// be freed block by block as they are written (a huge trace is written in chunks).
+const spanBlock = 4096
+
+// materialize decodes t's held spans into t.Spans and t.Offsets and releases the buffer
+// and its symbols.
+func (s *Stitcher) materialize(t *Trace) {
+	t.Spans = make([]*pipeline.Span, t.n)
+	t.Offsets = make([]int64, t.n)
+	d := decoder{b: t.buf, syms: s.syms}
+	var block []pipeline.Span
+	for i := range t.Spans {
+		if len(block) == 0 {
+			block = make([]pipeline.Span, min(len(t.Spans)-i, spanBlock))
+		}
+		t.Offsets[i] = d.span(t, &block[0])
+		t.Spans[i] = &block[0]
+		block = block[1:]
+	}
+	t.buf = nil
+}
+
 // Due closes and returns every trace whose close rule holds at now; with force, every
 // open trace. Returned traces leave the stitcher; their spans must be written before
 // Watermark moves past them (Watermark already excludes them, so write before commit).
 func (s *Stitcher) Due(now time.Time, force bool) []*Trace {
 	var out []*Trace
-	for e := s.order.Front(); e != nil; {
-		t := e.Value.(*Trace)
-		e = e.Next()
+	for t := s.oldest; t != nil; {
+		next := t.next
 		switch {
 		case force:
 			s.close(t, ClosedForced)
@@ -220,22 +282,24 @@ func (s *Stitcher) Due(now time.Time, force bool) []*Trace {
 				s.stats.MaxOpened++
 			}
 		default:
+			t = next
 			continue
 		}
 		out = append(out, t)
+		t = next
 	}
 	return out
 }
 
 func (s *Stitcher) close(t *Trace, r Reason) {
 	t.Reason = r
-	s.order.Remove(t.elem)
-	t.elem = nil
+	s.unlink(t)
 	delete(s.open, t.key())
-	s.spans -= len(t.Spans)
+	s.spans -= int(t.n)
 	if t.Late {
 		s.stats.Corrections++
 	}
+	s.materialize(t)
 }
 
 // Remember records a closed trace's span->workflow assignment and its workflows' labels
@@ -251,10 +315,8 @@ func (t *Trace) key() Key { return Key{AuthTenant: t.AuthTenant, TraceID: t.Trac
 func (s *Stitcher) Watermarks() map[Partition]int64 {
 	w := make(map[Partition]int64)
 	for _, t := range s.open {
-		for _, o := range t.Offsets {
-			if cur, ok := w[t.Partition]; !ok || o < cur {
-				w[t.Partition] = o
-			}
+		if cur, ok := w[t.Partition]; !ok || t.minOffset < cur {
+			w[t.Partition] = t.minOffset
 		}
 	}
 	return w
@@ -263,14 +325,16 @@ func (s *Stitcher) Watermarks() map[Partition]int64 {
 // DropPartitions forgets the open traces of partitions this instance no longer owns;
 // their new owner re-reads them from the committed offset.
 func (s *Stitcher) DropPartitions(drop map[Partition]bool) {
-	for e := s.order.Front(); e != nil; {
-		t := e.Value.(*Trace)
-		e = e.Next()
+	for t := s.oldest; t != nil; {
+		next := t.next
 		if drop[t.Partition] {
-			s.order.Remove(t.elem)
+			s.unlink(t)
 			delete(s.open, t.key())
-			s.spans -= len(t.Spans)
+			s.spans -= int(t.n)
+			s.materialize(t) // releases its symbols
+			t.Spans, t.Offsets = nil, nil
 		}
+		t = next
 	}
 }
 
@@ -279,8 +343,8 @@ func (s *Stitcher) Stats() Stats {
 	st := s.stats
 	st.OpenTraces = len(s.open)
 	st.OpenSpans = s.spans
-	if e := s.order.Front(); e != nil {
-		st.OldestFirstSeen = e.Value.(*Trace).first
+	if s.oldest != nil {
+		st.OldestFirstSeen = s.oldest.first
 	}
 	return st
 }

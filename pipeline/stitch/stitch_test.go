@@ -257,9 +257,11 @@ func BenchmarkStitch(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/span")
 }
 
-// BenchmarkOpenSpanMemory reports the heap bytes held per open span: the normalised span
-// (as the process stage allocates it, with realistic label strings) plus the stitcher's
-// bookkeeping. This is the figure to size process.stitch.max_spans by.
+// BenchmarkOpenSpanMemory reports the heap bytes the stitcher holds per open span: the
+// span in its held (encoded) form, with realistic label strings, plus the stitcher's
+// bookkeeping. The stitcher copies what it holds, so the spans added are not counted. The
+// process figure (unitcost-bench's memory step, BENCHMARKS.md) is the one to size
+// process.stitch.max_spans by.
 func BenchmarkOpenSpanMemory(b *testing.B) {
 	const n = 200_000
 	for b.Loop() {

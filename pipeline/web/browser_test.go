@@ -36,6 +36,12 @@ import (
 // rollups, and returns the store and the ground truth.
 func generated(t *testing.T, workflows int) (*store.Store, *loadgen.Truth) {
 	t.Helper()
+	return generatedWith(t, loadgen.Config{Seed: 11, Workflows: workflows, Start: time.Now().Add(-90 * time.Minute).Truncate(time.Minute), Spacing: 20 * time.Second})
+}
+
+// generatedWith runs the workload lc (its seed also seeds the span ids) as generated does.
+func generatedWith(t *testing.T, lc loadgen.Config) (*store.Store, *loadgen.Truth) {
+	t.Helper()
 	st := testenv.ClickHouse(t)
 	cfg := testenv.Config(t, testenv.Kfake(t, 4), st)
 	cfg.Process.Stitch.QuietPeriod = 200 * time.Millisecond
@@ -58,8 +64,8 @@ func generated(t *testing.T, workflows int) (*store.Store, *loadgen.Truth) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := loadgen.NewTracerProvider(exp, 11)
-	truth, err := loadgen.Run(ctx, loadgen.Config{Seed: 11, Workflows: workflows, Start: time.Now().Add(-90 * time.Minute).Truncate(time.Minute), Spacing: 20 * time.Second}, tp, nil)
+	tp := loadgen.NewTracerProvider(exp, lc.Seed)
+	truth, err := loadgen.Run(ctx, lc, tp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

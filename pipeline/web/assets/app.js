@@ -161,9 +161,66 @@ function renderComposition(rows) {
   plot(el, series, [xs].concat(order.map((i) => stacked[i])));
 }
 
-function renderTrend(rows, band) {
+// The alert band of each workflow type on the trend: the readings of one drift rule on
+// cost per completed workflow scoped to that type (group_by workflow or scope.workflow), of
+// the tenant the trend shows (the URL's, else all tenants; a tenant's token reads its own
+// rules' only). Returns Map(workflow -> {key, byBucket: Map(bucket -> reading)}).
+function bandsByType(readings, tenant) {
+  const usable = readings.filter((r) => r.usable && r.metric === "cost_per_completed" && r.workflow !== "");
+  let scoped = usable.filter((r) => r.tenant === tenant);
+  if (scoped.length === 0 && !tenant) scoped = usable; // a tenant's token: its own rules
+  const out = new Map();
+  for (const r of scoped.slice().sort((a, b) => (a.alert_key < b.alert_key ? -1 : a.alert_key > b.alert_key ? 1 : 0))) {
+    if (!out.has(r.workflow)) out.set(r.workflow, { key: r.alert_key, tenant: r.tenant, byBucket: new Map() });
+    const b = out.get(r.workflow);
+    if (b.key === r.alert_key && b.tenant === r.tenant) b.byBucket.set(r.bucket, r);
+  }
+  return out;
+}
+
+// markersPlugin draws where drift alerts fired (filled triangle) and resolved (ring) over
+// the trend, through uPlot's draw hook, and records what it drew on the chart element
+// (data-markers) so the page can be checked against the API.
+function markersPlugin(el, markers) {
+  return {
+    hooks: {
+      draw: (u) => {
+        const ctx = u.ctx;
+        const drawn = [];
+        ctx.save();
+        for (const m of markers) {
+          if (m.x < u.scales.x.min || m.x > u.scales.x.max || m.y === null) continue;
+          const cx = u.valToPos(m.x, "x", true);
+          const cy = u.valToPos(m.y, "y", true);
+          const r = 6 * devicePixelRatio;
+          ctx.beginPath();
+          if (m.status === "firing") {
+            ctx.moveTo(cx, cy - r);
+            ctx.lineTo(cx + r, cy + r * 0.8);
+            ctx.lineTo(cx - r, cy + r * 0.8);
+            ctx.closePath();
+            ctx.fillStyle = "#b3261e";
+            ctx.fill();
+          } else {
+            ctx.arc(cx, cy, r * 0.8, 0, 2 * Math.PI);
+            ctx.lineWidth = 2 * devicePixelRatio;
+            ctx.strokeStyle = "#1e7d32";
+            ctx.stroke();
+          }
+          drawn.push({ alert_key: m.key, workflow: m.workflow, status: m.status, bucket: m.bucket, y_nano: Math.round(m.y * 1e9) });
+        }
+        ctx.restore();
+        el.dataset.markers = JSON.stringify(drawn);
+      },
+    },
+  };
+}
+
+function renderTrend(rows, readings, events, tenant) {
   const el = $("#trend");
   el.innerHTML = "";
+  delete el.dataset.bands;
+  delete el.dataset.markers;
   const buckets = [...new Set(rows.map((r) => r.bucket))].sort();
   if (buckets.length === 0) {
     el.innerHTML = '<p class="empty">No rollup data in this window.</p>';
@@ -175,7 +232,80 @@ function renderTrend(rows, band) {
   for (const r of rows) if (r.cost_per_completed_nano !== null) data[types.indexOf(r.workflow)][idx.get(r.bucket)] = r.cost_per_completed_nano / 1e9;
   const xs = buckets.map((b) => Date.parse(b) / 1000);
   const series = types.map((t, i) => ({ label: t, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true }));
-  plot(el, series, [xs].concat(data));
+  const all = [xs].concat(data);
+  // the band: two dashed series (high, low) per type with a rule, filled between by uPlot's bands
+  const bands = bandsByType(readings, tenant);
+  const bandOpts = [];
+  const drawnBands = [];
+  types.forEach((t, i) => {
+    const b = bands.get(t);
+    if (!b) return;
+    const hi = buckets.map((k) => (b.byBucket.has(k) ? b.byBucket.get(k).band_high_nano / 1e9 : null));
+    const lo = buckets.map((k) => (b.byBucket.has(k) ? b.byBucket.get(k).band_low_nano / 1e9 : null));
+    const c = COLORS[i % COLORS.length];
+    series.push({ label: t + " band (" + b.key + ")", stroke: c + "88", width: 1, dash: [4, 4], spanGaps: false, points: { show: false } });
+    series.push({ label: t + " band low", stroke: c + "88", width: 1, dash: [4, 4], spanGaps: false, points: { show: false } });
+    all.push(hi, lo);
+    bandOpts.push({ series: [all.length - 2, all.length - 1], fill: c + "26" });
+    drawnBands.push({ workflow: t, alert_key: b.key, series: all.length - 2 });
+  });
+  // markers: each transition of an alert on a type of the chart, in the tenant scope the band
+  // uses, at the hour of the evaluation that caused it (its value for cost per completed,
+  // else the trend's value that hour)
+  const scope = new Set([...bands.values()].map((b) => b.tenant));
+  const markers = [];
+  for (const e of events) {
+    if (!types.includes(e.workflow) || (scope.size > 0 && !scope.has(e.tenant))) continue;
+    let y = null;
+    if (e.metric === "cost_per_completed") y = e.current_nano / 1e9;
+    else if (idx.has(e.bucket)) y = data[types.indexOf(e.workflow)][idx.get(e.bucket)];
+    markers.push({ key: e.alert_key, workflow: e.workflow, status: e.status, bucket: e.bucket, x: Date.parse(e.bucket) / 1000, y });
+  }
+  const u = plot(el, series, all, { bands: bandOpts, plugins: [markersPlugin(el, markers)] });
+  // the legend names the workflow types; the band-note says what the shading is
+  const legend = u.root.querySelectorAll(".u-legend .u-series");
+  const first = legend.length - series.length; // 1 when the legend has a row for x
+  legend.forEach((row, i) => {
+    if (i >= first + types.length) row.style.display = "none";
+  });
+  // what the chart holds, read back from uPlot: each band as [bucket, low_nano, high_nano]
+  el.dataset.bands = JSON.stringify(
+    drawnBands.map((b) => ({
+      workflow: b.workflow,
+      alert_key: b.alert_key,
+      points: buckets
+        .map((k, i) => [k, u.data[b.series + 1][i], u.data[b.series][i]])
+        .filter((p) => p[1] !== null && p[2] !== null)
+        .map(([k, lo, hi]) => [k, Math.round(lo * 1e9), Math.round(hi * 1e9)]),
+    }))
+  );
+  const note = $("#band-note");
+  note.textContent = drawnBands.length
+    ? "shaded: the alert baseline band (" + drawnBands.map((b) => b.alert_key).join(", ") + "); ▲ an alert fired, ○ resolved"
+    : "no drift rule on cost per completed workflow covers these types";
+}
+
+// alert figures in their unit: dollars from the exact strings, shares in percent, tokens
+function alertFigure(a, name) {
+  if (a.unit === "usd") return money(a[name + "_usd"], a[name + "_nano"], 6);
+  const v = a[name];
+  if (v === null || v === undefined) return td("–", 'class="num"');
+  return td(a.unit === "ratio" ? (100 * v).toFixed(2) + "%" : v.toFixed(0) + " tokens", 'class="num"');
+}
+
+function renderAlerts(doc) {
+  $("#alerts tbody").innerHTML =
+    doc.rows
+      .slice()
+      .reverse()
+      .map(
+        (a) =>
+          `<tr data-alert-key="${esc(a.alert_key)}" data-status="${esc(a.status)}" data-at="${esc(a.at)}" data-bucket="${esc(a.bucket)}" class="${esc(a.status)}">` +
+          `${td(a.at.replace("T", " ").replace("Z", ""))}<td><span class="flag ${a.status === "firing" ? "issue" : "ok"}">${esc(a.status)}</span></td>` +
+          `${td(a.rule)}${td(a.workflow || "(all)")}${td(a.metric)}${alertFigure(a, "current")}${alertFigure(a, "baseline")}${alertFigure(a, "band_high")}` +
+          `${td(a.deviation_pct === null ? "–" : (a.deviation_pct > 0 ? "+" : "") + a.deviation_pct.toFixed(1) + "%", 'class="num"')}<td class="summary">${esc(a.summary)}</td></tr>`
+      )
+      .join("") || '<tr><td colspan="10" class="empty">No drift alert fired or resolved in this window.</td></tr>';
 }
 
 function renderUnit(doc) {
@@ -229,7 +359,10 @@ async function overview() {
   const bucket = bucketFor(p.since);
   const by = new URLSearchParams(location.search).get("by") || "model";
   $("#by").value = by;
-  const [sum, costs, series, unit, bd, top] = await Promise.all([
+  // the alert bands are hourly: drawn on hourly views (windows up to 48 h)
+  const hourly = bucket === "hour";
+  const af = { since: p.since, tenant: p.tenant, workflow: p.workflow };
+  const [sum, costs, series, unit, bd, top, readings, alerts] = await Promise.all([
     api("summary", f),
     api("series/costs", Object.assign({ bucket, model: p.model }, f)),
     api("series", Object.assign({ bucket }, f)),
@@ -238,14 +371,17 @@ async function overview() {
     // from the rollups' per-hour top lists like the rest of the page (whole hours, as of the
     // last refresh): the whole window, without reading the line items
     api("workflows/top", { since: p.since, tenant: p.tenant, limit: 10, source: "rollups" }),
+    hourly ? api("alerts/readings", Object.assign({ metric: "cost_per_completed" }, af)) : Promise.resolve({ rows: [] }),
+    api("alerts", af),
   ]);
   renderKPIs(sum);
   renderComposition(costs.rows);
-  renderTrend(series.rows);
+  renderTrend(series.rows, readings.rows, hourly ? alerts.rows : [], p.tenant || "");
   renderUnit(unit);
   renderBreakdown(bd);
   renderTop(top, p);
-  $("#band-note").textContent = "";
+  if (!hourly) $("#band-note").textContent = "(alert bands and markers on windows up to 48 hours)";
+  renderAlerts(alerts);
   $("#currency").textContent = sum.currency;
 }
 

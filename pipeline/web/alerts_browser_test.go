@@ -1,0 +1,205 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/unitcost/unitcost/internal/apitest"
+	"github.com/unitcost/unitcost/pipeline/alert"
+	"github.com/unitcost/unitcost/pipeline/loadgen"
+	"github.com/unitcost/unitcost/pipeline/report"
+	"github.com/unitcost/unitcost/pipeline/store"
+	"github.com/unitcost/unitcost/pipeline/web"
+)
+
+const alertRules = `
+state_file: %STATE%
+rules:
+  - {name: acme-unit-cost, metric: cost_per_completed, scope: {tenant: acme}, group_by: workflow, baseline_window: 6h, min_samples: 3, min_baseline_hours: 3, threshold_pct: 50}
+  - {name: globex-unit-cost, metric: cost_per_completed, scope: {tenant: globex}, group_by: workflow, baseline_window: 6h, min_samples: 3, min_baseline_hours: 3, threshold_pct: 50}
+  - {name: fleet-unit-cost, metric: cost_per_completed, group_by: workflow, baseline_window: 6h, min_samples: 3, min_baseline_hours: 3, threshold_pct: 50}
+`
+
+type shownBand struct {
+	Workflow string  `json:"workflow"`
+	AlertKey string  `json:"alert_key"`
+	Points   [][]any `json:"points"`
+}
+
+type shownMarker struct {
+	AlertKey string `json:"alert_key"`
+	Workflow string `json:"workflow"`
+	Status   string `json:"status"`
+	Bucket   string `json:"bucket"`
+	YNano    int64  `json:"y_nano"`
+}
+
+// The unit-cost trend with the alert baseline band and markers, over the generator's data
+// through the real pipeline with a drift injected (rag_qa's prompts 40 times longer for
+// one hour): `unitcost alert`'s engine evaluates each hour and records into ClickHouse, and
+// the band and markers each tenant's page draws, and its alerts list, equal what the engine
+// computed and stored, to the nano-dollar. A tenant's page shows its own rules' alerts only;
+// the rules over every tenant are an admin's.
+func TestAlertBandAndMarkersInChromium(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(-10 * time.Hour)
+	drift := t0.Add(8 * time.Hour)
+	st, _ := generatedWith(t, loadgen.Config{Seed: 31, Workflows: 400, Start: t0, Spacing: 90 * time.Second,
+		Drift: loadgen.Drift{From: drift, Until: drift.Add(time.Hour), PromptScale: 40}})
+	ctx := context.Background()
+	rules, err := alert.ParseRules([]byte(strings.ReplaceAll(alertRules, "%STATE%", filepath.Join(t.TempDir(), "state.json"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := alert.New(rules, st, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), alert.WithHistory(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readings := map[string]alert.Reading{} // key@bucket -> the hour's reading
+	var transitions []alert.Alert
+	for h := 2; h < 10; h++ {
+		at := t0.Add(time.Duration(h+1)*time.Hour - time.Second) // each hour complete, as the live engine sees it at its end
+		fired, err := e.Evaluate(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		transitions = append(transitions, fired...)
+		for _, rd := range e.LastReadings() {
+			readings[rd.Key+"@"+at.Truncate(time.Hour).Format(time.RFC3339)] = rd
+		}
+	}
+	fired := false
+	for _, a := range transitions {
+		t.Logf("%s %s at %s: %s", a.Status, a.Key, a.StartsAt.Format(time.DateTime), a.Summary)
+		fired = fired || a.Key == "acme-unit-cost/rag_qa" && a.Status == "firing" && a.StartsAt.Truncate(time.Hour).Equal(drift) &&
+			a.Explain != nil && a.Explain.Component == "model_tokens"
+	}
+	if !fired {
+		t.Fatalf("the drift did not fire acme-unit-cost/rag_qa in its hour, explained by model_tokens")
+	}
+
+	check := apitest.New(t)
+	defer check.Verify(t)
+	api := report.NewAPI(st, map[string]string{"tok-acme": "acme", "tok-globex": "globex", "tok-admin": report.AllTenants})
+	srv := httptest.NewServer(check.Middleware(web.Handler(api, false)))
+	defer srv.Close()
+	bctx := browser(t)
+
+	for _, c := range []struct{ tok, tenant, rule string }{{"tok-acme", "acme", "acme-unit-cost"}, {"tok-globex", "globex", "globex-unit-cost"}, {"tok-admin", "", "fleet-unit-cost"}} {
+		// a fresh document per token (the same URL with another #token= would not reload)
+		if _, err := chromedp.Run(bctx, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+		if state := page(t, bctx, srv.URL, "/ui/?since=24h", c.tok); state != "ready" {
+			t.Fatalf("%s: page state %q", c.tok, state)
+		}
+		shot(t, bctx, "alerts-"+strings.TrimPrefix(c.tok, "tok-"))
+		// the bands drawn: per workflow type, this tenant's rule's usable hours, exact
+		var bands []shownBand
+		if err := json.Unmarshal([]byte(texts(t, bctx, `[document.querySelector("#trend").dataset.bands || "[]"]`)[0]), &bands); err != nil {
+			t.Fatal(err)
+		}
+		var wantBands []shownBand
+		for _, wf := range loadgen.WorkflowTypes {
+			b := shownBand{Workflow: wf, AlertKey: c.rule + "/" + wf}
+			for h := 2; h < 10; h++ {
+				bucket := t0.Add(time.Duration(h) * time.Hour).Format(time.RFC3339)
+				if rd, ok := readings[b.AlertKey+"@"+bucket]; ok && rd.Usable {
+					b.Points = append(b.Points, []any{bucket, float64(report.Nano(rd.BandLow)), float64(report.Nano(rd.BandHigh))})
+				}
+			}
+			if len(b.Points) > 0 {
+				wantBands = append(wantBands, b)
+			}
+		}
+		sort.Slice(wantBands, func(i, j int) bool { return wantBands[i].Workflow < wantBands[j].Workflow })
+		if g, w := fmt.Sprint(bands), fmt.Sprint(wantBands); g != w || len(wantBands) == 0 {
+			t.Errorf("%s: bands drawn\n got %s\nwant %s", c.tok, g, w)
+		}
+		// the markers drawn: each transition of this tenant's rule, at its value
+		var markers []shownMarker
+		if err := json.Unmarshal([]byte(texts(t, bctx, `[document.querySelector("#trend").dataset.markers || "[]"]`)[0]), &markers); err != nil {
+			t.Fatal(err)
+		}
+		var wantMarkers, wantRows []string
+		for _, a := range transitions {
+			at := a.StartsAt
+			if a.EndsAt != nil {
+				at = *a.EndsAt
+			}
+			row := fmt.Sprintf("%s|%s|%s|%d", a.Key, a.Status, at.Truncate(time.Second).Format(time.RFC3339), report.Nano(a.Current))
+			if c.tenant == "" || a.Scope.Tenant == c.tenant {
+				wantRows = append(wantRows, row)
+			}
+			if strings.HasPrefix(a.Key, c.rule+"/") {
+				wantMarkers = append(wantMarkers, fmt.Sprintf("%s|%s|%s|%d", a.Key, a.Status, at.Truncate(time.Hour).Format(time.RFC3339), report.Nano(a.Current)))
+			}
+		}
+		var gotMarkers []string
+		for _, m := range markers {
+			gotMarkers = append(gotMarkers, fmt.Sprintf("%s|%s|%s|%d", m.AlertKey, m.Status, m.Bucket, m.YNano))
+		}
+		sort.Strings(gotMarkers)
+		sort.Strings(wantMarkers)
+		if strings.Join(gotMarkers, "\n") != strings.Join(wantMarkers, "\n") {
+			t.Errorf("%s: markers drawn\n got %q\nwant %q", c.tok, gotMarkers, wantMarkers)
+		}
+		// the alerts list: every transition the token may see, with the engine's value
+		rows := texts(t, bctx, `[...document.querySelectorAll("#alerts tbody tr[data-alert-key]")].map(tr => tr.dataset.alertKey + "|" + tr.dataset.status + "|" + tr.dataset.at + "|" + tr.children[5].dataset.nano)`)
+		sort.Strings(rows)
+		sort.Strings(wantRows)
+		if strings.Join(rows, "\n") != strings.Join(wantRows, "\n") || len(wantRows) == 0 {
+			t.Errorf("%s: alerts list\n got %q\nwant %q", c.tok, rows, wantRows)
+		}
+		// and what the page shows is what is stored
+		stored, err := st.AlertEvents(ctx, t0, time.Now().Add(time.Hour), store.AlertFilter{Tenant: c.tenant})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var storedRows []string
+		for _, ev := range stored {
+			storedRows = append(storedRows, fmt.Sprintf("%s|%s|%s|%d", ev.Key, ev.Status, ev.At.Format(time.RFC3339), report.Nano(ev.Current)))
+		}
+		sort.Strings(storedRows)
+		if strings.Join(storedRows, "\n") != strings.Join(wantRows, "\n") {
+			t.Errorf("%s: stored alerts\n got %q\nwant %q", c.tok, storedRows, wantRows)
+		}
+		if c.tenant != "" {
+			html := texts(t, bctx, `[document.documentElement.outerHTML]`)[0]
+			for _, other := range []string{"fleet-unit-cost", map[string]string{"acme": "globex", "globex": "acme"}[c.tenant]} {
+				if strings.Contains(html, other) {
+					t.Errorf("%s: the page shows %q", c.tok, other)
+				}
+			}
+		}
+	}
+	// a tenant's token cannot read another's alerts through the API the page uses
+	for _, path := range []string{"/api/v1/alerts?tenant=globex", "/api/v1/alerts/readings?tenant=globex", "/api/v1/alerts?tenant="} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer tok-acme")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "globex") || strings.Contains(string(b), "fleet-unit-cost") || (strings.HasSuffix(path, "globex") && resp.StatusCode != 403) {
+			t.Errorf("acme token, %s: %d %.300s", path, resp.StatusCode, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(artefacts(t), "alerts-acme.png")); err != nil {
+		t.Error(err)
+	}
+}
