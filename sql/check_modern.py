@@ -273,16 +273,17 @@ def main():
         else:
             passed += 1
         # the Grafana dashboard's panel queries (deploy/grafana/sql), time macros expanded as
-        # the ClickHouse plugin does; they must run and return the fixture's hour (one row, two
-        # for the composition's two components)
+        # the ClickHouse plugin does; they must run and return the fixture's hour
         for q in sorted((HERE.parent / "deploy" / "grafana" / "sql").glob("*.sql")):
             sql = (q.read_text().replace("$__fromTime", f"toDateTime('{WINDOW[0]}')")
                    .replace("$__toTime", f"toDateTime('{WINDOW[1]}')").replace("unitcost.", DB + "."))
             try:
                 got = rows(s, sql)
-                if len(got) != (2 if q.stem == "composition" else 1):
+                # the composition's two components; the alert history's three transitions
+                want = {"composition": 2, "alerts": 3}.get(q.stem, 1)
+                if len(got) != want:
                     failed += 1
-                    print(f"FAIL grafana panel {q.stem}: got {got}, want one row")
+                    print(f"FAIL grafana panel {q.stem}: got {got}, want {want} rows")
                 else:
                     passed += 1
             except Exception as e:  # noqa: BLE001

@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string) error {
 	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
+	sustained := fs.Int("sustained-workflows", 40000, "workflows sent over OTLP/gRPC to ingest while process runs, for the sustained end-to-end rate (0: skip)")
+	sustainedClients := fs.Int("sustained-clients", 16, "concurrent OTLP exporters of the sustained run")
 	profile := fs.Bool("profile", false, "take CPU profiles of every `process` round (admin.pprof) into -dir")
 	corePasses := fs.Int("core-passes", 3, "passes of the in-process core measurement (0: skip the core and memory figures)")
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +67,7 @@ func run(ctx context.Context, args []string) error {
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
 		IngestClients: *clients, IngestFor: *ingestFor,
 		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout,
-		Profile: *profile, CorePasses: *corePasses}
+		Profile: *profile, CorePasses: *corePasses, SustainedWorkflows: *sustained, SustainedClients: *sustainedClients}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // Package grafana builds unitcost's provisioned Grafana dashboard with the Grafana
 // Foundation SDK (dashboards as code): unit cost per workflow type, cost composition by
-// component, the shares the drift alerts watch, and the top workflows, over the ClickHouse
+// component, the shares the drift alerts watch, the drift alerts that fired and resolved, and
+// the top workflows, over the ClickHouse
 // datasource of provisioning/datasources. Each panel's SQL is a file in sql/ (checked on
 // ClickHouse 18.16 by this package's tests and on current ClickHouse by sql/check_modern.py);
 // dashboards/unitcost.json is the built dashboard, which the tests keep equal to Build's.
@@ -79,8 +80,12 @@ func Build() (dashboard.Dashboard, error) {
 			Datasource(datasource).WithTarget(target("composition", false)).Unit("currencyUSD").Min(0).FillOpacity(60).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).Height(9).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Review share and unpriced share (what the drift alerts watch)").
-			Description("unitcost alert fires on drifts of these; its firings go to its receivers and /metrics, not to ClickHouse.").
+			Description("unitcost alert fires on drifts of these; its firings are in the Drift alerts panel below.").
 			Datasource(datasource).WithTarget(target("shares", false)).Unit("percent").Min(0).Height(8).Span(12)).
+		WithPanel(table.NewPanelBuilder().Title("Drift alerts").
+			Description("Alerts unitcost alert fired and resolved in the range, newest first (table alert_events): the value, " +
+				"its baseline and the band's upper edge, in the metric's unit (dollars for cost_per_*, a 0-1 share, tokens).").
+			Datasource(datasource).WithTarget(target("alerts", true)).Height(8).Span(12)).
 		WithPanel(table.NewPanelBuilder().Title("Top workflows").
 			Description("The most expensive workflows started in the range (from the line items).").
 			Datasource(datasource).WithTarget(target("top_workflows", true)).Height(8).Span(12)).

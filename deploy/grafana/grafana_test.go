@@ -18,6 +18,7 @@ import (
 	"github.com/unitcost/unitcost/deploy/grafana"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/store"
 )
 
 // dashboards/unitcost.json is what Build makes (UNITCOST_UPDATE=1 rewrites it).
@@ -39,8 +40,8 @@ func TestDashboardUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("dashboards/unitcost.json differs from grafana.Build(): run UNITCOST_UPDATE=1 go test ./deploy/grafana")
 	}
-	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 4 {
-		t.Errorf("%d panel queries, want 4", n)
+	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 5 {
+		t.Errorf("%d panel queries, want 5", n)
 	}
 }
 
@@ -64,9 +65,15 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 	if _, err := st.RefreshRollups(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
+	at := start.Add(49 * time.Minute)
+	if err := st.WriteAlertEvents(ctx, []store.AlertEvent{{Tenant: "acme", Key: "cpc/qa", StartsAt: at, Status: "firing", At: at, Bucket: at.Truncate(time.Hour),
+		Rule: "cpc", Metric: "cost_per_completed", Workflow: "qa", Severity: "warning", Current: 2.5, Baseline: 1.25, BandHigh: 1.875, DeviationPct: 100,
+		Samples: 30, Summary: "cpc rose"}}); err != nil {
+		t.Fatal(err)
+	}
 	from, to := time.Now().Add(-24*time.Hour).UTC().Format("2006-01-02 15:04:05"), time.Now().Add(time.Hour).UTC().Format("2006-01-02 15:04:05")
 	names, _ := fs.Glob(grafana.SQL, "sql/*.sql")
-	if len(names) != 4 {
+	if len(names) != 5 {
 		t.Fatalf("panel queries %v", names)
 	}
 	for _, n := range names {
@@ -91,6 +98,7 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 			"sql/composition.sql":   "model_tokens 2.5",
 			"sql/shares.sql":        "0 0",
 			"sql/top_workflows.sql": root.TraceID.String() + " qa acme completed 1 2.5",
+			"sql/alerts.sql":        "firing cpc acme qa cost_per_completed 2.5 1.25 1.875 100 cpc rose",
 		}[n]
 		if len(got) != 1 || !strings.HasSuffix(got[0], want) {
 			t.Errorf("%s: rows %q, want one ending %q", n, got, want)

@@ -46,7 +46,10 @@ type Config struct {
 	Dir           string        // child logs
 	Keep          bool          // keep topics and databases
 	Profile       bool          // CPU profiles of every process round (admin.pprof), into Dir
-	Out           io.Writer
+	// SustainedWorkflows are sent over OTLP/gRPC to ingest while process runs beside it
+	// (0: skip), by SustainedClients concurrent exporters.
+	SustainedWorkflows, SustainedClients int
+	Out                                  io.Writer
 }
 
 type run struct {
@@ -108,6 +111,21 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		sizes = append(sizes, sr)
+	}
+
+	var sus *SustainedResult
+	if cfg.SustainedWorkflows > 0 {
+		p("ingest + process sustained: %d workflows sent by %d concurrent OTLP/gRPC exporters (one request of ~512 spans in flight each, sent again after an error until acknowledged) to `unitcost ingest`, Kafka, one `unitcost process`, ClickHouse...\n",
+			cfg.SustainedWorkflows, cfg.SustainedClients)
+		r, err := b.sustained(ctx, cfg.SustainedWorkflows, cfg.SustainedClients)
+		if err != nil {
+			return err
+		}
+		sus = &r
+		p("  %d spans (%d requests, %d retries): every request acknowledged at %.1fs (%.0f spans/s), every row in ClickHouse at %.1fs: %.0f spans/s end to end; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too\n",
+			r.Spans, r.Requests, r.Retries, r.Acked.Seconds(), float64(r.Spans)/r.Acked.Seconds(), r.Done.Seconds(), r.SpansPerSec(), r.Workflows, r.LineItems)
+		p("  CPU: ingest %.2fs (%.2f us/span, peak RSS %.0f MB), process %.2fs (%.2f us/span, peak RSS %.0f MB); loadavg %s at start, %s at the end\n\n",
+			r.IngestCPU.Seconds(), us(r.IngestCPU, r.Spans), float64(r.IngestRSS)/1e6, r.ProcessCPU.Seconds(), us(r.ProcessCPU, r.Spans), float64(r.ProcessRSS)/1e6, r.LoadStart, r.LoadEnd)
 	}
 
 	book, err := pricing.Builtin()
@@ -211,6 +229,10 @@ func Run(ctx context.Context, cfg Config) error {
 				u.SpansPerSec/c.SpansPerSec, u.SpansPerSec, c.SpansPerSec, float64(u.CPUPerSpan)/float64(c.CPUPerSpan)))
 		}
 		p("| unitcost ingest vs OTel Collector (OTLP receiver -> kafka exporter, acks=all, no queue) | %s | >= 1x |\n", strings.Join(parts, "; "))
+	}
+	if sus != nil {
+		p("| ingest + process sustained (OTLP/gRPC -> ingest -> Kafka -> process -> ClickHouse, %d exporters), nothing lost | %.0f spans/s (%d spans, first export to last row %.1fs; all acknowledged at %.1fs; loadavg %s) | >= 50k spans/s |\n",
+			cfg.SustainedClients, sus.SpansPerSec(), sus.Spans, sus.Done.Seconds(), sus.Acked.Seconds(), sus.LoadEnd)
 	}
 	p("\nloadavg at the end: %s\n", loadavg())
 	return nil

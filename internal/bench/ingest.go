@@ -31,7 +31,7 @@ type IngestResult struct {
 }
 
 // otlpRequests merges generated records into export requests of at least perRequest
-// spans each, as an SDK's batch span processor sends them; it returns the requests with
+// spans each (the last one the rest), as an SDK's batch span processor sends them; it returns the requests with
 // their span and trace counts.
 func otlpRequests(recs []*kgo.Record, perRequest int) ([]*collectortrace.ExportTraceServiceRequest, []int, []int, error) {
 	var reqs []*collectortrace.ExportTraceServiceRequest
@@ -53,6 +53,9 @@ func otlpRequests(recs []*kgo.Record, perRequest int) ([]*collectortrace.ExportT
 			reqs, spans, traces = append(reqs, cur), append(spans, n), append(traces, len(ids))
 			cur, n, ids = &collectortrace.ExportTraceServiceRequest{}, 0, map[string]bool{}
 		}
+	}
+	if n > 0 {
+		reqs, spans, traces = append(reqs, cur), append(spans, n), append(traces, len(ids))
 	}
 	return reqs, spans, traces, nil
 }

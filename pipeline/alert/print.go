@@ -12,7 +12,7 @@ import (
 // alert that fired or resolved.
 func WriteReadings(w io.Writer, readings []Reading, transitions []Alert) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "alert\tmetric\tcurrent\tbaseline\tspread\tdeviation\tsamples\tbaseline hours\tstate")
+	fmt.Fprintln(tw, "alert\tmetric\tcurrent\tbaseline\tspread\tband (no alert)\tdeviation\tsamples\tbaseline hours\tstate")
 	for _, rd := range readings {
 		state := "ok"
 		switch {
@@ -21,7 +21,11 @@ func WriteReadings(w io.Writer, readings []Reading, transitions []Alert) error {
 		case rd.Breach:
 			state = "breach"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.3g\t%+.1f%%\t%d\t%d\t%s\n", rd.Key, rd.Metric, rd.Current, rd.Baseline, rd.Spread, rd.DeviationPct, rd.Samples, rd.BaselineHours, state)
+		band := "-"
+		if rd.Usable {
+			band = fmt.Sprintf("%.6g to %.6g", rd.BandLow, rd.BandHigh)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.3g\t%s\t%+.1f%%\t%d\t%d\t%s\n", rd.Key, rd.Metric, rd.Current, rd.Baseline, rd.Spread, band, rd.DeviationPct, rd.Samples, rd.BaselineHours, state)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -42,7 +42,7 @@ type Decoder struct {
 	out    []pipeline.Span
 	intern map[string]string
 	last   [26]string // own: each field's last owned value
-	buf    []byte // the payload being decoded (ownership checks)
+	buf    []byte     // the payload being decoded (ownership checks)
 	tenant string
 	err    error // first normalisation rejection
 }
