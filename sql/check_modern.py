@@ -49,9 +49,9 @@ PARAMS = {
     # the fixture workflow's service and environment are rolled up: filter on them
     "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", "", "api", "api", "prod", "prod"],
     "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "api", "api", "", "", "", ""],
-    "whatif_workflows": [*WINDOW, "", ""],
-    "whatif_lines": [WINDOW[0], *WINDOW, "qa", "", ""],
-    "whatif_cohorts": [*WINDOW, "qa", "", "", WINDOW[0], *WINDOW, "qa", "acme", "acme"],
+    "whatif_workflows": [*WINDOW, *WINDOW, "", ""],
+    "whatif_lines": [WINDOW[0], *WINDOW, *WINDOW, "qa", "", ""],
+    "whatif_cohorts": [*WINDOW, *WINDOW, "qa", "", "", WINDOW[0], *WINDOW, *WINDOW, "qa", "acme", "acme"],
     # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
     # rule's rows are not acme's)
     "alert_readings": [*WINDOW, "acme", "acme", "qa", "qa", "cost_per_completed", "cost_per_completed"],

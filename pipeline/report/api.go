@@ -237,13 +237,22 @@ func (a *API) summary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prevFrom := from.Add(-to.Sub(from))
-	cur, err := a.q.Series(r.Context(), from, to, "hour", f)
-	if err != nil {
-		a.reply(w, r, err, nil)
-		return
+	// the two windows at once: the tiles wait for the slower, not for both in turn
+	type result struct {
+		pts []store.SeriesPoint
+		err error
 	}
-	prev, err := a.q.Series(r.Context(), prevFrom, from, "hour", f)
-	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev)))
+	prevc := make(chan result, 1)
+	go func() {
+		pts, err := a.q.Series(r.Context(), prevFrom, from, "hour", f)
+		prevc <- result{pts, err}
+	}()
+	cur, err := a.q.Series(r.Context(), from, to, "hour", f)
+	prev := <-prevc
+	if err == nil {
+		err = prev.err
+	}
+	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev.pts)))
 }
 
 // filterOf reads the dimension filters ?service=, ?environment=, ?session=, ?user= and
@@ -390,19 +399,29 @@ func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// The workflow's facts (its outcome and which rule decided it, its dimensions), read
+	// beside its lines. A late span's lines may be written before the workflow row (null
+	// until then).
+	type result struct {
+		wf  store.WorkflowFacts
+		ok  bool
+		err error
+	}
+	factc := make(chan result, 1)
+	go func() {
+		wf, ok, err := a.q.Workflow(r.Context(), id, tenantOf(r))
+		factc <- result{wf, ok, err}
+	}()
 	rows, err := a.q.WorkflowLines(r.Context(), id, tenantOf(r))
+	fact := <-factc
 	if err == nil && len(rows) == 0 {
 		fail(w, http.StatusNotFound, "no workflow %q visible to this token", id)
 		return
 	}
-	// The workflow's facts: its outcome and which rule decided it, its dimensions. A late
-	// span's lines may be written before the workflow row (null until then).
 	var facts *store.WorkflowFacts
 	if err == nil {
-		if wf, ok, ferr := a.q.Workflow(r.Context(), id, tenantOf(r)); ferr != nil {
-			err = ferr
-		} else if ok {
-			facts = &wf
+		if err = fact.err; err == nil && fact.ok {
+			facts = &fact.wf
 		}
 	}
 	a.reply(w, r, err, NewLinesDoc(id, facts, rows))
