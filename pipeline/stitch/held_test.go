@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/unitcost/unitcost/pipeline"
 )
@@ -250,5 +251,29 @@ func BenchmarkHeldRoundTrip(b *testing.B) {
 			now = now.Add(time.Second)
 			s.Due(now, false)
 		}
+	}
+}
+
+// Add keeps no string of the span it is given: every string may alias a buffer the
+// caller reuses (a decoded record), so overwriting that buffer changes nothing held.
+func TestAddKeepsNoStringOfTheSpan(t *testing.T) {
+	t.Parallel()
+	buf := []byte("tenant-a acme support gpt-4o " + strings.Repeat("long ", 60))
+	view := func(i, j int) string { return unsafe.String(&buf[i], j-i) }
+	sp := pipeline.Span{AuthTenant: view(0, 8), TraceID: pipeline.TraceID{5}, SpanID: pipeline.SpanID{1},
+		Tenant: view(9, 13), Team: view(14, 21), Model: view(22, 28), Issues: []string{view(29, len(buf))},
+		Labels: []pipeline.Label{{Key: view(14, 21), Value: view(9, 13)}}}
+	want := sp
+	want.AuthTenant, want.Tenant, want.Team, want.Model = "tenant-a", "acme", "support", "gpt-4o"
+	want.Issues = []string{strings.Repeat("long ", 60)}
+	want.Labels = []pipeline.Label{{Key: "support", Value: "acme"}}
+	s := New(Config{})
+	s.Add(Partition{Topic: "t"}, 0, &sp, time.Unix(0, 0))
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	closed := s.Due(time.Unix(0, 0), true)
+	if len(closed) != 1 || closed[0].AuthTenant != "tenant-a" || !reflect.DeepEqual(*closed[0].Spans[0], want) {
+		t.Fatalf("held span changed with the caller's buffer: %+v", closed)
 	}
 }

@@ -19,6 +19,8 @@ package stitch
 
 import (
 	"container/list"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/unitcost/unitcost/pipeline"
@@ -151,38 +153,43 @@ type Stats struct {
 
 // Stitcher holds the open traces of the partitions one process instance owns.
 type Stitcher struct {
-	cfg    Config
-	open   map[Key]*Trace
-	oldest *Trace // open traces by first arrival (Trace.next), oldest first
-	newest *Trace
-	spans  int
-	closed *closedLRU
-	stats  Stats
-	syms   *symbols
+	cfg     Config
+	open    map[Key]*Trace
+	oldest  *Trace // open traces by first arrival (Trace.next), oldest first
+	newest  *Trace
+	spans   int
+	closed  *closedLRU
+	stats   Stats
+	syms    *symbols
+	scratch []byte            // a span being encoded
+	tenants map[string]string // authenticated tenants (ownTenant)
 }
 
 // New returns an empty stitcher.
 func New(cfg Config) *Stitcher {
 	cfg = cfg.WithDefaults()
 	return &Stitcher{
-		cfg:    cfg,
-		open:   make(map[Key]*Trace),
-		closed: newClosedLRU(cfg.ClosedMemory),
-		syms:   newSymbols(),
+		cfg:     cfg,
+		open:    make(map[Key]*Trace),
+		closed:  newClosedLRU(cfg.ClosedMemory),
+		syms:    newSymbols(),
+		tenants: map[string]string{},
 	}
 }
 
 // Add holds a span of the record at offset in partition p. Spans of one trace always come
 // from one partition (records are keyed by trace id). The trace is the span's
 // authenticated tenant's: another tenant's trace with the same id is a different trace.
-// Add keeps a copy of the span (encoded), not sp itself: the caller may reuse sp. It
-// returns traces evicted to stay within the memory bound; they must be written like any
+// Add keeps a copy of the span (encoded), not sp itself, and no string of it (every
+// string is copied): the caller may reuse sp, and its strings may alias a record's buffer.
+// It returns traces evicted to stay within the memory bound; they must be written like any
 // closed trace.
 func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Time) []*Trace {
 	k := Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}
 	t := s.open[k]
 	if t == nil {
-		t = &Trace{Partition: p, AuthTenant: sp.AuthTenant, TraceID: sp.TraceID, first: now,
+		k.AuthTenant = s.ownTenant(sp.AuthTenant)
+		t = &Trace{Partition: p, AuthTenant: k.AuthTenant, TraceID: sp.TraceID, first: now,
 			baseOffset: offset, baseStart: sp.StartUnixNano, minOffset: offset}
 		if e, ok := s.closed.get(k); ok {
 			t.Late, t.known, t.KnownLabels = true, e.assign, e.labels
@@ -193,9 +200,7 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 	if t.Late {
 		s.stats.LateSpans++
 	}
-	e := encoder{b: t.buf, syms: s.syms}
-	e.span(t, offset, sp)
-	t.buf = e.b
+	s.hold(t, offset, sp)
 	t.n++
 	t.minOffset = min(t.minOffset, offset)
 	t.last = now
@@ -211,6 +216,40 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 		evicted = append(evicted, old)
 	}
 	return evicted
+}
+
+// maxTenants bounds the authenticated tenants ownTenant keeps a copy of.
+const maxTenants = 4096
+
+// ownTenant returns the stitcher's own copy of an authenticated tenant, so an open trace
+// (and its key) keeps no string of the span it was opened by, whatever that string
+// aliases. Tenants are few; past maxTenants each new trace gets a copy of its own.
+func (s *Stitcher) ownTenant(t string) string {
+	if t == "" {
+		return ""
+	}
+	if c, ok := s.tenants[t]; ok {
+		return c
+	}
+	c := strings.Clone(t)
+	if len(s.tenants) < maxTenants {
+		s.tenants[c] = c
+	}
+	return c
+}
+
+// hold appends sp, encoded, to t's buffer. The span is encoded into scratch space first,
+// and the buffer grows by at least what it holds (and by three spans at first), so a
+// trace's buffer is reallocated a few times in its life rather than on every few bytes.
+func (s *Stitcher) hold(t *Trace, offset int64, sp *pipeline.Span) {
+	e := encoder{b: s.scratch[:0], syms: s.syms}
+	e.span(t, offset, sp)
+	s.scratch = e.b
+	if free := cap(t.buf) - len(t.buf); free < len(e.b) {
+		grow := max(len(t.buf), 2*len(e.b))
+		t.buf = slices.Grow(t.buf, len(e.b)+grow)
+	}
+	t.buf = append(t.buf, e.b...)
 }
 
 // push appends t to the open traces' arrival order.
