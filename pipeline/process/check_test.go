@@ -30,7 +30,8 @@ func bare(t *testing.T) *Processor {
 	kcfg := kafka.Defaults()
 	return &Processor{cfg: Config{MaxSpanDuration: DefaultMaxSpanDuration}, kcfg: kcfg, book: pricing.Single(builtin),
 		m: NewMetrics(nil), st: stitch.New(stitch.Config{}), handled: map[stitch.Partition]int64{},
-		w: &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		pending: map[*stitch.Trace]*pending{},
+		w:       &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 // capture keeps every batch written, merged.
@@ -84,8 +85,8 @@ func run(t *testing.T, recs func(kafka.Config) []*kgo.Record) pipeline.Batch {
 	for _, r := range recs(p.kcfg) {
 		p.add(r, time.Now())
 	}
-	b, _, _ := p.price(p.st.Due(time.Now(), true))
-	return b
+	p.closeLocked(p.st.Due(time.Now(), true))
+	return p.priceAllLocked()
 }
 
 func lineOf(t *testing.T, b pipeline.Batch, span byte, c pipeline.Component) pipeline.LineItem {
@@ -295,5 +296,28 @@ func TestValidatedOutputsAndOtherCountsBeyondLimitsAreNotCounted(t *testing.T) {
 	}
 	if li := lineOf(t, b, 2, pipeline.ComponentModel); li.Span.Usage.InputTokens != 0 || li.Span.Usage.OutputTokens != 10 {
 		t.Errorf("a count beyond its limit is stored as 0, never the bound: %+v", li.Span.Usage)
+	}
+}
+
+// A dead letter never exceeds its topic's limit: an undecodable record from a Collector
+// topic that allows larger records keeps its first bytes, and the reason says so (else
+// every flush would fail on MESSAGE_TOO_LARGE and hold the partition).
+func TestDeadLettersFitTheirTopic(t *testing.T) {
+	p := bare(t)
+	p.deadMax = 64 << 10
+	junk := append([]byte{0x0a, 0xff, 0xff, 0xff, 0x7f}, make([]byte, 300<<10)...)
+	p.add(&kgo.Record{Topic: p.kcfg.CollectorTopics[0], Partition: 1, Offset: 7, Value: junk}, time.Now())
+	if len(p.produce) != 1 {
+		t.Fatalf("%d records to produce", len(p.produce))
+	}
+	r := p.produce[0]
+	reason := ""
+	for _, h := range r.Headers {
+		if h.Key == kafka.HeaderReason {
+			reason = string(h.Value)
+		}
+	}
+	if r.Topic != p.kcfg.DeadLetterTopic || len(r.Value) != 56<<10 || !strings.HasSuffix(reason, "(value cut from 307205 to its first 57344 bytes to fit the dead-letter topic)") {
+		t.Fatalf("dead letter of %d bytes to %s: %q", len(r.Value), r.Topic, reason)
 	}
 }
