@@ -297,3 +297,26 @@ func TestValidatedOutputsAndOtherCountsBeyondLimitsAreNotCounted(t *testing.T) {
 		t.Errorf("a count beyond its limit is stored as 0, never the bound: %+v", li.Span.Usage)
 	}
 }
+
+// A dead letter never exceeds its topic's limit: an undecodable record from a Collector
+// topic that allows larger records keeps its first bytes, and the reason says so (else
+// every flush would fail on MESSAGE_TOO_LARGE and hold the partition).
+func TestDeadLettersFitTheirTopic(t *testing.T) {
+	p := bare(t)
+	p.deadMax = 64 << 10
+	junk := append([]byte{0x0a, 0xff, 0xff, 0xff, 0x7f}, make([]byte, 300<<10)...)
+	p.add(&kgo.Record{Topic: p.kcfg.CollectorTopics[0], Partition: 1, Offset: 7, Value: junk}, time.Now())
+	if len(p.produce) != 1 {
+		t.Fatalf("%d records to produce", len(p.produce))
+	}
+	r := p.produce[0]
+	reason := ""
+	for _, h := range r.Headers {
+		if h.Key == kafka.HeaderReason {
+			reason = string(h.Value)
+		}
+	}
+	if r.Topic != p.kcfg.DeadLetterTopic || len(r.Value) != 56<<10 || !strings.HasSuffix(reason, "(value cut from 307205 to its first 57344 bytes to fit the dead-letter topic)") {
+		t.Fatalf("dead letter of %d bytes to %s: %q", len(r.Value), r.Topic, reason)
+	}
+}
