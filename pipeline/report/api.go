@@ -47,6 +47,10 @@ var _ Querier = (*store.Store)(nil)
 // with ?tenant=.
 const AllTenants = "*"
 
+// TokenTenantHeader names the response header that tells the request's token's tenant
+// (AllTenants for an admin token).
+const TokenTenantHeader = "Unitcost-Token-Tenant"
+
 // API serves the unit economics as JSON under /api/v1, in the shapes of types.go described
 // by schemas/openapi.yaml (served at /api/v1/openapi.json). Every request needs a bearer
 // token that maps to a tenant; a tenant's token sees only that tenant's workflows and their
@@ -133,6 +137,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)")
 		return
 	}
+	// The token's own tenant ("*" for an admin token): the dashboard draws, with no tenant
+	// chosen, a tenant token's own alert bands but only the all-tenant rules' for an admin.
+	w.Header().Set(TokenTenantHeader, tenant)
 	if q := r.URL.Query().Get("tenant"); q != "" {
 		if tenant != AllTenants && q != tenant {
 			fail(w, http.StatusForbidden, "this token sees tenant %q only", tenant)
