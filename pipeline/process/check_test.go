@@ -30,7 +30,8 @@ func bare(t *testing.T) *Processor {
 	kcfg := kafka.Defaults()
 	return &Processor{cfg: Config{MaxSpanDuration: DefaultMaxSpanDuration}, kcfg: kcfg, book: pricing.Single(builtin),
 		m: NewMetrics(nil), st: stitch.New(stitch.Config{}), handled: map[stitch.Partition]int64{},
-		w: &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		pending: map[*stitch.Trace]*pending{},
+		w:       &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 // capture keeps every batch written, merged.
@@ -84,8 +85,8 @@ func run(t *testing.T, recs func(kafka.Config) []*kgo.Record) pipeline.Batch {
 	for _, r := range recs(p.kcfg) {
 		p.add(r, time.Now())
 	}
-	b, _, _ := p.price(p.st.Due(time.Now(), true))
-	return b
+	p.closeLocked(p.st.Due(time.Now(), true))
+	return p.priceAllLocked()
 }
 
 func lineOf(t *testing.T, b pipeline.Batch, span byte, c pipeline.Component) pipeline.LineItem {
