@@ -122,11 +122,6 @@ function renderKPIs(s) {
   $("#kpis").innerHTML = html;
 }
 
-function topSince(since) {
-  const h = parseInt(since, 10);
-  return /h$/.test(since) && h <= 24 ? since : "24h";
-}
-
 function bucketFor(since) {
   const h = parseInt(since, 10);
   return /h$/.test(since) && h > 48 ? "day" : "hour";
@@ -380,13 +375,12 @@ async function overview() {
     api("series", Object.assign({ bucket }, f)),
     api("unit-economics", { since: p.since, tenant: p.tenant, source: "rollups" }),
     api("breakdown", Object.assign({ by, source: "rollups", model: p.model }, f)),
-    // the top list reads the line items (exact, per workflow): over long windows it covers the
-    // window's last 24 hours, which keeps the page under a second over 10M line items
-    api("workflows/top", { since: topSince(p.since), tenant: p.tenant, limit: 10 }),
+    // from the rollups' per-hour top lists like the rest of the page (whole hours, as of the
+    // last refresh): the whole window, without reading the line items
+    api("workflows/top", { since: p.since, tenant: p.tenant, limit: 10, source: "rollups" }),
     hourly ? api("alerts/readings", Object.assign({ metric: "cost_per_completed" }, af)) : Promise.resolve({ rows: [] }),
     api("alerts", af),
   ]);
-  $("#top-note").textContent = topSince(p.since) === p.since ? "" : "(started in the last 24 hours)";
   renderKPIs(sum);
   renderComposition(costs.rows);
   renderTrend(series.rows, readings.rows, hourly ? alerts.rows : [], p.tenant || "");
