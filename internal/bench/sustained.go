@@ -115,13 +115,17 @@ func (b *run) sustained(ctx context.Context, n, clients int) (SustainedResult, e
 	deadline := time.Now().Add(30 * time.Minute)
 	progress := time.Now().Add(30 * time.Second)
 	for {
-		w, l, err := rawCounts(ctx, st)
+		w, l, err := drained(ctx, st, adminAddr, truth)
 		if err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
-			break
+			// A resent export may have written rows twice: count after dedup.
+			if w, l, err = st.Counts(ctx); err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
+				break
+			}
 		}
 		if time.Now().After(progress) {
-			fmt.Fprintf(b.out, "  ... %.0fs: %d/%d workflows, %d/%d line items written (loadavg %s)\n",
-				time.Since(began).Seconds(), w, len(truth.Workflows), l, truth.LineItems, loadavg())
+			fmt.Fprintf(b.out, "  ... %.0fs: %.0f/%d workflows, %.0f/%d line items written (loadavg %s)\n", time.Since(began).Seconds(),
+				scrape(adminAddr, "unitcost_process_workflows_written_total"), len(truth.Workflows),
+				scrape(adminAddr, "unitcost_process_line_items_written_total"), truth.LineItems, loadavg())
 			progress = time.Now().Add(30 * time.Second)
 		}
 		select {

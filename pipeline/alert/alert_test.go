@@ -505,12 +505,15 @@ notifiers: [{name: a, type: pager, url: ""}]
 rules:
   - {name: x, metric: cost_per_day, window: 90m, method: magic}
   - {name: x, metric: review_share, scope: {model: gpt-4o}, threshold_pct: 10, hysteresis_pct: 12, notify: [b]}
+  - {name: y, metric: review_share, group_by: team}
+  - {name: z, metric: review_share, group_by: "workflow, tenant", scope: {tenant: acme}}
 `))
 	if err == nil {
 		t.Fatal("bad rules accepted")
 	}
 	for _, want := range []string{"is not webhook, slack or alertmanager", "url: required", "cost_per_day", "window: 1h30m0s must be whole hours",
-		"median_mad or ewma", "must be unique", "cannot be narrowed to one model", "must be below threshold_pct", `no notifier named "b"`} {
+		"median_mad or ewma", "must be unique", "cannot be narrowed to one model", "must be below threshold_pct", `no notifier named "b"`,
+		`group_by: "team": use workflow, tenant or tenant,workflow`, "has nothing to group by tenant"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

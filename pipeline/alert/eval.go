@@ -15,6 +15,8 @@ import (
 type Source interface {
 	Series(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.SeriesPoint, error)
 	SeriesCosts(ctx context.Context, from, to time.Time, bucket string, f store.SeriesFilter) ([]store.CostPoint, error)
+	// BreakdownRollups by "tenant" lists the tenants with data (group_by tenant).
+	BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f store.SeriesFilter) ([]store.BreakdownRow, error)
 }
 
 // agg is what one or more hours add up to.
@@ -146,14 +148,48 @@ func windows(r *Rule, now time.Time) (cur, base Window) {
 	return cur, Window{From: cur.From.Add(-r.BaselineWindow), To: cur.From}
 }
 
-// read evaluates one rule at now: one Reading per group (one unless group_by).
+// read evaluates one rule at now: one Reading per group (one unless group_by). Grouped by
+// tenant, each tenant with data in the rule's windows is read on its own, keyed
+// rule/tenant[/workflow] and scoped to it.
 func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, error) {
+	if !strings.Contains(r.GroupBy, "tenant") {
+		return readScope(ctx, src, r, r.Scope, r.Name, now)
+	}
 	cur, base := windows(r, now)
 	from := cur.From
 	if base.From.Before(from) {
 		from = base.From
 	}
-	f := r.Scope.filter()
+	tenants, err := src.BreakdownRollups(ctx, "tenant", from, cur.To, r.Scope.filter())
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(tenants))
+	for _, t := range tenants {
+		names = append(names, t.Key)
+	}
+	sort.Strings(names)
+	var out []Reading
+	for _, t := range names {
+		sc := r.Scope
+		sc.Tenant = t
+		rds, err := readScope(ctx, src, r, sc, r.Name+"/"+t, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rds...)
+	}
+	return out, nil
+}
+
+// readScope evaluates rule r over scope, its readings keyed key[/workflow].
+func readScope(ctx context.Context, src Source, r *Rule, scope Scope, key string, now time.Time) ([]Reading, error) {
+	cur, base := windows(r, now)
+	from := cur.From
+	if base.From.Before(from) {
+		from = base.From
+	}
+	f := scope.filter()
 	points, err := src.Series(ctx, from, cur.To, "hour", f)
 	if err != nil {
 		return nil, err
@@ -163,7 +199,7 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 		return nil, err
 	}
 	group := func(workflow string) string {
-		if r.GroupBy == "workflow" {
+		if strings.Contains(r.GroupBy, "workflow") {
 			return workflow
 		}
 		return ""
@@ -183,14 +219,14 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 		a := at(group(p.Workflow), p.Bucket)
 		a.add(agg{workflows: p.Workflows, completed: p.Completed, validated: p.ValidatedOutputs, exceptions: p.Exceptions,
 			exceptionCost: dollars(int64(p.ExceptionCost)), reviewCost: dollars(int64(p.ReviewCost))})
-		if r.Scope.Model == "" {
+		if scope.Model == "" {
 			a.cost += dollars(int64(p.Cost))
 			a.tokens += p.InputTokens + p.OutputTokens
 			a.lines += p.LineItems
 			a.unpriced += p.UnpricedLines
 		}
 	}
-	if r.Scope.Model != "" { // the model's own cost, tokens and lines over the scope's workflows
+	if scope.Model != "" { // the model's own cost, tokens and lines over the scope's workflows
 		for _, c := range costs {
 			a := at(group(c.Workflow), c.Bucket)
 			a.cost += dollars(int64(c.Cost))
@@ -210,7 +246,7 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 	sort.Strings(groups)
 	var out []Reading
 	for _, g := range groups {
-		rd := Reading{Key: r.Name, Rule: r.Name, Metric: r.Metric, Description: metrics[r.Metric], Scope: r.Scope, Method: r.Method,
+		rd := Reading{Key: key, Rule: r.Name, Metric: r.Metric, Description: metrics[r.Metric], Scope: scope, Method: r.Method,
 			Window: cur, BaselineRange: base}
 		if g != "" {
 			rd.Key += "/" + g

@@ -21,6 +21,10 @@ func (f fakeSeries) Series(context.Context, time.Time, time.Time, string, store.
 	return f, nil
 }
 
+func (f fakeSeries) BreakdownRollups(context.Context, string, time.Time, time.Time, store.SeriesFilter) ([]store.BreakdownRow, error) {
+	return nil, nil
+}
+
 func (f fakeSeries) SeriesCosts(context.Context, time.Time, time.Time, string, store.SeriesFilter) ([]store.CostPoint, error) {
 	return nil, nil
 }

@@ -78,7 +78,9 @@ type Rule struct {
 	Name   string `yaml:"name"`
 	Metric Metric `yaml:"metric"`
 	Scope  Scope  `yaml:"scope"`
-	// GroupBy "workflow" evaluates the rule once per workflow type in scope.
+	// GroupBy "workflow" evaluates the rule once per workflow type in scope; "tenant" once
+	// per tenant with data in the rule's windows (each tenant's token then sees its own
+	// alerts); "tenant,workflow" once per tenant and workflow type. Default: once.
 	GroupBy string `yaml:"group_by"`
 	// Window is the current window, whole hours ending with the hour in progress. Default 1h.
 	Window time.Duration `yaml:"window"`
@@ -344,8 +346,15 @@ func (rs *Rules) normalize() error {
 		if r.Scope.Model != "" && (r.Metric == ReviewShare || r.Metric == CostPerException) {
 			bad("%s.scope.model: %s cannot be narrowed to one model (review lines have none)", where, r.Metric)
 		}
-		if r.GroupBy != "" && r.GroupBy != "workflow" {
-			bad("%s.group_by: %q: only workflow is supported", where, r.GroupBy)
+		switch strings.ReplaceAll(r.GroupBy, " ", "") {
+		case "", "workflow", "tenant":
+		case "tenant,workflow", "workflow,tenant":
+			r.GroupBy = "tenant,workflow"
+		default:
+			bad("%s.group_by: %q: use workflow, tenant or tenant,workflow", where, r.GroupBy)
+		}
+		if r.Scope.Tenant != "" && strings.Contains(r.GroupBy, "tenant") {
+			bad("%s.group_by: %q with scope.tenant %q: a rule scoped to one tenant has nothing to group by tenant", where, r.GroupBy, r.Scope.Tenant)
 		}
 		if r.Window == 0 {
 			r.Window = time.Hour

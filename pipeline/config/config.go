@@ -29,7 +29,7 @@ type Ingest struct {
 	GRPCAddr          string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
 	HTTPAddr          string            `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
 	MaxRequestBytes   int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
-	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes; a request that does not fit gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes, at least twice max_request_bytes; a gRPC export reserves twice max_request_bytes before its message is read; a request that does not fit gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
 	MaxAttributeDepth int               `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) in a request; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
 	MaxRequestValues  int               `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
 	ProduceTimeout    time.Duration     `yaml:"produce_timeout" desc:"how long a request waits for Kafka's acknowledgement before it is answered 503 / UNAVAILABLE with a retry hint; keep it well under the SDKs' 10s export timeout (default 5s)"`
@@ -129,8 +129,8 @@ func (in Ingest) validate() error {
 	if in.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
 	}
-	if in.MaxInflightBytes < in.MaxRequestBytes {
-		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below ingest.max_request_bytes %d; no request of the largest size could be served", in.MaxInflightBytes, in.MaxRequestBytes))
+	if in.MaxInflightBytes < 2*in.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below twice ingest.max_request_bytes %d; no request of the largest size could be served (a gRPC message being read holds twice its size; a decoded one its body and a copy of its strings)", in.MaxInflightBytes, in.MaxRequestBytes))
 	}
 	if in.MaxAttributeDepth < 1 {
 		errs = append(errs, errors.New("ingest.max_attribute_depth: must be at least 1"))

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -24,20 +25,66 @@ type Estimator func(res pcommon.Map, sp ptrace.Span, tenant string) (input, outp
 // keepBytes is what trimming keeps of each captured value: enough to read what it was.
 const keepBytes = 4 << 10
 
-// records turns a request into the records to produce. A span too large for one record
-// on its own (Kafka would refuse it: MESSAGE_TOO_LARGE) is made to fit: its token usage is
-// estimated from the whole content first when it reports none (Estimator), then its
-// largest string values are trimmed, and both facts are written on the span
-// (unitcost.ingest.issues, unitcost.usage.estimated) so that process records them as span
-// issues. A span that still does not fit - thousands of attributes, say - is taken out of
-// the request and dead-lettered as a stub with its ids, name, times and the reason; the
-// client learns it from the partial-success response. Nothing is dropped silently.
-func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string) ([]*kgo.Record, otlp.Result, error) {
+// Bound is the one path by which span records reach Kafka: ingest's producer, process
+// re-keying the records an OpenTelemetry Collector wrote to its own topic, and the load
+// generator all turn traces into records through it, so that no record exceeds the
+// topic's limit whichever way a span arrived.
+//
+// A span too large for one record on its own (Kafka would refuse it: MESSAGE_TOO_LARGE)
+// is made to fit: its token usage is estimated from the whole content first when it
+// reports none (Estimate), then its largest string values are trimmed, and both facts are
+// written on the span (unitcost.ingest.issues, unitcost.usage.estimated) so that process
+// records them as span issues. A span that still does not fit - thousands of attributes,
+// say - is taken out of the request and dead-lettered as a stub with its ids, name, times
+// and the reason (with no DeadLetterTopic, Records fails instead). Traces are then split
+// into records of whole spans under MaxRecordBytes. Nothing is dropped silently.
+type Bound struct {
+	// Topic receives the span records, keyed by trace id.
+	Topic string
+	// DeadLetterTopic receives the stubs of spans that cannot fit even trimmed.
+	DeadLetterTopic string
+	// MaxRecordBytes caps one record's value (see RecordLimit).
+	MaxRecordBytes int
+	// Estimate, when set, counts the tokens of a span about to be trimmed.
+	Estimate Estimator
+	// Stage names who trims in the issues and markers it writes ("ingest" when empty).
+	Stage string
+	// Source is the dead letters' source header ("ingest" when empty).
+	Source string
+}
+
+// Bounded is what Bound.Records made of a request.
+type Bounded struct {
+	// Records are for Topic, each value at most MaxRecordBytes.
+	Records []*kgo.Record
+	// Dead are for DeadLetterTopic: one stub per span that could not fit.
+	Dead []*kgo.Record
+	// Trimmed counts spans whose content was trimmed; Rejected those dead-lettered.
+	Trimmed, Rejected int
+	// Message names (up to three of) the dead-lettered spans and why.
+	Message string
+}
+
+// ErrUnfit is returned by Records without a dead-letter topic when a span cannot fit a
+// record even trimmed.
+var ErrUnfit = errors.New("span does not fit a Kafka record even trimmed")
+
+// Records trims, splits and dead-letters td (in place) into records; see Bound.
+func (b Bound) Records(td ptrace.Traces, tenant string) (Bounded, error) {
+	if b.MaxRecordBytes <= 0 {
+		b.MaxRecordBytes = Defaults().MaxRecordBytes
+	}
+	if b.Stage == "" {
+		b.Stage = "ingest"
+	}
+	if b.Source == "" {
+		b.Source = "ingest"
+	}
 	var (
-		res   otlp.Result
-		dead  []*kgo.Record
+		out   Bounded
 		sizer ptrace.ProtoMarshaler
 		why   []string
+		unfit error
 	)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
@@ -45,19 +92,23 @@ func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			budget := p.cfg.MaxRecordBytes - envelopeSize(rs, ss) - 64
+			budget := b.MaxRecordBytes - envelopeSize(rs, ss) - 64
 			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
 				if sizer.SpanSize(sp) <= budget {
 					return false
 				}
-				if p.fit(rs, sp, tenant, budget) {
-					p.m.trimmed.Inc()
+				if b.fit(rs, sp, tenant, budget) {
+					out.Trimmed++
 					return false
 				}
 				reason := fmt.Sprintf("span %q of trace %s is %d bytes after trimming its captured content, above the %d-byte record limit (kafka.max_record_bytes / the topic's max.message.bytes)",
-					clip(sp.Name(), 64), pipeline.TraceID(sp.TraceID()), sizer.SpanSize(sp), p.cfg.MaxRecordBytes)
-				dead = append(dead, p.deadLetter(rs, ss, sp, tenant, reason))
-				res.Rejected++
+					clip(sp.Name(), 64), pipeline.TraceID(sp.TraceID()), sizer.SpanSize(sp), b.MaxRecordBytes)
+				if b.DeadLetterTopic == "" {
+					unfit = fmt.Errorf("%w: %s", ErrUnfit, reason)
+					return false
+				}
+				out.Dead = append(out.Dead, b.deadLetter(rs, ss, sp, tenant, reason))
+				out.Rejected++
 				if len(why) < 3 {
 					why = append(why, reason)
 				}
@@ -65,25 +116,44 @@ func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string)
 			})
 		}
 	}
-	if res.Rejected > 0 {
-		res.Message = fmt.Sprintf("%d span(s) dead-lettered: %s", res.Rejected, strings.Join(why, "; "))
+	if unfit != nil {
+		return Bounded{}, unfit
+	}
+	if out.Rejected > 0 {
+		out.Message = fmt.Sprintf("%d span(s) dead-lettered: %s", out.Rejected, strings.Join(why, "; "))
+	}
+	recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes)
+	out.Records = recs
+	return out, err
+}
+
+// records turns a request into the records to produce (Bound), producing the dead
+// letters first.
+func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string) ([]*kgo.Record, otlp.Result, error) {
+	b := Bound{Topic: p.cfg.Topic, DeadLetterTopic: p.cfg.DeadLetterTopic, MaxRecordBytes: p.cfg.MaxRecordBytes, Estimate: p.cfg.Estimate}
+	out, err := b.Records(td, tenant)
+	if err != nil {
+		return nil, otlp.Result{}, err
+	}
+	p.m.trimmed.Add(float64(out.Trimmed))
+	res := otlp.Result{Rejected: out.Rejected, Message: out.Message}
+	if len(out.Dead) > 0 {
 		// The dead letters are produced (and acknowledged) before the request is: a
 		// rejected span is never lost, even if the rest of the request must be retried.
-		if err := p.produceAll(ctx, dead); err != nil {
+		if err := p.produceAll(ctx, out.Dead); err != nil {
 			return nil, res, err
 		}
-		p.m.deadLettered.Add(float64(res.Rejected))
+		p.m.deadLettered.Add(float64(out.Rejected))
 	}
-	recs, err := TraceRecords(td, tenant, p.cfg.Topic, p.cfg.MaxRecordBytes)
-	return recs, res, err
+	return out.Records, res, nil
 }
 
 // fit estimates (when the span reports no usage) and trims sp until it encodes in budget
 // bytes, recording both on the span. It reports whether the span fits.
-func (p *Producer) fit(rs ptrace.ResourceSpans, sp ptrace.Span, tenant string, budget int) bool {
+func (b Bound) fit(rs ptrace.ResourceSpans, sp ptrace.Span, tenant string, budget int) bool {
 	var issues []string
-	if p.cfg.Estimate != nil {
-		in, out, est := p.cfg.Estimate(rs.Resource().Attributes(), sp, tenant)
+	if b.Estimate != nil {
+		in, out, est := b.Estimate(rs.Resource().Attributes(), sp, tenant)
 		attrs := sp.Attributes()
 		if in > 0 {
 			attrs.PutInt("gen_ai.usage.input_tokens", int64(in))
@@ -93,16 +163,21 @@ func (p *Producer) fit(rs ptrace.ResourceSpans, sp ptrace.Span, tenant string, b
 		}
 		if in > 0 || out > 0 {
 			attrs.PutBool(semconv.UsageEstimated, true)
-			issues = append(issues, fmt.Sprintf("usage estimated at ingest from the captured content before it was trimmed (%d input, %d output tokens)", in, out))
+			issues = append(issues, fmt.Sprintf("usage estimated at %s from the captured content before it was trimmed (%d input, %d output tokens)", b.Stage, in, out))
 		}
 		issues = append(issues, est...)
 	}
-	trimmed := trimStrings(sp, budget)
+	trimmed := trimStrings(sp, budget, b.Stage)
 	if len(trimmed) > 0 {
-		issues = append(issues, "captured content trimmed at ingest to fit a Kafka record: "+strings.Join(trimmed, ", "))
+		issues = append(issues, "captured content trimmed at "+b.Stage+" to fit a Kafka record: "+strings.Join(trimmed, ", "))
 	}
 	if len(issues) > 0 {
-		s := sp.Attributes().PutEmptySlice(semconv.IngestIssues)
+		var s pcommon.Slice
+		if v, ok := sp.Attributes().Get(semconv.IngestIssues); ok && v.Type() == pcommon.ValueTypeSlice {
+			s = v.Slice() // issues an earlier stage wrote stay
+		} else {
+			s = sp.Attributes().PutEmptySlice(semconv.IngestIssues)
+		}
 		for _, is := range issues {
 			s.AppendEmpty().SetStr(is)
 		}
@@ -114,7 +189,7 @@ func (p *Producer) fit(rs ptrace.ResourceSpans, sp ptrace.Span, tenant string, b
 // trimStrings cuts the largest string values of the span's and its events' attributes
 // (captured prompts and completions, in practice) to keepBytes plus a marker, largest
 // first, until the span fits budget. It returns what it cut ("key: from -> to bytes").
-func trimStrings(sp ptrace.Span, budget int) []string {
+func trimStrings(sp ptrace.Span, budget int, stage string) []string {
 	type str struct {
 		key string
 		v   pcommon.Value
@@ -159,7 +234,7 @@ func trimStrings(sp ptrace.Span, budget int) []string {
 		for cut > 0 && !utf8.RuneStart(old[cut]) {
 			cut--
 		}
-		marker := fmt.Sprintf(" [trimmed by unitcost ingest: %d of %d bytes kept]", cut, len(old))
+		marker := fmt.Sprintf(" [trimmed by unitcost %s: %d of %d bytes kept]", stage, cut, len(old))
 		s.v.SetStr(old[:cut] + marker)
 		excess -= len(old) - cut - len(marker)
 		out = append(out, fmt.Sprintf("%s: %d -> %d bytes", s.key, len(old), cut))
@@ -169,7 +244,7 @@ func trimStrings(sp ptrace.Span, budget int) []string {
 
 // deadLetter is a record for the dead-letter topic holding a stub of sp (ids, name, kind,
 // times, status, its unitcost.* labels) with the reason in a header.
-func (p *Producer) deadLetter(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, sp ptrace.Span, tenant, reason string) *kgo.Record {
+func (b Bound) deadLetter(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, sp ptrace.Span, tenant, reason string) *kgo.Record {
 	td := ptrace.NewTraces()
 	nrs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().CopyTo(nrs.Resource())
@@ -190,12 +265,12 @@ func (p *Producer) deadLetter(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, sp 
 		}
 		return true
 	})
-	if (&ptrace.ProtoMarshaler{}).TracesSize(td) > p.cfg.MaxRecordBytes/2 {
+	if (&ptrace.ProtoMarshaler{}).TracesSize(td) > b.MaxRecordBytes/2 {
 		nrs.Resource().Attributes().Clear()
 	}
 	val, _ := otlp.Encode(td)
-	r := newRecord(p.cfg.DeadLetterTopic, []byte(pipeline.TraceID(sp.TraceID()).String()), val, tenant)
-	r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)}, kgo.RecordHeader{Key: HeaderSource, Value: []byte("ingest")})
+	r := newRecord(b.DeadLetterTopic, []byte(pipeline.TraceID(sp.TraceID()).String()), val, tenant)
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderReason, Value: []byte(reason)}, kgo.RecordHeader{Key: HeaderSource, Value: []byte(b.Source)})
 	return r
 }
 

@@ -201,10 +201,18 @@ func (p *Producer) fail(reason string, records int, err error) error {
 	return fmt.Errorf("%w (kafka: %s)", otlp.ErrBackpressure, reason)
 }
 
-// TraceRecords turns a payload into records for topic: one per trace, keyed by trace id,
-// protobuf-encoded, with the tenant header. A trace larger than maxBytes is split into
-// several records of whole spans (same key, so same partition, in order).
+// TraceRecords turns a payload into records for topic through Bound (without a
+// dead-letter topic or an estimator): one per trace, keyed by trace id,
+// protobuf-encoded, with the tenant header; a span too large is trimmed, a trace larger
+// than maxBytes is split into several records of whole spans (same key, so same
+// partition, in order); a span that cannot fit even trimmed fails it (ErrUnfit).
 func TraceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.Record, error) {
+	out, err := Bound{Topic: topic, MaxRecordBytes: maxBytes}.Records(td, tenant)
+	return out.Records, err
+}
+
+// traceRecords splits td by trace and by size into records; Bound made every span fit.
+func traceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.Record, error) {
 	var recs []*kgo.Record
 	for _, b := range otlp.SplitByTrace(td) {
 		key := []byte(pipeline.TraceID(b.TraceID).String())

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -26,8 +27,8 @@ func (f *fields) content(k string, v *value) bool {
 	case "gen_ai.input.messages", "ai.prompt.messages", "ai.prompt":
 		f.messages(k, v, "")
 	case "gen_ai.output.messages":
-		var buf [16]msg
-		for _, m := range messagesIn(v.asString(), "", buf[:0]) {
+		var p jscan
+		for _, m := range messagesIn(&p, v.asString(), "") {
 			f.piece(&f.outContent, m.text)
 		}
 	case "input.value":
@@ -58,8 +59,8 @@ func (f *fields) content(k string, v *value) bool {
 
 // messages reads a JSON message list (GenAI semconv, Vercel) or plain text.
 func (f *fields) messages(k string, v *value, role string) {
-	var buf [16]msg
-	for _, m := range messagesIn(v.asString(), role, buf[:0]) {
+	var p jscan
+	for _, m := range messagesIn(&p, v.asString(), role) {
 		m.src = k
 		f.message(m)
 	}
@@ -81,10 +82,10 @@ func (f *fields) piece(dst *[]string, s string) {
 
 // room accounts n more bytes of captured content, or says (once) that the cap is hit.
 func (f *fields) room(n int) bool {
-	if f.contentBytes+n > maxContentBytes {
-		if f.contentBytes <= maxContentBytes {
-			f.issues = append(f.issues, "captured content above 1 MiB ignored; estimated tokens are a lower bound")
-			f.contentBytes = maxContentBytes + 1
+	if f.contentBytes+n > f.maxContent {
+		if f.contentBytes <= f.maxContent {
+			f.issues = append(f.issues, fmt.Sprintf("captured content above %d bytes ignored; estimated tokens are a lower bound", f.maxContent))
+			f.contentBytes = f.maxContent + 1
 		}
 		return false
 	}

@@ -117,6 +117,7 @@ type fields struct {
 	roles          map[string]string // "src#idx" -> role, flattened families
 	outContent     []string
 	contentBytes   int
+	maxContent     int
 	issues         []string
 }
 

@@ -7,12 +7,10 @@ import (
 )
 
 // messagesIn is parseMessages(s, role), read without the generic JSON parser where the
-// usual shape allows (scanMessages, into buf).
-func messagesIn(s, role string, buf []msg) []msg {
-	if t := strings.TrimSpace(s); t != "" && t[0] == '[' {
-		if ms, ok := scanMessages(t, role, buf); ok {
-			return ms
-		}
+// usual shape allows (p.scanMessages; the result is then p's).
+func messagesIn(p *jscan, s, role string) []msg {
+	if t := strings.TrimSpace(s); t != "" && t[0] == '[' && p.scanMessages(t, role) {
+		return p.out[:p.n]
 	}
 	return parseMessages(s, role)
 }

@@ -5,23 +5,27 @@ import (
 	"unicode/utf8"
 )
 
+// maxScanned is the most messages scanMessages returns; more go to the JSON parser.
+const maxScanned = 16
+
 // scanMessages is parseMessages' fast path for the shape instrumentation writes: a JSON
-// array of message objects whose strings need no unescaping. It appends to buf (without
-// growing it) what parseMessages returns for t (the trimmed attribute value, starting
-// with '['), in document order, without building the generic JSON tree twice; it returns
-// false for anything outside that shape (escapes, duplicate keys, invalid UTF-8,
-// exponents, deep nesting, an element that is not an object, more messages than buf
-// holds), which the general parser then reads. Texts are views into t.
-func scanMessages(t, role string, buf []msg) ([]msg, bool) {
-	p := jscan{s: t}
+// array of message objects whose strings need no unescaping. Into p.out it reads what
+// parseMessages returns for t (the trimmed attribute value, starting with '['), in
+// document order, without building the generic JSON tree twice; it returns false for
+// anything outside that shape (escapes, duplicate keys, invalid UTF-8, exponents, deep
+// nesting, an element that is not an object, more than maxScanned messages), which the
+// general parser then reads. Texts are views into t. (The messages live in p itself, so
+// a scan on the caller's stack allocates nothing.)
+func (p *jscan) scanMessages(t, role string) bool {
+	*p = jscan{s: t}
 	if !p.array() {
-		return nil, false
+		return false
 	}
-	p = jscan{s: t, i: 1, out: buf[:0]}
+	p.i = 1
 	for idx := 0; ; idx++ {
 		p.ws()
 		if p.s[p.i] == ']' {
-			return p.out, true
+			return true
 		}
 		start := p.i
 		p.mode, p.role, p.idx = scanRole, role, idx
@@ -30,7 +34,7 @@ func scanMessages(t, role string, buf []msg) ([]msg, bool) {
 		p.i, p.mode = start, scanTexts
 		p.object(1)
 		if p.full {
-			return nil, false
+			return false
 		}
 		p.i = end
 		p.ws()
@@ -58,7 +62,8 @@ type jscan struct {
 	mode uint8
 	role string // scanRole: the element's role; scanTexts: the role of its texts
 	idx  int
-	out  []msg
+	out  [maxScanned]msg
+	n    int
 	full bool // more texts than out holds
 }
 
@@ -77,11 +82,12 @@ func (p *jscan) seen(key string, depth int, v string) {
 		}
 	case scanTexts:
 		if v != "" && textKey(key) {
-			if len(p.out) == cap(p.out) {
+			if p.n == len(p.out) {
 				p.full = true
 				return
 			}
-			p.out = append(p.out, msg{idx: p.idx, role: p.role, text: v})
+			p.out[p.n] = msg{idx: p.idx, role: p.role, text: v}
+			p.n++
 		}
 	}
 }

@@ -21,8 +21,8 @@ func messagesOf(ms []msg) []string {
 func checkScan(t *testing.T, s string) bool {
 	t.Helper()
 	want := messagesOf(parseMessages(s, "system"))
-	var buf [16]msg
-	got := messagesIn(s, "system", buf[:0])
+	var p jscan
+	got := messagesIn(&p, s, "system")
 	if g := messagesOf(got); !slices.Equal(g, want) {
 		t.Fatalf("%q:\n got %q\nwant %q", s, g, want)
 	}
@@ -30,8 +30,8 @@ func checkScan(t *testing.T, s string) bool {
 	if tr == "" || tr[0] != '[' {
 		return false
 	}
-	_, ok := scanMessages(tr, "system", buf[:0])
-	return ok
+	var q jscan
+	return q.scanMessages(tr, "system")
 }
 
 var scanSeeds = []string{

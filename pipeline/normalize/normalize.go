@@ -62,6 +62,11 @@ type Normalizer struct {
 	// LabelAttributes maps attribute names to label keys (e.g. "app.customer_tier" ->
 	// "tier"), besides unitcost.label.<key>.
 	LabelAttributes map[string]string
+	// ContentBytes bounds the captured content read per span for token estimation
+	// (0: 1 MiB, what process holds per span until it is counted). The count taken
+	// before a span's content is trimmed to fit a Kafka record reads it all: that content
+	// is in memory already, and a cap would bill a 2 MB prompt as its trimmed 4 KiB.
+	ContentBytes int
 }
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
@@ -76,8 +81,13 @@ func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *p
 
 // span is Span over either path's view of the span.
 func (n *Normalizer) span(sp *spanIn, tenant string, out *pipeline.Span) error {
-	lim := n.Limits.withDefaults()
 	*out = pipeline.Span{}
+	return n.fill(sp, tenant, out)
+}
+
+// fill is span on a zero out.
+func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
+	lim := n.Limits.withDefaults()
 	out.TraceID = sp.traceID
 	out.SpanID = sp.spanID
 	if out.TraceID.IsZero() {
@@ -91,7 +101,10 @@ func (n *Normalizer) span(sp *spanIn, tenant string, out *pipeline.Span) error {
 	out.EndUnixNano = int64(sp.end)
 	out.Error = sp.code == ptrace.StatusCodeError
 
-	f := fields{labelMap: n.LabelAttributes}
+	f := fields{labelMap: n.LabelAttributes, maxContent: n.ContentBytes}
+	if f.maxContent <= 0 {
+		f.maxContent = maxContentBytes
+	}
 	for i := range sp.res {
 		f.read(sp.res[i].key, &sp.res[i].v)
 	}
@@ -145,14 +158,15 @@ func (n *Normalizer) span(sp *spanIn, tenant string, out *pipeline.Span) error {
 }
 
 // read takes one attribute: through the table of names, else the families whose names
-// carry data (prefixes, JSON, captured messages).
-func (f *fields) read(k string, v *value) {
+// carry data (prefixes, JSON, captured messages). It reports whether any family reads k:
+// when not, the attribute can have no effect on any span (that depends on k alone).
+func (f *fields) read(k string, v *value) bool {
 	if a, ok := attrs[k]; ok {
 		if a.num {
 			if f.num(&f.n[a.n], k, v, a.rank) && a.n == nInput {
 				f.inputExclusive = a.exclusive
 			}
-			return
+			return true
 		}
 		s := v.asString()
 		if a.conv != nil {
@@ -165,39 +179,47 @@ func (f *fields) read(k string, v *value) {
 		if f.labelMap != nil {
 			f.mapped(k, v)
 		}
-		return
+		return true
 	}
 	switch k {
 	case sc.LangfuseUsageDetails:
 		f.langfuseUsage(v.asString())
-		return
+		return true
 	case sc.LangfuseCostDetails:
 		f.langfuseCost(v.asString())
-		return
+		return true
 	case sc.GenAIInvocationInternal:
 		f.internal = v.typ == pcommon.ValueTypeBool && v.b || strings.EqualFold(v.asString(), "true")
-		return
+		return true
 	}
 	if f.content(k, v) {
-		return
+		return true
 	}
 	if key, ok := strings.CutPrefix(k, sc.LabelPrefix); ok {
 		f.label(key, v.asString(), rankUnitcost)
-		return
+		return true
 	}
+	known := false
 	if key, ok := strings.CutPrefix(k, sc.TraceloopAssociationPrefix); ok {
+		known = true
 		if c, ok := association[key]; ok {
 			f.s[c].set(v.asString(), rankOther)
 		}
 	}
-	if f.labelMap != nil {
-		f.mapped(k, v)
-	}
+	return f.labelMap != nil && f.mapped(k, v) || known
 }
 
-// mapped records attribute k as a label when configuration maps it to one.
-func (f *fields) mapped(k string, v *value) {
-	if key, ok := f.labelMap[k]; ok {
+// mapped records attribute k as a label when configuration maps it to one (and says so).
+func (f *fields) mapped(k string, v *value) bool {
+	key, ok := f.labelMap[k]
+	if ok {
 		f.label(key, v.asString(), rankOther)
 	}
+	return ok
+}
+
+// reads reports whether normalisation reads attribute k at all (see fields.read).
+func (n *Normalizer) reads(k string, v *value) bool {
+	f := fields{labelMap: n.LabelAttributes}
+	return f.read(k, v)
 }

@@ -31,10 +31,19 @@ import (
 // only until the buffer is reused: count it (pricing.Tokenizer.Estimate clears it) or
 // copy it before then.
 //
+// With Borrow set, the Decoder neither copies nor interns: the spans it returns are its
+// own scratch space, reused by the next Decode, and their strings alias the payload, so
+// they are valid until the next Decode and while the payload's buffer is unchanged. That
+// is for a caller that copies what it keeps: process hands each span to
+// stitch.Stitcher.Add, which holds an encoded copy.
+//
 // A Decoder is not safe for concurrent use (it reuses its scratch space); use one per
 // goroutine.
 type Decoder struct {
-	N Normalizer
+	N      Normalizer
+	Borrow bool
+
+	scratch []pipeline.Span // Borrow: the spans returned last
 
 	in     spanIn
 	scopes [][]byte
@@ -58,23 +67,29 @@ var ErrWire = errors.New("payload not decoded on the wire path")
 var errMalformed = errors.New("malformed protobuf")
 
 // Decode returns the spans of payload b, normalised as Normalizer.Span does with the
-// authenticated tenant. The spans are a fresh slice the caller owns.
+// authenticated tenant. The spans are a fresh slice the caller owns. The Decoder keeps
+// views of the last payload in its scratch space until the next Decode (one record's
+// buffer at most).
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
+	n, err := countSpans(b)
+	if err != nil {
+		return nil, err // an error of the full walk too
+	}
+	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
+	// once, never copied.
 	d.buf, d.tenant, d.err = b, tenant, nil
-	d.out = d.out[:0]
-	defer func() {
-		// Drop every view of the payload, so the scratch space holds none alive. Each
-		// scratch slice is cleared up to its length whenever it is reset, so what lies
-		// beyond its length is already clear.
-		clear(d.out)
-		clear(d.in.res)
-		clear(d.in.attrs)
-		clear(d.in.events)
-		clear(d.in.eventsAttrs)
-		clear(d.scopes)
-		clear(d.evs)
-		d.in.name, d.buf = "", nil
-	}()
+	switch {
+	case d.Borrow:
+		if cap(d.scratch) < n {
+			d.scratch = make([]pipeline.Span, n)
+		}
+		d.out = d.scratch[:0]
+	case n > 0:
+		d.out = make([]pipeline.Span, 0, n)
+	default:
+		d.out = nil
+	}
+	defer func() { d.buf, d.out = nil, nil }()
 	if err := d.request(b); err != nil {
 		return nil, err
 	}
@@ -84,12 +99,44 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	if len(d.out) == 0 {
 		return nil, nil
 	}
-	spans := make([]pipeline.Span, len(d.out))
-	copy(spans, d.out)
-	for i := range spans {
-		d.own(&spans[i])
+	if !d.Borrow {
+		for i := range d.out {
+			d.own(&d.out[i])
+		}
 	}
-	return spans, nil
+	return d.out, nil
+}
+
+// countSpans counts the spans Decode emits (those of scope_spans; the deprecated list is
+// not read), walking only the levels above them.
+func countSpans(buf []byte) (int, error) {
+	n := 0
+	err := each(buf, 1, func(rs []byte) error {
+		return each(rs, 2, func(ss []byte) error {
+			return each(ss, 2, func([]byte) error { n++; return nil })
+		})
+	})
+	return n, err
+}
+
+// each calls fn with the bytes of every length-delimited field num of a message.
+func each(buf []byte, num int32, fn func([]byte) error) error {
+	for pos := 0; pos < len(buf); {
+		f, p, err := next(buf, pos)
+		if err != nil {
+			return err
+		}
+		pos = p
+		if f.num == num {
+			if err := want(f, wtLen); err != nil {
+				return err
+			}
+			if err := fn(f.b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ---- wire primitives: the same acceptance as pdata's internal/proto ----
@@ -210,6 +257,25 @@ type field struct {
 // (groups, invalid types) are skipped as unknown; a message that knows the field's
 // number rejects them by their wire type.
 func next(buf []byte, pos int) (field, int, error) {
+	// Fast path: a one-byte tag with a one-byte length or value (most OTLP fields).
+	if pos+1 < len(buf) {
+		if t := buf[pos]; t >= 8 && t < 0x80 {
+			switch t & 7 {
+			case wtLen:
+				if l := int(buf[pos+1]); l < 0x80 && pos+2+l <= len(buf) {
+					return field{num: int32(t >> 3), wt: wtLen, b: buf[pos+2 : pos+2+l]}, pos + 2 + l, nil
+				}
+			case wtVarint:
+				if v := buf[pos+1]; v < 0x80 {
+					return field{num: int32(t >> 3), wt: wtVarint, u: uint64(v)}, pos + 2, nil
+				}
+			}
+		}
+	}
+	return nextSlow(buf, pos)
+}
+
+func nextSlow(buf []byte, pos int) (field, int, error) {
 	var f field
 	var err error
 	if f.num, f.wt, pos, err = consumeTag(buf, pos); err != nil {
@@ -269,8 +335,6 @@ func (d *Decoder) request(buf []byte) error {
 // resourceSpans reads the resource first (it may follow its spans, or come in parts,
 // which protobuf merges), then the spans.
 func (d *Decoder) resourceSpans(buf []byte) error {
-	clear(d.in.res)
-	clear(d.scopes)
 	d.in.res = d.in.res[:0]
 	d.scopes = d.scopes[:0]
 	for pos := 0; pos < len(buf); {
@@ -305,6 +369,15 @@ func (d *Decoder) resourceSpans(buf []byte) error {
 			}
 		}
 	}
+	// Every span reads the resource's attributes: drop, once, those no family reads
+	// (telemetry.sdk.*, process.*, host.*...).
+	kept := d.in.res[:0]
+	for i := range d.in.res {
+		if d.N.reads(d.in.res[i].key, &d.in.res[i].v) {
+			kept = append(kept, d.in.res[i])
+		}
+	}
+	d.in.res = kept
 	for _, s := range d.scopes {
 		if err := d.scopeSpans(s, true); err != nil {
 			return err
@@ -325,11 +398,10 @@ func (d *Decoder) resource(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			d.in.res = append(d.in.res, kv{})
+			if err := keyValue(f.b, &d.in.res[len(d.in.res)-1]); err != nil {
 				return err
 			}
-			d.in.res = append(d.in.res, a)
 		case 2:
 			if err := want(f, wtVarint); err != nil {
 				return err
@@ -410,7 +482,8 @@ func scope(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		case 4:
@@ -439,10 +512,6 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	in := &d.in
 	in.traceID, in.spanID, in.parent = pipeline.TraceID{}, pipeline.SpanID{}, pipeline.SpanID{}
 	in.name, in.start, in.end, in.code = "", 0, 0, 0
-	clear(in.attrs)
-	clear(in.events)
-	clear(in.eventsAttrs)
-	clear(d.evs)
 	in.attrs = in.attrs[:0]
 	in.events = in.events[:0]
 	in.eventsAttrs = in.eventsAttrs[:0]
@@ -502,11 +571,10 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			in.attrs = append(in.attrs, kv{})
+			if err := keyValue(f.b, &in.attrs[len(in.attrs)-1]); err != nil {
 				return err
 			}
-			in.attrs = append(in.attrs, a)
 		case 11:
 			if err := want(f, wtLen); err != nil {
 				return err
@@ -540,8 +608,17 @@ func (d *Decoder) span(buf []byte, emit bool) error {
 	for _, e := range d.evs {
 		in.events = append(in.events, eventIn{name: e.name, attrs: in.eventsAttrs[e.lo:e.hi]})
 	}
-	d.out = append(d.out, pipeline.Span{})
-	if err := d.N.span(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
+	fill := d.N.fill // on zero memory, fresh from make
+	switch {
+	case len(d.out) == cap(d.out):
+		d.out = append(d.out, pipeline.Span{})
+	case d.Borrow:
+		d.out = d.out[:len(d.out)+1]
+		fill = d.N.span // scratch: holds the last payload's spans
+	default:
+		d.out = d.out[:len(d.out)+1]
+	}
+	if err := fill(in, d.tenant, &d.out[len(d.out)-1]); err != nil {
 		d.err = errors.Join(ErrWire, err)
 	}
 	return nil
@@ -569,11 +646,10 @@ func (d *Decoder) event(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			a, err := keyValue(f.b)
-			if err != nil {
+			d.in.eventsAttrs = append(d.in.eventsAttrs, kv{})
+			if err := keyValue(f.b, &d.in.eventsAttrs[len(d.in.eventsAttrs)-1]); err != nil {
 				return err
 			}
-			d.in.eventsAttrs = append(d.in.eventsAttrs, a)
 		case 4:
 			if err := want(f, wtVarint); err != nil {
 				return err
@@ -617,7 +693,8 @@ func link(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		case 5:
@@ -656,34 +733,34 @@ func status(buf []byte, code *ptrace.StatusCode) error {
 	return nil
 }
 
-func keyValue(buf []byte) (kv, error) {
-	var a kv
+// keyValue reads a KeyValue into a (zero on entry).
+func keyValue(buf []byte, a *kv) error {
 	for pos := 0; pos < len(buf); {
 		f, p, err := next(buf, pos)
 		if err != nil {
-			return a, err
+			return err
 		}
 		pos = p
 		switch f.num {
 		case 1:
 			if err := want(f, wtLen); err != nil {
-				return a, err
+				return err
 			}
 			a.key = view(f.b)
 		case 2: // a repeated value merges: the last oneof member set wins
 			if err := want(f, wtLen); err != nil {
-				return a, err
+				return err
 			}
 			if err := anyValue(f.b, &a.v); err != nil {
-				return a, err
+				return err
 			}
 		case 3:
 			if err := want(f, wtVarint); err != nil {
-				return a, err
+				return err
 			}
 		}
 	}
-	return a, nil
+	return nil
 }
 
 func anyValue(buf []byte, v *value) error {
@@ -776,7 +853,8 @@ func kvList(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			if _, err := keyValue(f.b); err != nil {
+			var a kv
+			if err := keyValue(f.b, &a); err != nil {
 				return err
 			}
 		}

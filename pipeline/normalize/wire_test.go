@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,6 +82,25 @@ func sameAsPdata(t *testing.T, n normalize.Normalizer, payload []byte, tenant st
 	if len(got) != len(want) {
 		t.Fatalf("%d spans, pdata %d", len(got), len(want))
 	}
+	// A borrowing decoder (its scratch holding another payload's spans) reads the same.
+	bd := normalize.Decoder{N: n, Borrow: true}
+	if _, err := bd.Decode(richOnce(t), tenant); err != nil {
+		t.Fatal(err)
+	}
+	borrowed, err := bd.Decode(bytes.Clone(payload), tenant)
+	if err != nil || len(borrowed) != len(want) {
+		t.Fatalf("borrowing decoder: %d spans, %v; pdata %d", len(borrowed), err, len(want))
+	}
+	for i := range borrowed {
+		if g, w := contentOf(&borrowed[i]), contentOf(&want[i]); !slices.Equal(g, w) {
+			t.Fatalf("borrowed span %d content:\n got %q\nwant %q", i, g, w)
+		}
+		b, w := borrowed[i], want[i]
+		b.InputContent, b.OutputContent, w.InputContent, w.OutputContent = nil, nil, nil, nil
+		if !reflect.DeepEqual(b, w) {
+			t.Fatalf("borrowed span %d differs:\n got %+v\nwant %+v", i, b, w)
+		}
+	}
 	// Captured content aliases the payload: compare it first (as multisets: the order of
 	// texts within one JSON message follows Go's map order on both paths).
 	for i := range got {
@@ -115,12 +135,11 @@ func contentOf(sp *pipeline.Span) []string {
 
 // ---- seeds ----
 
-func encode(tb testing.TB, td ptrace.Traces) []byte {
-	tb.Helper()
+func encode(_ testing.TB, td ptrace.Traces) []byte {
 	var m ptrace.ProtoMarshaler
 	b, err := m.MarshalTraces(td)
 	if err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	return b
 }
@@ -134,6 +153,11 @@ func richPayload(tb testing.TB) []byte {
 	ra.PutStr("deployment.environment.name", "prod")
 	ra.PutStr("unitcost.tenant", "acme")
 	ra.PutStr("app.tier", "gold")
+	ra.PutStr("telemetry.sdk.name", "opentelemetry")
+	ra.PutStr("traceloop.association.properties.team", "t-res")
+	ra.PutStr("traceloop.association.properties.other", "x")
+	ra.PutStr("gen_ai.prompt.0.content", "resource-level prompt")
+	ra.PutInt("unitcost.label.res", 7)
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().SetName("scope")
 	ss.Scope().Attributes().PutStr("x", "y")
@@ -227,6 +251,10 @@ func richPayload(tb testing.TB) []byte {
 	a.PutEmpty("app.result")
 	return encode(tb, td)
 }
+
+var richBytes = sync.OnceValue(func() []byte { return richPayload(nil) })
+
+func richOnce(testing.TB) []byte { return richBytes() }
 
 // loadgenPayloads are the generator's records, as `loadgen --kafka` writes them.
 func loadgenPayloads(tb testing.TB, workflows int) [][]byte {

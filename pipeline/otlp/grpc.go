@@ -54,8 +54,12 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return encoding.GetCodecV2("proto").Unmarshal(data, v)
 }
 
-// tap rejects an export without a valid token, or while the in-flight budget is spent,
-// before its message is read.
+// tap rejects an export without a valid token before its message is read, and reserves
+// from the in-flight budget what reading its message may hold at most (grpcReadFactor
+// times the largest message gRPC accepts): the budget holds while messages are read, not
+// only once they are. An export that does not fit is refused here, UNAVAILABLE with
+// RetryInfo, having read nothing. The reservation is resized to the request's real needs
+// once the message is read, and given back when the RPC ends, whichever way it ends.
 func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -65,10 +69,13 @@ func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, er
 		r.stats.Request("grpc", 0, http.StatusUnauthorized)
 		return ctx, status.Error(codes.Unauthenticated, "missing or unknown bearer token")
 	}
-	if r.inflight.full() {
+	h := r.inflight.reserve(grpcReadFactor * r.grpcMax)
+	if h == nil {
 		return ctx, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
-	return ctx, nil
+	// The stream's context ends with the RPC in every case (answered, cancelled, reset).
+	context.AfterFunc(ctx, h.release)
+	return withHold(ctx, h), nil
 }
 
 func first(md metadata.MD, k string) string {
@@ -92,15 +99,19 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 	if !ok { // the tap checked already; kept so the handler is safe on its own
 		return nil, r.grpcReject(ctx, codes.Unauthenticated, http.StatusUnauthorized, "auth", "missing or unknown bearer token")
 	}
+	h := holdOf(ctx)
+	if h == nil { // no tap ran (the handler used on its own): reserve now
+		if h = r.inflight.reserve(grpcReadFactor * r.grpcMax); h == nil {
+			return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
+		}
+	}
+	defer h.release()
 	var raw rawMessage
 	if err := dec(&raw); err != nil {
 		return nil, err
 	}
-	held := int64(len(raw.b))
-	if !r.inflight.acquire(held) {
-		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
-	}
-	defer r.inflight.release(held)
+	// Read: gRPC's buffers are gone, the body stays.
+	h.resize(int64(len(raw.b)))
 	st, err := Scan(raw.b, EncodingProto, r.cfg.Limits)
 	if err != nil {
 		reason := "decode"
@@ -109,11 +120,9 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 		}
 		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, reason, err.Error())
 	}
-	decoded := int64(st.Values) * ValueCost
-	if !r.inflight.acquire(decoded) {
+	if !h.resize(int64(len(raw.b)) + decodedCost(len(raw.b), st.Values)) {
 		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
-	defer r.inflight.release(decoded)
 	td, err := Decode(raw.b, EncodingProto)
 	if err != nil {
 		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, "decode", err.Error())

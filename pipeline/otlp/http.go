@@ -80,8 +80,9 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpReject(w, enc, http.StatusBadRequest, reason, err.Error(), remote)
 		return
 	}
-	// The decoded form costs about ValueCost per value on top of the body.
-	decoded := int64(st.Values) * ValueCost
+	// The decoded form: the strings pdata copies out of the body, and about ValueCost
+	// per value, on top of the body.
+	decoded := decodedCost(len(b), st.Values)
 	if !r.inflight.acquire(decoded) {
 		r.httpBusy(w, enc, "inflight", errInflight.Error(), 0, remote)
 		return
@@ -111,7 +112,8 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // readBody reads at most MaxRequestBytes (decompressed), taking every buffer it grows
-// from the in-flight budget first. It returns the bytes held, to release.
+// from the in-flight budget first (while a buffer grows, the old and the new one are
+// both held). It returns the bytes held, to release.
 func (r *Receiver) readBody(body io.Reader, contentLength int64) ([]byte, int64, error) {
 	limit := r.cfg.MaxRequestBytes
 	size := int64(64 << 10)
@@ -120,12 +122,14 @@ func (r *Receiver) readBody(body io.Reader, contentLength int64) ([]byte, int64,
 	}
 	var held int64
 	grow := func(buf []byte, to int64) ([]byte, error) {
-		if !r.inflight.acquire(to - int64(cap(buf))) {
+		if !r.inflight.acquire(to) {
 			return buf, errInflight
 		}
-		held += to - int64(cap(buf))
+		held += to
 		nb := make([]byte, len(buf), to)
 		copy(nb, buf)
+		r.inflight.release(int64(cap(buf)))
+		held -= int64(cap(buf))
 		return nb, nil
 	}
 	buf, err := grow(nil, size)

@@ -405,7 +405,7 @@ func (b *blockingSink) Accept(ctx context.Context, _ string, _ ptrace.Traces) (o
 func TestInflightBudgetRefusesNewRequests(t *testing.T) {
 	t.Parallel()
 	sk := &blockingSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	r := startReceiver(t, otlp.ReceiverConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 1 << 20}, sk)
+	r := startReceiver(t, otlp.ReceiverConfig{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 2 << 20}, sk)
 	released := false
 	t.Cleanup(func() { // never leave a request blocked if an assertion fails
 		if !released {
@@ -414,14 +414,14 @@ func TestInflightBudgetRefusesNewRequests(t *testing.T) {
 	})
 	url := "http://" + r.HTTPAddr() + "/v1/traces"
 	td := traces(1)
-	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("big", strings.Repeat("x", 980<<10))
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("big", strings.Repeat("x", 1000<<10))
 	big, _ := otlp.Encode(td)
 	first := make(chan int, 1)
 	go func() {
 		code, _, _ := post(t, url, big, "application/x-protobuf", "", "")
 		first <- code
 	}()
-	<-sk.entered // the first request holds ~980 KiB of the 1 MiB budget
+	<-sk.entered // the first request holds its body and its decoded copy: ~2,000 KiB of the 2,048 KiB budget
 	small, _ := otlp.Encode(traces(2))
 	if err := grpcExport(t, r.GRPCAddr(), small, ""); status.Code(err) != codes.Unavailable || !hasRetryInfo(err) {
 		t.Fatalf("grpc while the budget is spent: %v", err)

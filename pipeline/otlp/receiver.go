@@ -47,8 +47,13 @@ type ReceiverConfig struct {
 	// MaxRequestBytes caps one request body after decompression. Default 16 MiB.
 	MaxRequestBytes int64
 	// MaxInflightBytes caps the memory held by requests being served together: their
-	// bodies plus an estimate of the decoded form (ValueCost per value). A request that
-	// does not fit is answered 503 / UNAVAILABLE with a retry hint. Default 256 MiB.
+	// bodies plus an estimate of the decoded form (ValueCost per value, and the strings
+	// copied out of the body). A request that does not fit is answered 503 / UNAVAILABLE
+	// with a retry hint. An OTLP/HTTP body takes it as it is read; a gRPC export reserves
+	// twice the largest message gRPC accepts before its message is read (see tap), so at
+	// most MaxInflightBytes / (2 x that) gRPC exports are read at once, and the largest
+	// gRPC message is MaxRequestBytes or half the budget, whichever is smaller. Default
+	// 256 MiB.
 	MaxInflightBytes int64
 	// Limits bound nesting and value count (see Scan).
 	Limits Limits
@@ -83,6 +88,9 @@ type Receiver struct {
 	log      *ratelog.Logger
 	tokens   *bearer.Set
 	inflight *inflight
+	// grpcMax is the largest gRPC message: MaxRequestBytes, or half the in-flight
+	// budget when that is smaller (a message being read holds twice its size).
+	grpcMax int64
 }
 
 // ReceiverStats are counters a metrics layer can read.
@@ -113,7 +121,8 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 	if stats == nil {
 		stats = noStats{}
 	}
-	r := &Receiver{cfg: cfg, sink: sink, stats: stats, log: ratelog.New(cfg.Log, 5*time.Second), inflight: &inflight{max: cfg.MaxInflightBytes}}
+	r := &Receiver{cfg: cfg, sink: sink, stats: stats, log: ratelog.New(cfg.Log, 5*time.Second), inflight: &inflight{max: cfg.MaxInflightBytes},
+		grpcMax: min(cfg.MaxRequestBytes, cfg.MaxInflightBytes/grpcReadFactor)}
 	for tok, tenant := range cfg.Tokens {
 		if tok == "" || tenant == "" {
 			return nil, errors.New("ingest.tokens: every token and every tenant must be non-empty (an unset ${VAR} in the config file?)")
@@ -126,7 +135,7 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 			return nil, fmt.Errorf("listen otlp grpc on %s: %w (is another collector running? set ingest.grpc_addr)", cfg.GRPCAddr, err)
 		}
 		opts := []grpc.ServerOption{
-			grpc.MaxRecvMsgSize(int(cfg.MaxRequestBytes)),
+			grpc.MaxRecvMsgSize(int(r.grpcMax)),
 			grpc.ForceServerCodecV2(rawCodec{}),
 			grpc.InTapHandle(r.tap),
 			grpc.StatsHandler(grpcStats{r}),

@@ -28,11 +28,14 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 		kcfg: kcfg,
 
 		norm:    normalize.Normalizer{Limits: cfg.Limits},
-		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits}},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits}, Borrow: true},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
 		priced:  map[*stitch.Trace]pipeline.Batch{},
+		rekey: kafka.Bound{Topic: kcfg.SpansTopic, DeadLetterTopic: kcfg.DeadLetterTopic, MaxRecordBytes: kcfg.MaxRecordBytes,
+			Estimate: Estimator(cfg.Limits), Stage: "process (re-keying a Collector record)"},
+		deadMax: kcfg.MaxRecordBytes,
 	}}
 	// Load the tokenizer's tables now (once per processor, ~25 MB), so a measurement
 	// counts neither their load nor their memory against the spans.

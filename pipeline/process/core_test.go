@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -131,6 +132,9 @@ func benchCore(b *testing.B, recs []*kgo.Record, truth *loadgen.Truth, pdata boo
 	b.ReportAllocs()
 	b.ResetTimer()
 	now := time.Unix(1_800_000_000, 0)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs0 := ms.Mallocs
 	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, r := range recs {
@@ -144,6 +148,8 @@ func benchCore(b *testing.B, recs []*kgo.Record, truth *loadgen.Truth, pdata boo
 	// CPU time of the whole process (every thread, the GC's included) per span: on a
 	// shared machine the honest per-core figure, where wall time counts other jobs' load.
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/spans, "cpu-ns/span")
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.Mallocs-mallocs0)/spans, "allocs/span")
 	b.ReportMetric(0, "ns/op")
 }
 

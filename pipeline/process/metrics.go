@@ -19,6 +19,9 @@ type Metrics struct {
 	UnpriceableSpans *prometheus.CounterVec
 	// UnknownOutcomes counts workflows whose explicit outcome is not one unitcost knows.
 	UnknownOutcomes prometheus.Counter
+	// Trimmed counts spans of Collector records whose captured content was trimmed to fit
+	// the spans topic when re-keyed.
+	Trimmed prometheus.Counter
 
 	openTraces, openSpans, oldestOpenAge                        prometheus.Gauge
 	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Counter
@@ -54,6 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		UnpriceableSpans: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "unitcost", Subsystem: "process", Name: "unpriceable_spans_total",
 			Help: "Model calls that cannot be priced (reason: no_model = tokens without a model, no_usage = a model without usage or content); each is an unpriced line and a span issue."}, []string{"reason"}),
 		UnknownOutcomes: c("unknown_outcomes_total", "Workflows whose unitcost.workflow.outcome is not completed, failed, abandoned or escalated (a span issue on the root)."),
+		Trimmed:         c("spans_trimmed_total", "Spans of Collector records whose captured content was trimmed to fit the spans topic when re-keyed (recorded on the span as an issue)."),
 		WriteSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "unitcost", Subsystem: "process", Name: "write_seconds", Help: "ClickHouse write latency."}),
 		openTraces:      g("open_traces", "Traces held open in memory."),
 		openSpans:       g("open_spans", "Spans held in memory."),
@@ -68,7 +72,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
 			m.Unpriced, m.LineItems, m.Workflows, m.Estimated, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
 			m.openTraces, m.openSpans, m.oldestOpenAge, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans,
-			m.UnpriceableSpans, m.UnknownOutcomes)
+			m.UnpriceableSpans, m.UnknownOutcomes, m.Trimmed)
 	}
 	return m
 }

@@ -88,10 +88,13 @@ type Processor struct {
 	w    Writer
 	book *pricing.Books
 	norm normalize.Normalizer
-	wire *normalize.Decoder // the protobuf hot path; under mu; nil: pdata only
-	tok  pricing.Tokenizer
-	log  *slog.Logger
-	m    *Metrics
+	// wire is the protobuf hot path (under mu; nil: pdata only). It lends its spans: each
+	// is valid until the next record, which is enough, as the stitcher keeps a copy.
+	wire    *normalize.Decoder
+	tenants map[string]string // tenantOf; under mu
+	tok     pricing.Tokenizer
+	log     *slog.Logger
+	m       *Metrics
 
 	mu      sync.Mutex
 	st      *stitch.Stitcher
@@ -104,6 +107,11 @@ type Processor struct {
 	unwritten []*stitch.Trace
 	priced    map[*stitch.Trace]pipeline.Batch // rows of closed traces, priced at close, until written
 	produce   []*kgo.Record                    // dead letters and re-keyed records, to produce
+	// rekey turns a Collector record into spans-topic records under the spans topic's
+	// limit (trimmed, split, dead-lettered: the same path as ingest's); deadMax caps a
+	// dead letter's value to the dead-letter topic's limit.
+	rekey   kafka.Bound
+	deadMax int
 	// inflight is the one write job running (nil: none); its traces hold the commit back
 	// like unwritten ones until finishLocked takes them back.
 	inflight *writeJob
@@ -138,11 +146,14 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	p := &Processor{
 		cfg: cfg, kcfg: kcfg, w: w, book: book, log: log, m: m,
 		norm:    normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels},
-		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels}},
+		wire:    &normalize.Decoder{N: normalize.Normalizer{Limits: cfg.Limits, Outcomes: cfg.Outcome, LabelAttributes: cfg.Labels}, Borrow: true},
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
 		priced:  map[*stitch.Trace]pipeline.Batch{},
+		rekey: kafka.Bound{Topic: kcfg.SpansTopic, DeadLetterTopic: kcfg.DeadLetterTopic, MaxRecordBytes: kcfg.MaxRecordBytes,
+			Estimate: Estimator(cfg.Limits), Stage: "process (re-keying a Collector record)"},
+		deadMax: kcfg.MaxRecordBytes,
 	}
 	p.wctx, p.wcancel = context.WithCancel(context.Background())
 	opts, err := kcfg.ClientOpts()
@@ -185,6 +196,18 @@ func (p *Processor) Run(ctx context.Context) error {
 	defer p.Close()
 	if err := kafka.EnsureTopics(ctx, p.cl, p.kcfg); err != nil {
 		return err
+	}
+	// What process produces (re-keyed Collector records, dead letters) must fit the
+	// topics' max.message.bytes, as ingest's records do.
+	if n, err := kafka.RecordLimit(ctx, p.cl, p.kcfg.SpansTopic, p.kcfg.MaxRecordBytes); err != nil {
+		p.log.Warn("process: cannot read the spans topic's max.message.bytes; using kafka.max_record_bytes", "err", err)
+	} else {
+		p.rekey.MaxRecordBytes = n
+	}
+	if n, err := kafka.RecordLimit(ctx, p.cl, p.kcfg.DeadLetterTopic, p.kcfg.MaxRecordBytes); err != nil {
+		p.log.Warn("process: cannot read the dead-letter topic's max.message.bytes; using kafka.max_record_bytes", "err", err)
+	} else {
+		p.deadMax = n
 	}
 	p.ready.Store(true)
 	defer p.ready.Store(false)
@@ -265,13 +288,31 @@ func (p *Processor) FlushAll(ctx context.Context) error {
 	return p.flushLocked(ctx, time.Now(), true, true)
 }
 
-func header(r *kgo.Record, key string) string {
+// header is the value of r's header key (nil when absent), a view of the record.
+func header(r *kgo.Record, key string) []byte {
 	for _, h := range r.Headers {
 		if h.Key == key {
-			return string(h.Value)
+			return h.Value
 		}
 	}
-	return ""
+	return nil
+}
+
+// tenantOf is the tenant named by a record header, one string per distinct tenant (a
+// record's header is not copied for each record).
+func (p *Processor) tenantOf(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if t, ok := p.tenants[string(b)]; ok {
+		return t
+	}
+	if p.tenants == nil || len(p.tenants) >= 1024 {
+		p.tenants = map[string]string{}
+	}
+	t := string(b)
+	p.tenants[t] = t
+	return t
 }
 
 // add takes one record in: its spans go to the stitcher, or the whole record to the dead
@@ -280,8 +321,8 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	part := stitch.Partition{Topic: r.Topic, Partition: r.Partition}
 	p.handled[part] = r.Offset + 1
 	p.m.Records.Inc()
-	tenant := header(r, kafka.HeaderTenant)
-	enc := otlp.EncodingFor(header(r, kafka.HeaderContentType), r.Value)
+	tenant := p.tenantOf(header(r, kafka.HeaderTenant))
+	enc := otlp.EncodingFor(string(header(r, kafka.HeaderContentType)), r.Value)
 	if enc == otlp.EncodingProto && r.Topic == p.kcfg.SpansTopic && p.wire != nil {
 		// The hot path: protobuf read straight into spans (normalize.Decoder). A record it
 		// cannot take whole (undecodable, or a span to reject) goes the pdata way below,
@@ -299,13 +340,25 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 		return
 	}
 	if r.Topic != p.kcfg.SpansTopic {
-		recs, err := kafka.TraceRecords(td, tenant, p.kcfg.SpansTopic, p.kcfg.MaxRecordBytes)
+		// The Collector's topic may allow larger records than the spans topic: re-keying
+		// takes the same bounded path as ingest (estimate, trim, split, dead-letter).
+		b := p.rekey
+		b.Source = fmt.Sprintf("%s/%d@%d", r.Topic, r.Partition, r.Offset)
+		out, err := b.Records(td, tenant)
 		if err != nil {
 			p.deadLetter(r, r.Value, r.Headers, "re-key: "+err.Error())
 			return
 		}
-		p.m.Rekeyed.Add(float64(len(recs)))
-		p.produce = append(p.produce, recs...)
+		if out.Rejected > 0 {
+			p.m.DeadLetters.Add(float64(out.Rejected))
+			p.log.Warn("dead letter", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", out.Message)
+		}
+		if out.Trimmed > 0 {
+			p.m.Trimmed.Add(float64(out.Trimmed))
+		}
+		p.m.Rekeyed.Add(float64(len(out.Records)))
+		p.produce = append(p.produce, out.Dead...)
+		p.produce = append(p.produce, out.Records...)
 		return
 	}
 	var rejected ptrace.Traces
@@ -372,6 +425,13 @@ func (p *Processor) deadLetter(src *kgo.Record, value []byte, headers []kgo.Reco
 	p.m.DeadLetters.Inc()
 	if len(reason) > 4096 {
 		reason = reason[:4096]
+	}
+	if limit := p.deadMax - 8<<10; limit > 0 && len(value) > limit {
+		// A record the dead-letter topic cannot hold would fail every flush (and hold
+		// the partition): keep its first bytes and say so; the source header names the
+		// record, which stays in its own topic for its retention.
+		reason += fmt.Sprintf(" (value cut from %d to its first %d bytes to fit the dead-letter topic)", len(value), limit)
+		value = value[:limit]
 	}
 	h := append(append([]kgo.RecordHeader(nil), headers...),
 		kgo.RecordHeader{Key: kafka.HeaderReason, Value: []byte(reason)},

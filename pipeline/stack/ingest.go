@@ -3,22 +3,16 @@ package stack
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/unitcost/unitcost/pipeline"
 
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/config"
 	"github.com/unitcost/unitcost/pipeline/kafka"
-	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/otlp"
-	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/process"
 )
 
 // ingest builds the OTLP receiver and its Kafka producer. Ingest starts even when Kafka
@@ -50,7 +44,7 @@ func (s *Stack) ingest(ctx context.Context, cfg config.Config, reg *prometheus.R
 		preg = reg
 	}
 	s.sink = kafka.NewProducer(s.producer, kafka.ProducerConfig{Topic: cfg.Kafka.SpansTopic, DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
-		MaxRecordBytes: limit, Timeout: cfg.Ingest.ProduceTimeout, Estimate: estimator(cfg.Process.Limits)}, s.log, preg)
+		MaxRecordBytes: limit, Timeout: cfg.Ingest.ProduceTimeout, Estimate: process.Estimator(cfg.Process.Limits)}, s.log, preg)
 	tc, err := cfg.Ingest.TLS.Load()
 	if err != nil {
 		return fmt.Errorf("ingest.tls: %w", err)
@@ -87,40 +81,4 @@ func (s *Stack) closeIngest() {
 	}
 	s.sink.Close()
 	s.sink = nil
-}
-
-// estimator counts a span's captured content with process's own reading of it
-// (normalize) and tokenizer (pricing), for the spans ingest must trim: the count is taken
-// from the whole content, before trimming, and travels on the span (kafka.Estimator).
-func estimator(lim normalize.Limits) kafka.Estimator {
-	n := &normalize.Normalizer{Limits: lim}
-	tok := &pricing.Tokenizer{}
-	return func(res pcommon.Map, sp ptrace.Span, tenant string) (uint64, uint64, []string) {
-		var out pipeline.Span
-		if err := n.Span(res, sp, tenant, &out); err != nil {
-			return 0, 0, nil
-		}
-		in0, out0 := out.Usage.InputTokens, out.Usage.OutputTokens
-		did, err := tok.Estimate(&out)
-		if err != nil {
-			return 0, 0, []string{"token estimate at ingest failed: " + err.Error()}
-		}
-		if !did {
-			return 0, 0, nil
-		}
-		var in, o uint64
-		if in0 == 0 {
-			in = out.Usage.InputTokens
-		}
-		if out0 == 0 {
-			o = out.Usage.OutputTokens
-		}
-		var issues []string
-		for _, is := range out.Issues {
-			if strings.Contains(is, "captured content") {
-				issues = append(issues, is)
-			}
-		}
-		return in, o, issues
-	}
 }

@@ -19,7 +19,8 @@ import (
 
 // Spans over Kafka's record limit (1 MB on a default broker) used to be refused by the
 // broker and lost - a child's cost, or on the root the whole trace. Now a child whose
-// captured prompt (950 KB, no reported input usage) is too large is priced from the whole
+// captured prompt (2 MB, no reported input usage: above the 1 MiB process reads per span,
+// so only the count taken before trimming sees it whole) is priced from the whole
 // prompt, counted at ingest before its content is trimmed, and the trimming and the
 // estimate are recorded as span issues; a root carrying 2 MB of captured input keeps its
 // workflow, and every cost is exact. Real Kafka and ClickHouse.
@@ -34,7 +35,7 @@ func TestOversizedSpansArePricedAndKept(t *testing.T) {
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	tr := tp.Tracer("oversize")
-	prompt := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 21_000) // ~950 KB
+	prompt := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 46_000) // ~2 MB
 	messages := `[{"role":"user","parts":[{"type":"text","content":"` + prompt + `"}]}]`
 
 	// Workflow 1: the big prompt on a child model call that reports output usage only.
