@@ -44,12 +44,14 @@ PARAMS = {
     # the rollup rebuilds (INSERT ... SELECT) of the fixture's hour, run before the reads
     "rollup_workflows": [7, *HOUR, HOUR[0], *HOUR],
     "rollup_costs": [7, HOUR[0], *HOUR],
+    "rollup_top": [7, *HOUR, HOUR[0], *HOUR],
+    "top_workflows_rollups": [*WINDOW, *WINDOW, "", "", 10],
     # the fixture workflow's service and environment are rolled up: filter on them
     "series": [*WINDOW, *WINDOW, "", "", "", "", "", "", "", "", "api", "api", "prod", "prod"],
     "series_costs": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "api", "api", "", "", "", ""],
-    "whatif_workflows": [*WINDOW, "", ""],
-    "whatif_lines": [WINDOW[0], *WINDOW, "qa", "", ""],
-    "whatif_cohorts": [*WINDOW, "qa", "", "", WINDOW[0], *WINDOW, "qa", "acme", "acme"],
+    "whatif_workflows": [*WINDOW, *WINDOW, "", ""],
+    "whatif_lines": [WINDOW[0], *WINDOW, *WINDOW, "qa", "", ""],
+    "whatif_cohorts": [*WINDOW, *WINDOW, "qa", "", "", WINDOW[0], *WINDOW, *WINDOW, "qa", "acme", "acme"],
     # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
     # rule's rows are not acme's)
     "alert_readings": [*WINDOW, "acme", "acme", "qa", "qa", "cost_per_completed", "cost_per_completed"],
@@ -67,6 +69,8 @@ EXPECT = {
     "breakdown": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
     "breakdown_rollups": [["human_review", 1, 20000000000, 0, 0, 0], ["model_tokens", 2, 1234567, 1000, 0, 0]],
     "top_workflows": [[TRACE_ID, "qa", "acme", "completed", "status OK", "s-1", "u-1", "2026-11-01 10:00:00", 3, 20001234567]],
+    # the same row from the rollup's top list of the fixture's hour
+    "top_workflows_rollups": [[TRACE_ID, "qa", "acme", "completed", "status OK", "s-1", "u-1", "2026-11-01 10:00:00", 3, 20001234567]],
     # computed vs reported: the model line reported $0.0012 and was computed at $0.001234567
     "workflow": [[TRACE_ID, "qa", "acme", "", "completed", "status OK", 2, "2026-11-01 10:00:00", 0, "s-1", "u-1", "api", "prod",
                   ["tier"], ["gold"]]],
@@ -105,7 +109,7 @@ LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id
 WF = ("tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version, "
       "outcome_source, session, end_user, service, environment, label_keys, label_values")
 TRACE = TRACE_ID
-REBUILDS = ["rollup_workflows", "rollup_costs"]
+REBUILDS = ["rollup_workflows", "rollup_top", "rollup_costs"]
 
 
 def literal(v):

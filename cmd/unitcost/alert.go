@@ -38,7 +38,7 @@ func alertCmd() *cobra.Command {
 	fs.BoolVar(&o.once, "once", false, "evaluate once, print every reading, deliver what is due and exit")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "evaluate once and print every reading and what would fire; deliver nothing, keep the state file as it is")
 	fs.BoolVar(&o.replay, "replay", false, "evaluate the rules hour by hour over the stored rollups of --since and print what would have fired and resolved")
-	fs.BoolVar(&o.record, "record", false, "with --replay: write the replayed readings and transitions to the alert history (ClickHouse) the dashboard reads; idempotent")
+	fs.BoolVar(&o.record, "record", false, "with --replay: write the replayed readings and transitions the alert history (ClickHouse) the dashboard reads does not hold yet (hours and episodes it has are left as they are); idempotent")
 	fs.StringVar(&o.since, "since", "14d", "with --replay: how far back (a length such as 14d, a date or an RFC 3339 time)")
 	fs.StringVar(&o.at, "at", "", "with --once or --dry-run: evaluate as of this time, RFC 3339 (default: now); with --replay: the end")
 	fs.StringVar(&o.state, "state", "", "the state file (default: the rules' state_file)")

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/segmentio/encoding/json"
 	"github.com/spf13/cobra"
@@ -60,6 +62,12 @@ func processCmd() *cobra.Command {
 		}
 		defer ss.stop()
 		cfg, log, ctx := ss.cfg, ss.log, ss.ctx
+		if lim := cfg.Process.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
+			// Held spans are bounded by max_spans; the soft limit keeps the heap near what is
+			// live rather than twice it (DESIGN.md invariant 6).
+			debug.SetMemoryLimit(lim)
+			log.Info("go runtime soft memory limit", "mib", lim>>20)
+		}
 		if err := migrate(ctx, cfg.ClickHouse, log); err != nil {
 			return err
 		}

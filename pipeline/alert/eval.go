@@ -166,6 +166,13 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 	}
 	names := make([]string, 0, len(tenants))
 	for _, t := range tenants {
+		// Lines without a tenant are no tenant's: a scope with tenant "" means every
+		// tenant, so reading them as a group would judge all tenants' data again under
+		// rule/ (a drift of one tenant firing twice). They are left to rules not grouped
+		// by tenant.
+		if t.Key == "" {
+			continue
+		}
 		names = append(names, t.Key)
 	}
 	sort.Strings(names)
@@ -173,13 +180,23 @@ func read(ctx context.Context, src Source, r *Rule, now time.Time) ([]Reading, e
 	for _, t := range names {
 		sc := r.Scope
 		sc.Tenant = t
-		rds, err := readScope(ctx, src, r, sc, r.Name+"/"+t, now)
+		rds, err := readScope(ctx, src, r, sc, r.Name+"/"+keyPart(t), now)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, rds...)
 	}
 	return out, nil
+}
+
+// keyPart escapes a tenant for an alert key: "%" and "/" become %25 and %2F, so that
+// rule/tenant/workflow keys stay distinct whatever the names hold (tenant "a/b" and
+// workflow "c" against tenant "a" and workflow "b/c").
+func keyPart(s string) string {
+	if !strings.ContainsAny(s, "%/") {
+		return s
+	}
+	return strings.NewReplacer("%", "%25", "/", "%2F").Replace(s)
 }
 
 // readScope evaluates rule r over scope, its readings keyed key[/workflow].

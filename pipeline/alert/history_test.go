@@ -121,11 +121,11 @@ func TestHistoryRecordsReadingsAndTransitionsOnce(t *testing.T) {
 	}
 	checkReadings(want)
 
-	// a replay with --record of the same hours evaluates at each hour's last second: its
-	// readings replace the hours' rows (its evaluation is the newest) and its transitions,
-	// at other instants than the live ones, are rows of their own. Twice: nothing changes.
+	// a replay with --record of the same hours and one more evaluates at each hour's last
+	// second, its firing at another instant than the live one: it writes the readings of
+	// the hour the history has none of and nothing else (the live readings and episode
+	// stay as they are). Twice: the second writes nothing.
 	replayRules, _ := alert.ParseRules([]byte(strings.NewReplacer("%STATE%", statePath, "%URL%", rcv.srv.URL).Replace(rulesYAML)))
-	var res alert.ReplayResult
 	replayed := map[string]alert.Reading{}
 	for i := 0; i < 2; i++ {
 		re, err := alert.New(replayRules, st, nil, quiet, alert.Fresh(), alert.WithHistory(st))
@@ -133,23 +133,28 @@ func TestHistoryRecordsReadingsAndTransitionsOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		hr := 44
-		res, err = re.Replay(ctx, day0.Add(44*time.Hour), day0.Add(50*time.Hour), func(done, total int) {
+		res, err := re.Replay(ctx, day0.Add(44*time.Hour), day0.Add(51*time.Hour), func(done, total int) {
 			for _, rd := range re.LastReadings() {
-				replayed[rd.Key+"@"+day0.Add(time.Duration(hr)*time.Hour).Format(time.RFC3339)] = rd
+				if hr == 50 {
+					replayed[rd.Key+"@"+day0.Add(time.Duration(hr)*time.Hour).Format(time.RFC3339)] = rd
+				}
 			}
 			hr++
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Transitions) != 2 {
+		if len(res.Transitions) != 2 || !res.Transitions[0].StartsAt.Equal(day0.Add(49*time.Hour-time.Second)) {
 			t.Fatalf("replay transitions %+v", res.Transitions)
 		}
-	}
-	for k, rd := range want { // hours the replay did not cover keep the live rows
-		if _, ok := replayed[k]; !ok {
-			replayed[k] = rd
+		perHour := res.Readings / 7
+		wantRec, wantKept := [4]int{perHour, 0, 6 * perHour, 2}, [4]int{0, 0, 7 * perHour, 2}
+		if got := [4]int{res.RecordedReadings, res.RecordedEvents, res.KeptReadings, res.KeptEvents}; got != map[int][4]int{0: wantRec, 1: wantKept}[i] || perHour == 0 {
+			t.Errorf("replay %d: recorded %d readings, %d transitions; kept %d, %d", i, got[0], got[1], got[2], got[3])
 		}
+	}
+	for k, rd := range want { // the live rows stay
+		replayed[k] = rd
 	}
 	checkReadings(replayed)
 
@@ -157,7 +162,7 @@ func TestHistoryRecordsReadingsAndTransitionsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(append([]alert.Alert{}, transitions...), res.Transitions...)
+	all := transitions // the live episode only
 	if len(evs) != len(all) {
 		t.Fatalf("%d events stored, want %d: %+v", len(evs), len(all), evs)
 	}
@@ -183,5 +188,66 @@ func TestHistoryRecordsReadingsAndTransitionsOnce(t *testing.T) {
 		if !found {
 			t.Errorf("transition %s %s at %v not stored", a.Status, a.Key, at)
 		}
+	}
+}
+
+// Replays with --record from different --since agree with what is recorded: a drift of
+// three hours replayed from before it fires at its first hour; replayed again from its
+// second hour (a fresh state sees it first there), it fires an hour later, an episode
+// overlapping the recorded one, so nothing is written; the history keeps one episode.
+func TestReplayRecordFromAnotherSinceAddsNothing(t *testing.T) {
+	st := testenv.ClickHouse(t)
+	changed := normal
+	changed.priceScale = 2
+	writeHours(t, st, 2, day0, append(steady(48), changed, changed, changed, normal, normal))
+	rules, err := alert.ParseRules([]byte(strings.NewReplacer("%STATE%", filepath.Join(t.TempDir(), "state.json"), "%URL%", "http://127.0.0.1:1").Replace(rulesYAML)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	replay := func(since time.Time) alert.ReplayResult {
+		t.Helper()
+		re, err := alert.New(rules, st, nil, quiet, alert.Fresh(), alert.WithHistory(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := re.Replay(ctx, since, day0.Add(53*time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	first := replay(day0.Add(40 * time.Hour))
+	second := replay(day0.Add(49 * time.Hour))
+	starts := func(r alert.ReplayResult) (out []string) {
+		for _, a := range r.Transitions {
+			if a.Rule == "cost-per-completed" {
+				out = append(out, a.Status+"@"+a.StartsAt.Sub(day0).String())
+			}
+		}
+		return out
+	}
+	// the two replays disagree on when the episode started
+	if g1, g2 := strings.Join(starts(first), " "), strings.Join(starts(second), " "); g1 != "firing@48h59m59s resolved@48h59m59s" || g2 != "firing@49h59m59s resolved@49h59m59s" {
+		t.Fatalf("replays: %q and %q", g1, g2)
+	}
+	if first.RecordedEvents != len(first.Transitions) || first.RecordedReadings != first.Readings || second.RecordedEvents != 0 || second.RecordedReadings != 0 ||
+		second.KeptEvents != len(second.Transitions) || second.KeptReadings != second.Readings {
+		t.Errorf("first recorded %d/%d events, %d/%d readings; second recorded %d events, %d readings, kept %d, %d", first.RecordedEvents, len(first.Transitions),
+			first.RecordedReadings, first.Readings, second.RecordedEvents, second.RecordedReadings, second.KeptEvents, second.KeptReadings)
+	}
+	evs, err := st.AlertEvents(ctx, day0, day0.Add(72*time.Hour), store.AlertFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		if ev.Rule == "cost-per-completed" {
+			got = append(got, ev.Status+"@"+ev.StartsAt.Sub(day0).String())
+		}
+	}
+	if strings.Join(got, " ") != "firing@48h59m59s resolved@48h59m59s" {
+		t.Errorf("stored %q, want the first replay's one episode", got)
 	}
 }

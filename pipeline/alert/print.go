@@ -41,7 +41,12 @@ func WriteReadings(w io.Writer, readings []Reading, transitions []Alert) error {
 func WriteReplay(w io.Writer, r ReplayResult) error {
 	fmt.Fprintf(w, "Replayed %d hours from %s to %s (UTC) over the hourly rollups; every alert starts ok.\n",
 		r.Hours, r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04"))
-	fmt.Fprintf(w, "%d of %d readings had enough data to judge.\n\n", r.Usable, r.Readings)
+	fmt.Fprintf(w, "%d of %d readings had enough data to judge.\n", r.Usable, r.Readings)
+	if r.Recorded {
+		fmt.Fprintf(w, "Recorded %d readings and %d transitions into the alert history; left out %d readings and %d transitions whose hours or episodes it already held.\n",
+			r.RecordedReadings, r.RecordedEvents, r.KeptReadings, r.KeptEvents)
+	}
+	fmt.Fprintln(w)
 	if len(r.Transitions) == 0 {
 		fmt.Fprintln(w, "No alert would have fired.")
 	} else {

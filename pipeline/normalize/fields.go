@@ -118,6 +118,7 @@ type fields struct {
 	outContent     []string
 	contentBytes   int
 	maxContent     int
+	tokensBeyond   bool // a token count was beyond its limits (not counted)
 	issues         []string
 }
 
@@ -177,33 +178,45 @@ func (f *fields) number(k string, v *value) (float64, bool) {
 }
 
 func (f *fields) tokens(k nKey, what string, lim Limits) uint64 {
-	return f.count(f.n[k], what, lim.MaxTokens)
+	n := len(f.issues)
+	v := f.count(f.n[k], what, lim.MaxTokens)
+	if len(f.issues) > n {
+		f.tokensBeyond = true
+	}
+	return v
 }
 
+// count reads a count in [0, max]. A value beyond either bound is not what happened:
+// it is not counted (0, never the bound) and the issue says so ("... above limit ..." or
+// "... below limit ..."), which quarantines the line billed by it (pricing keeps that line
+// unpriced with the reason). Billing or counting the bound would invent dollars or
+// outputs: 1e12 validated outputs counted as 1e8 would change a unit cost silently.
 func (f *fields) count(n numField, what string, max uint64) uint64 {
 	switch {
 	case n.rank == 0 || n.v == 0:
 		return 0
 	case n.v < 0:
-		f.issues = append(f.issues, fmt.Sprintf("%s %v negative; clamped to 0", what, n.v))
+		f.issues = append(f.issues, fmt.Sprintf("%s %v below limit 0; not counted", what, n.v))
 		return 0
 	case n.v > float64(max):
-		f.issues = append(f.issues, fmt.Sprintf("%s %.0f above limit %d; clamped", what, n.v, max))
-		return max
+		f.issues = append(f.issues, fmt.Sprintf("%s %.0f above limit %d; not counted", what, n.v, max))
+		return 0
 	}
 	return uint64(math.Round(n.v))
 }
 
+// seconds reads a duration in seconds as milliseconds, in [0, MaxReviewSeconds]; beyond
+// either bound it is not counted, as count.
 func (f *fields) seconds(n numField, what string, lim Limits) uint64 {
 	switch {
 	case n.rank == 0:
 		return 0
 	case n.v < 0:
-		f.issues = append(f.issues, fmt.Sprintf("%s %v negative; clamped to 0", what, n.v))
+		f.issues = append(f.issues, fmt.Sprintf("%s %v below limit 0; not counted", what, n.v))
 		return 0
 	case n.v > lim.MaxReviewSeconds:
-		f.issues = append(f.issues, fmt.Sprintf("%s %v above limit %v; clamped", what, n.v, lim.MaxReviewSeconds))
-		return uint64(lim.MaxReviewSeconds * 1000)
+		f.issues = append(f.issues, fmt.Sprintf("%s %v above limit %v; not counted", what, n.v, lim.MaxReviewSeconds))
+		return 0
 	}
 	return uint64(math.Round(n.v * 1000))
 }

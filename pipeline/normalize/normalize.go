@@ -23,8 +23,9 @@ import (
 	sc "github.com/unitcost/unitcost/pipeline/semconv"
 )
 
-// Limits bound what one span may claim. Values beyond them are clamped and the span
-// records an issue; they never overflow a sum downstream.
+// Limits bound what one span may claim. A count beyond them is not counted (0, never the
+// bound) and the span records an issue ("... above limit ...; not counted"), which keeps
+// the line billed by it unpriced (quarantined); nothing overflows a sum downstream.
 type Limits struct {
 	// MaxTokens caps any single token count. Default 100,000,000.
 	MaxTokens uint64 `yaml:"max_tokens" desc:"largest token count accepted on a span (default 100000000)"`
@@ -71,8 +72,8 @@ type Normalizer struct {
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
 // transport authenticated (it overrides any tenant attribute). It returns an error
-// wrapping ErrInvalidSpan when the span cannot be used at all (zero ids); clamped values
-// are recorded in out.Issues instead. Decoder reads protobuf payloads to the same
+// wrapping ErrInvalidSpan when the span cannot be used at all (zero ids); values beyond
+// their limits are recorded in out.Issues instead. Decoder reads protobuf payloads to the same
 // result without pdata.
 func (n *Normalizer) Span(res pcommon.Map, sp ptrace.Span, tenant string, out *pipeline.Span) error {
 	in := spanFromPdata(res, sp)

@@ -148,12 +148,18 @@ func TestMediaTokensAndComputeShare(t *testing.T) {
 	got := norm(t, true, map[string]any{"llm.model_name": "gpt-4o-audio", "llm.token_count.prompt": 5000, "llm.token_count.completion": 900,
 		"llm.token_count.prompt_details.audio": 3000, "unitcost.usage.image_input_tokens": 4000, "llm.token_count.completion_details.audio": 600,
 		"unitcost.compute.class": "gpu.h100", "unitcost.compute.share": 0.25})
-	// image tokens are capped at what the input leaves after audio
-	if got.Usage.AudioInputTokens != 3000 || got.Usage.ImageInputTokens != 2000 || got.Usage.AudioOutputTokens != 600 || got.ComputeShareBP != 2500 {
-		t.Fatalf("usage %+v share %d", got.Usage, got.ComputeShareBP)
+	// image tokens above what the input leaves after audio are not counted (never counted
+	// as the rest of the input): the issue quarantines the model line
+	if got.Usage.AudioInputTokens != 3000 || got.Usage.ImageInputTokens != 0 || got.Usage.AudioOutputTokens != 600 || got.ComputeShareBP != 2500 ||
+		strings.Join(got.Issues, ";") != "image input tokens 4000 above limit 2000 (the input tokens less audio they are part of); not counted" {
+		t.Fatalf("usage %+v share %d issues %q", got.Usage, got.ComputeShareBP, got.Issues)
 	}
-	if bad := norm(t, true, map[string]any{"unitcost.compute.share": 3.0}); bad.ComputeShareBP != 10_000 || len(bad.Issues) != 1 {
-		t.Fatalf("share 3: %d %q", bad.ComputeShareBP, bad.Issues)
+	// a share beyond (0, 1] is not billed as the whole node: the compute line is quarantined
+	for share, want := range map[float64]string{3.0: "compute share 3 above limit 1; not counted", 0: "compute share 0 below limit 0 (a share is above 0); not counted",
+		-0.5: "compute share -0.5 below limit 0 (a share is above 0); not counted"} {
+		if bad := norm(t, true, map[string]any{"unitcost.compute.share": share}); strings.Join(bad.Issues, ";") != want {
+			t.Errorf("share %v: %d %q", share, bad.ComputeShareBP, bad.Issues)
+		}
 	}
 }
 
@@ -214,7 +220,8 @@ func TestReviewSpan(t *testing.T) {
 	}
 }
 
-func TestAbsurdValuesAreClampedWithAReason(t *testing.T) {
+// A value beyond a limit is not counted (0, never the bound), and the issue says so.
+func TestAbsurdValuesAreNotCountedWithAReason(t *testing.T) {
 	t.Parallel()
 	got := norm(t, true, map[string]any{
 		"gen_ai.request.model":                 "m\xff\xfe",
@@ -226,18 +233,18 @@ func TestAbsurdValuesAreClampedWithAReason(t *testing.T) {
 		"unitcost.review.active_seconds":       1e12,
 		"gen_ai.usage.reasoning.output_tokens": true,
 	})
-	if got.Usage.InputTokens != 0 || got.Usage.OutputTokens != normalize.DefaultLimits.MaxTokens {
-		t.Errorf("usage %+v", got.Usage)
+	if got.Usage.InputTokens != 0 || got.Usage.OutputTokens != 0 || got.Unpriced != "token counts beyond their limits" {
+		t.Errorf("usage %+v unpriced %q", got.Usage, got.Unpriced)
 	}
 	if got.Model != "m\uFFFD" || len(got.Team) != 256 || got.HasProviderCost {
 		t.Errorf("model %q team len %d provider cost %v", got.Model, len(got.Team), got.HasProviderCost)
 	}
-	if got.ReviewActiveMs != uint64(normalize.DefaultLimits.MaxReviewSeconds*1000) {
+	if got.ReviewActiveMs != 0 {
 		t.Errorf("review ms %d", got.ReviewActiveMs)
 	}
 	joined := strings.Join(got.Issues, "\n")
-	for _, want := range []string{"input tokens -5 negative", "output tokens 9300000000000000000 above limit", "model: invalid UTF-8",
-		"team: 10000 bytes truncated to 256", "gen_ai.usage.cost", "review active seconds", "gen_ai.usage.reasoning.output_tokens: Bool value is not a number"} {
+	for _, want := range []string{"input tokens -5 below limit 0; not counted", "output tokens 9300000000000000000 above limit 100000000; not counted", "model: invalid UTF-8",
+		"team: 10000 bytes truncated to 256", "gen_ai.usage.cost", "review active seconds 1e+12 above limit 2.592e+06; not counted", "gen_ai.usage.reasoning.output_tokens: Bool value is not a number"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("issues lack %q:\n%s", want, joined)
 		}

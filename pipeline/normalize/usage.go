@@ -23,15 +23,22 @@ func (f *fields) usage(out *pipeline.Span, lim Limits) {
 		// reported only the 1-hour part, or the 5-minute part elsewhere: 1h is part of writes
 		u.CacheWriteTokens += u.CacheWrite1hTokens - min(u.CacheWriteTokens, u.CacheWrite1hTokens)
 	}
-	u.AudioInputTokens = min(f.tokens(nAudioIn, "audio input tokens", lim), u.InputTokens)
-	u.ImageInputTokens = min(f.tokens(nImageIn, "image input tokens", lim), u.InputTokens-u.AudioInputTokens)
-	u.AudioOutputTokens = min(f.tokens(nAudioOut, "audio output tokens", lim), u.OutputTokens)
+	// Audio and image tokens are parts of the input (audio output of the output): a part
+	// above its whole is not counted at the whole (the line is quarantined, see count).
+	u.AudioInputTokens = f.part(f.tokens(nAudioIn, "audio input tokens", lim), "audio input tokens", u.InputTokens, "input tokens")
+	u.ImageInputTokens = f.part(f.tokens(nImageIn, "image input tokens", lim), "image input tokens", u.InputTokens-u.AudioInputTokens, "input tokens less audio")
+	u.AudioOutputTokens = f.part(f.tokens(nAudioOut, "audio output tokens", lim), "audio output tokens", u.OutputTokens, "output tokens")
 	out.ComputeShareBP = 10_000
 	if sh := f.n[nShare]; sh.rank > 0 {
-		if sh.v > 0 && sh.v <= 1 {
+		switch {
+		case sh.v > 1:
+			// Billing the whole node for a share above it would bill a clamp: the
+			// compute line is quarantined instead.
+			f.issues = append(f.issues, fmt.Sprintf("compute share %v above limit 1; not counted", sh.v))
+		case sh.v <= 0:
+			f.issues = append(f.issues, fmt.Sprintf("compute share %v below limit 0 (a share is above 0); not counted", sh.v))
+		default:
 			out.ComputeShareBP = uint64(math.Round(sh.v * 10_000))
-		} else {
-			f.issues = append(f.issues, fmt.Sprintf("compute share %v not in (0, 1]; whole node billed", sh.v))
 		}
 	}
 	switch tier := strings.ToLower(f.get(sServiceTier, "service tier", lim)); tier {
@@ -59,6 +66,16 @@ func (f *fields) usage(out *pipeline.Span, lim Limits) {
 		u.OutputTokens += u.ReasoningTokens
 		f.issues = append(f.issues, "output tokens excluded reasoning tokens; added them")
 	}
+}
+
+// part checks a part of a count against its whole: above it, it is not counted and the
+// issue quarantines the model line.
+func (f *fields) part(n uint64, what string, whole uint64, wholeWhat string) uint64 {
+	if n <= whole {
+		return n
+	}
+	f.issues = append(f.issues, fmt.Sprintf("%s %d above limit %d (the %s they are part of); not counted", what, n, whole, wholeWhat))
+	return 0
 }
 
 // providerCost records a cost the instrumentation reported, beside the computed one:
@@ -101,11 +118,17 @@ func costFamily(f *fields) string {
 // tokens but no model, or with a model but neither usage nor captured content. Pricing
 // turns the flag into an unpriced line; the reason is a span issue too.
 func (f *fields) silentDrops(out *pipeline.Span) {
+	u := &out.Usage
+	tokens := u.InputTokens > 0 || u.OutputTokens > 0
+	if f.tokensBeyond && !tokens {
+		// Every token count was beyond its limits: the model line is kept, unpriced, and
+		// pricing names the limit (quarantined), rather than "no usage".
+		out.Unpriced = "token counts beyond their limits"
+		return
+	}
 	if !modelCalls[out.Operation] || f.internal {
 		return
 	}
-	u := &out.Usage
-	tokens := u.InputTokens > 0 || u.OutputTokens > 0
 	switch {
 	case out.Model == "" && tokens:
 		out.Unpriced = pipeline.UnpricedNoModel

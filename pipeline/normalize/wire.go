@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"unsafe"
@@ -64,32 +65,34 @@ type evRange struct {
 // ErrWire wraps every payload the Decoder cannot take whole.
 var ErrWire = errors.New("payload not decoded on the wire path")
 
-var errMalformed = errors.New("malformed protobuf")
+var errMalformed = fmt.Errorf("%w: malformed protobuf", ErrWire)
 
 // Decode returns the spans of payload b, normalised as Normalizer.Span does with the
-// authenticated tenant. The spans are a fresh slice the caller owns. The Decoder keeps
-// views of the last payload in its scratch space until the next Decode (one record's
-// buffer at most).
+// authenticated tenant. Without Borrow the spans are a fresh slice the caller owns. The
+// Decoder keeps views of the last payload in its scratch space until the next Decode (one
+// record's buffer at most). Every error wraps ErrWire.
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 	n, err := countSpans(b)
 	if err != nil {
 		return nil, err // an error of the full walk too
 	}
 	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
-	// once, never copied.
+	// once, never copied. At most maxPrealloc are allocated before they are read: a
+	// hostile record of empty spans does not get 600 bytes per two bytes up front.
 	d.buf, d.tenant, d.err = b, tenant, nil
+	pre := min(n, maxPrealloc)
 	switch {
 	case d.Borrow:
-		if cap(d.scratch) < n {
-			d.scratch = make([]pipeline.Span, n)
+		if cap(d.scratch) < pre {
+			d.scratch = make([]pipeline.Span, pre)
 		}
 		d.out = d.scratch[:0]
 	case n > 0:
-		d.out = make([]pipeline.Span, 0, n)
+		d.out = make([]pipeline.Span, 0, pre)
 	default:
 		d.out = nil
 	}
-	defer func() { d.buf, d.out = nil, nil }()
+	defer d.done()
 	if err := d.request(b); err != nil {
 		return nil, err
 	}
@@ -105,6 +108,36 @@ func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
 		}
 	}
 	return d.out, nil
+}
+
+// Bounds of what a Decoder allocates ahead and keeps between records.
+const (
+	maxPrealloc = 1024 // spans allocated before they are read
+	maxKept     = 4096 // elements of a scratch slice kept for the next record
+)
+
+// done ends a Decode: it keeps the scratch space for the next record, unless one huge
+// record grew it beyond maxKept.
+func (d *Decoder) done() {
+	if d.Borrow && cap(d.out) > cap(d.scratch) && cap(d.out) <= maxKept {
+		d.scratch = d.out[:0] // grew: the next record reuses the larger slice
+	}
+	if cap(d.in.res) > maxKept {
+		d.in.res = nil
+	}
+	if cap(d.in.attrs) > maxKept {
+		d.in.attrs = nil
+	}
+	if cap(d.in.eventsAttrs) > maxKept {
+		d.in.eventsAttrs = nil
+	}
+	if cap(d.in.events) > maxKept || cap(d.evs) > maxKept {
+		d.in.events, d.evs = nil, nil
+	}
+	if cap(d.scopes) > maxKept {
+		d.scopes = nil
+	}
+	d.buf, d.out = nil, nil
 }
 
 // countSpans counts the spans Decode emits (those of scope_spans; the deprecated list is

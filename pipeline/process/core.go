@@ -32,7 +32,7 @@ func NewCore(cfg Config, spansTopic string, book *pricing.Books) *Core {
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
-		priced:  map[*stitch.Trace]pipeline.Batch{},
+		pending: map[*stitch.Trace]*pending{},
 		rekey: kafka.Bound{Topic: kcfg.SpansTopic, DeadLetterTopic: kcfg.DeadLetterTopic, MaxRecordBytes: kcfg.MaxRecordBytes,
 			Estimate: Estimator(cfg.Limits), Stage: "process (re-keying a Collector record)"},
 		deadMax: kcfg.MaxRecordBytes,
@@ -54,19 +54,16 @@ func (c *Core) Add(r *kgo.Record, now time.Time) { c.p.add(r, now) }
 // Flush closes the traces due at now (every open trace when force) and prices them:
 // the batch is what Run would hand the Writer.
 func (c *Core) Flush(now time.Time, force bool) pipeline.Batch {
-	due := c.p.st.Due(now, force)
-	c.p.closeLocked(due)
-	c.p.unwritten = append(c.p.unwritten, due...)
-	var b pipeline.Batch
-	for _, t := range c.p.unwritten {
-		pb := c.p.priced[t]
-		b.LineItems = append(b.LineItems, pb.LineItems...)
-		b.Workflows = append(b.Workflows, pb.Workflows...)
-		b.Issues = append(b.Issues, pb.Issues...)
-		delete(c.p.priced, t)
-	}
-	c.p.unwritten = nil
-	return b
+	c.p.closeLocked(c.p.st.Due(now, force))
+	return c.p.priceAllLocked()
+}
+
+// Close closes the traces due at now (every open trace when force) as Run does: they
+// are held, prepared for their write, until Flush. It returns the spans so held (memory
+// measurements: a closed span is held decoded, an open one encoded).
+func (c *Core) Close(now time.Time, force bool) int {
+	c.p.closeLocked(c.p.st.Due(now, force))
+	return c.p.held
 }
 
 // Stats are the stitcher's counters (open traces and spans).

@@ -23,7 +23,9 @@ type Metrics struct {
 	// the spans topic when re-keyed.
 	Trimmed prometheus.Counter
 
-	openTraces, openSpans, oldestOpenAge                        prometheus.Gauge
+	openTraces, openSpans, oldestOpenAge prometheus.Gauge
+	// ClosedSpans are the spans of closed traces not yet written (set by the processor).
+	ClosedSpans                                                 prometheus.Gauge
 	lateSpans, corrections, evictions, maxOpenedNoRoot, orphans prometheus.Counter
 	// last is the stitcher's cumulative stats at the previous observation: the counters
 	// advance by the difference, so they never go down.
@@ -61,6 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		WriteSeconds:    prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "unitcost", Subsystem: "process", Name: "write_seconds", Help: "ClickHouse write latency."}),
 		openTraces:      g("open_traces", "Traces held open in memory."),
 		openSpans:       g("open_spans", "Spans held in memory."),
+		ClosedSpans:     g("closed_spans", "Spans of closed traces not yet written; with open_spans they stay within process.stitch.max_spans."),
 		oldestOpenAge:   g("oldest_open_age_seconds", "Seconds since the oldest open trace received its first span."),
 		lateSpans:       c("late_spans_total", "Spans that arrived after their trace had closed."),
 		corrections:     c("corrections_total", "Late incarnations written, each correcting a workflow."),
@@ -72,7 +75,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.Records, m.Spans, m.RejectedSpans, m.SpanIssues, m.DeadLetters, m.Rekeyed, m.DuplicateSpans,
 			m.Unpriced, m.LineItems, m.Workflows, m.Estimated, m.WriteErrors, m.CommitErrors, m.FetchErrors, m.Rebalances, m.WriteSeconds,
 			m.openTraces, m.openSpans, m.oldestOpenAge, m.lateSpans, m.corrections, m.evictions, m.maxOpenedNoRoot, m.orphans,
-			m.UnpriceableSpans, m.UnknownOutcomes, m.Trimmed)
+			m.UnpriceableSpans, m.UnknownOutcomes, m.Trimmed, m.ClosedSpans)
 	}
 	return m
 }

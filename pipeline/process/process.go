@@ -55,6 +55,11 @@ type Config struct {
 	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
 	// line is quarantined (unpriced, with the reason). Default 720h.
 	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit for `unitcost process`
+	// (GOMEMLIMIT, which wins when set). Without one the runtime lets the heap grow to twice
+	// what is live, so RSS would be about twice the spans held. 0 derives it from
+	// stitch.max_spans; -1 sets none.
+	MemoryLimitMiB int `yaml:"memory_limit_mib" desc:"soft memory limit of the Go runtime for unitcost process, in MiB (the GOMEMLIMIT variable wins when set); 0 derives it from stitch.max_spans: 1 KiB per span + 512 MiB, 1,489 MiB at the default; -1 none (default 0)"`
 }
 
 // Validate reports every bad field.
@@ -65,6 +70,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollRecords < 0 {
 		errs = append(errs, errors.New("process.poll_records: must not be negative"))
+	}
+	if c.MemoryLimitMiB < -1 {
+		errs = append(errs, errors.New("process.memory_limit_mib: must be -1 (none), 0 (derived) or a size in MiB"))
 	}
 	if c.MaxSpanDuration < 0 {
 		errs = append(errs, errors.New("process.max_span_duration: must not be negative"))
@@ -78,6 +86,18 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Outcome.Validate())
 	return errors.Join(errs...)
+}
+
+// MemoryLimit is the soft memory limit, in bytes, that MemoryLimitMiB asks for (derived
+// from stitch.max_spans when 0), or -1 for none.
+func (c Config) MemoryLimit() int64 {
+	switch {
+	case c.MemoryLimitMiB < 0:
+		return -1
+	case c.MemoryLimitMiB > 0:
+		return int64(c.MemoryLimitMiB) << 20
+	}
+	return int64(c.Stitch.WithDefaults().MaxSpans)<<10 + 512<<20
 }
 
 // Processor is one member of the process consumer group.
@@ -100,13 +120,17 @@ type Processor struct {
 	st      *stitch.Stitcher
 	handled map[stitch.Partition]int64 // next offset after the last record fully taken in
 	commits map[stitch.Partition]int64 // last committed offset
-	// unwritten holds closed traces not yet durably written: evicted at the memory bound,
-	// or due but their write failed. Their offsets hold the commit back (commitLocked)
-	// until a write succeeds; dropping them from the watermark earlier would commit past
-	// spans that are in no table.
+	// unwritten holds closed traces not yet durably written (all or some of their spans):
+	// evicted at the memory bound, due, or whose write failed. Their offsets hold the commit
+	// back (commitLocked) until their last rows are written; dropping them from the
+	// watermark earlier would commit past spans that are in no table.
 	unwritten []*stitch.Trace
-	priced    map[*stitch.Trace]pipeline.Batch // rows of closed traces, priced at close, until written
-	produce   []*kgo.Record                    // dead letters and re-keyed records, to produce
+	pending   map[*stitch.Trace]*pending // how far each closed trace not yet written got
+	// held counts the spans of closed traces not yet released (unwritten, or in the job in
+	// flight): with the stitcher's open spans they stay within max_spans (boundLocked).
+	held     int
+	peakHeld int           // the most spans held (open + closed not yet written) after a record
+	produce  []*kgo.Record // dead letters and re-keyed records, to produce
 	// rekey turns a Collector record into spans-topic records under the spans topic's
 	// limit (trimmed, split, dead-lettered: the same path as ingest's); deadMax caps a
 	// dead letter's value to the dead-letter topic's limit.
@@ -150,7 +174,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		st:      stitch.New(cfg.Stitch),
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
-		priced:  map[*stitch.Trace]pipeline.Batch{},
+		pending: map[*stitch.Trace]*pending{},
 		rekey: kafka.Bound{Topic: kcfg.SpansTopic, DeadLetterTopic: kcfg.DeadLetterTopic, MaxRecordBytes: kcfg.MaxRecordBytes,
 			Estimate: Estimator(cfg.Limits), Stage: "process (re-keying a Collector record)"},
 		deadMax: kcfg.MaxRecordBytes,
@@ -247,9 +271,15 @@ func (p *Processor) Run(ctx context.Context) error {
 		}
 		now := time.Now()
 		p.mu.Lock()
-		fs.EachRecord(func(r *kgo.Record) { p.add(r, now) })
 		var err error
-		if now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished()) {
+		for it := fs.RecordIter(); !it.Done(); {
+			p.add(it.Next(), now)
+			// Closed traces past the memory bound are written before more is taken in.
+			if err = p.boundLocked(ctx); err != nil {
+				break
+			}
+		}
+		if err == nil && (now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished())) {
 			// Consumption waits for the write in flight only when it is failing, or when
 			// closed traces waiting for the next write pass the bound; then the next write
 			// starts and consumption goes on.
@@ -361,25 +391,46 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 		p.produce = append(p.produce, out.Records...)
 		return
 	}
+	// Rejected spans go to one dead letter, grouped as they came: one ResourceSpans per
+	// source resource and one ScopeSpans per source scope that had any (a resource is
+	// copied once, not once per rejected span: 400k zero-id spans under a 100 KB resource
+	// made ~40 GB), and the reason lists the first maxReasons span reasons and a count.
+	const maxReasons = 10
 	var rejected ptrace.Traces
 	var reasons []string
+	nRejected := 0
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
+		var nrs ptrace.ResourceSpans
+		haveRS := false
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
+			var nss ptrace.ScopeSpans
+			haveSS := false
 			for k := 0; k < ss.Spans().Len(); k++ {
 				sp := new(pipeline.Span)
 				if err := p.norm.Span(rs.Resource().Attributes(), ss.Spans().At(k), tenant, sp); err != nil {
-					if reasons == nil {
+					if nRejected == 0 {
 						rejected = ptrace.NewTraces()
 					}
-					nrs := rejected.ResourceSpans().AppendEmpty()
-					rs.Resource().CopyTo(nrs.Resource())
-					nss := nrs.ScopeSpans().AppendEmpty()
-					ss.Scope().CopyTo(nss.Scope())
+					if !haveRS {
+						nrs = rejected.ResourceSpans().AppendEmpty()
+						rs.Resource().CopyTo(nrs.Resource())
+						nrs.SetSchemaUrl(rs.SchemaUrl())
+						haveRS = true
+					}
+					if !haveSS {
+						nss = nrs.ScopeSpans().AppendEmpty()
+						ss.Scope().CopyTo(nss.Scope())
+						nss.SetSchemaUrl(ss.SchemaUrl())
+						haveSS = true
+					}
 					ss.Spans().At(k).CopyTo(nss.Spans().AppendEmpty())
-					reasons = append(reasons, err.Error())
+					if nRejected < maxReasons {
+						reasons = append(reasons, err.Error())
+					}
+					nRejected++
 					p.m.RejectedSpans.Inc()
 					continue
 				}
@@ -387,7 +438,10 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 			}
 		}
 	}
-	if reasons != nil {
+	if nRejected > 0 {
+		if nRejected > len(reasons) {
+			reasons = append(reasons, fmt.Sprintf("and %d more rejected spans", nRejected-len(reasons)))
+		}
 		b, err := otlp.Encode(rejected)
 		if err != nil {
 			b = r.Value
@@ -417,7 +471,6 @@ func (p *Processor) take(sp *pipeline.Span, part stitch.Partition, r *kgo.Record
 	}
 	if evicted := p.st.Add(part, r.Offset, sp, now); len(evicted) > 0 {
 		p.closeLocked(evicted)
-		p.unwritten = append(p.unwritten, evicted...)
 	}
 }
 
@@ -451,30 +504,23 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait 
 		}
 		p.produce = p.produce[:0]
 	}
-	// (2) write closed workflows; until their write succeeds they stay in unwritten or in
-	// the job in flight, and both hold the commit back.
-	due := p.st.Due(now, force)
-	p.closeLocked(due)
-	p.unwritten = append(p.unwritten, due...)
+	// (2) write closed workflows, a chunk at a time; until their last rows are written
+	// they stay in unwritten or in the job in flight, and both hold the commit back.
+	p.closeLocked(p.st.Due(now, force))
 	if job := p.inflight; job != nil && job.finished() {
 		if err := p.finishLocked(job); err != nil {
 			return err
 		}
 	}
 	if wait {
-		if err := p.waitLocked(ctx); err != nil {
+		if err := p.drainLocked(ctx); err != nil {
 			return err
 		}
-	}
-	if p.inflight == nil && len(p.unwritten) > 0 {
+	} else if p.inflight == nil && len(p.unwritten) > 0 {
 		p.startWriteLocked()
-		if wait {
-			if err := p.waitLocked(ctx); err != nil {
-				return err
-			}
-		}
 	}
 	p.m.observe(p.st.Stats(), now)
+	p.m.ClosedSpans.Set(float64(p.held))
 	// (3) commit what is safe.
 	return p.commitLocked(ctx, nil)
 }
@@ -488,10 +534,12 @@ func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]
 		held = append(held[:len(held):len(held)], p.inflight.traces...)
 	}
 	for _, t := range held {
-		for _, o := range t.Offsets {
-			if cur, ok := marks[t.Partition]; !ok || o < cur {
-				marks[t.Partition] = o
-			}
+		pd := p.pending[t]
+		if pd == nil || pd.minOffset < 0 {
+			continue
+		}
+		if cur, ok := marks[t.Partition]; !ok || pd.minOffset < cur {
+			marks[t.Partition] = pd.minOffset
 		}
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
@@ -569,8 +617,9 @@ func (p *Processor) dropLocked(drop map[stitch.Partition]bool) {
 	for _, t := range p.unwritten {
 		if !drop[t.Partition] {
 			kept = append(kept, t)
-		} else {
-			delete(p.priced, t)
+		} else if pd := p.pending[t]; pd != nil {
+			p.held -= pd.spans - pd.written
+			delete(p.pending, t)
 		}
 	}
 	p.unwritten = kept
@@ -585,88 +634,6 @@ func toSet(m map[string][]int32) map[stitch.Partition]bool {
 		}
 	}
 	return s
-}
-
-// price turns closed traces into line items and workflow facts. A span delivered twice
-// into one incarnation is priced once. A workflow's facts come from its root, completed
-// from its other spans (normalize.Resolve). Spans without a tenant, team, feature,
-// session, user, service, environment or labels of their own inherit their workflow's
-// (from this incarnation or a remembered earlier one).
-func (p *Processor) price(closed []*stitch.Trace) (pipeline.Batch, []map[pipeline.SpanID]string, []map[string]stitch.Labels) {
-	var items []pipeline.LineItem
-	var wfs []pipeline.Workflow
-	var issues []pipeline.SpanIssue
-	assigns := make([]map[pipeline.SpanID]string, len(closed))
-	labelsOut := make([]map[string]stitch.Labels, len(closed))
-	for i, t := range closed {
-		assign, roots := t.Assign()
-		assigns[i] = assign
-		spans := p.dedup(t)
-		// The spans of each workflow rooted here. One trace root alone (the common case)
-		// owns every span of the incarnation: no map needed.
-		single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
-		var members map[string][]*pipeline.Span
-		if len(roots) > 0 && !single {
-			members = make(map[string][]*pipeline.Span, len(roots))
-		}
-		for _, sp := range spans {
-			if members != nil {
-				members[assign[sp.SpanID]] = append(members[assign[sp.SpanID]], sp)
-			}
-		}
-		labels := make(map[string]stitch.Labels, len(roots))
-		done := map[pipeline.SpanID]bool{}
-		for _, r := range roots {
-			if done[r.SpanID] {
-				continue
-			}
-			done[r.SpanID] = true
-			tenant := r.Tenant
-			if tenant == "" {
-				tenant = pipeline.DefaultTenant
-			}
-			id := stitch.WorkflowID(t.TraceID, r)
-			w := pipeline.Workflow{
-				ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
-				Name: r.WorkflowName, Version: r.WorkflowVersion,
-				Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
-			}
-			if single {
-				normalize.Resolve(r, spans, &w)
-			} else {
-				normalize.Resolve(r, members[id], &w)
-			}
-			if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
-				p.m.UnknownOutcomes.Inc()
-			}
-			wfs = append(wfs, w)
-			labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
-				Service: w.Service, Environment: w.Environment, Labels: w.Labels}
-		}
-		labelsOut[i] = labels
-		for _, sp := range spans {
-			wid := assign[sp.SpanID]
-			l, ok := labels[wid]
-			if !ok {
-				l = t.KnownLabels[wid]
-			}
-			inherit(sp, l)
-			for _, is := range sp.Issues {
-				issues = append(issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
-			}
-			if sp.Unpriced != "" {
-				p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
-			}
-			n := len(items)
-			items = p.book.Price(items, sp, wid)
-			for _, li := range items[n:] {
-				if !li.Priced {
-					p.m.Unpriced.Inc()
-				}
-			}
-		}
-	}
-	return pipeline.Batch{LineItems: items, Workflows: wfs, Issues: issues}, assigns, labelsOut
 }
 
 func unpriceableReason(r string) string {

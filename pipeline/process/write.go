@@ -3,20 +3,61 @@ package process
 import (
 	"context"
 	"fmt"
+	"maps"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/normalize"
 	"github.com/unitcost/unitcost/pipeline/stitch"
 )
 
-// writeJob writes one priced batch of closed traces on its own goroutine while the
-// consumer goes on polling: consumption no longer stops for each ClickHouse insert, and
-// the next batch grows while this one is written (bigger inserts under a backlog). There
-// is at most one job at a time. Its traces stay out of the commit (commitLocked) until
-// finishLocked takes the job back after ClickHouse acknowledged it.
+// writeChunk is the most line items one write job carries. A closed trace of any size is
+// priced and written in chunks of about this many rows, each span released once its rows
+// are acknowledged, so a trace closed at the memory bound (max_spans) is never held twice
+// (spans plus all of its priced rows). One chunk through the ClickHouse client costs about
+// 4.5 KB of transient heap per line item (~90 MiB), part of the bound's fixed allowance.
+const writeChunk = 20_000
+
+// bigClose is the span count of a closed trace after whose write the heap it held is
+// handed back to the operating system at once (debug.FreeOSMemory) rather than kept by the
+// runtime for reuse.
+const bigClose = 100_000
+
+// pending is a closed trace waiting for its write, or part way through it: what pricing
+// its spans needs beyond the spans themselves (computed once, when it closed) and how far
+// its writing got. The trace's spans are released as their rows are written.
+type pending struct {
+	traceWID  string
+	assign    map[pipeline.SpanID]string // spans of workflows other than the trace-level one
+	labels    map[string]stitch.Labels   // workflow id -> labels its spans inherit
+	wfs       []pipeline.Workflow
+	minOffset int64 // lowest offset of the trace's records: the commit stays below it
+	spans     int   // spans after dedup
+	next      int   // t.Spans[:next] are in the job in flight or written
+	written   int   // t.Spans[:written] are written and released
+	wfQueued  bool  // wfs are in the job in flight (with the trace's last rows)
+}
+
+// wid is the workflow a span of the trace belongs to.
+func (pd *pending) wid(sp *pipeline.Span) string {
+	if wid, ok := pd.assign[sp.SpanID]; ok {
+		return wid
+	}
+	return pd.traceWID
+}
+
+// writeJob writes one priced chunk of closed traces on its own goroutine while the
+// consumer goes on polling: consumption does not stop for each ClickHouse insert. There is
+// at most one job at a time. Until finishLocked takes the job back after ClickHouse
+// acknowledged it, its traces hold the commit back (commitLocked): the traces it completes
+// are in traces, and the trace it writes only part of (part) stays in p.unwritten.
 type writeJob struct {
-	traces   []*stitch.Trace
+	traces   []*stitch.Trace // traces whose last rows are in batch
+	part     *stitch.Trace   // trace whose spans [written, partTo) are in batch, or nil
+	partTo   int
+	spans    int // spans whose rows are in batch
 	batch    pipeline.Batch
 	err      error // set when the write was abandoned (its context ended)
 	retrying atomic.Bool
@@ -32,23 +73,161 @@ func (j *writeJob) finished() bool {
 	}
 }
 
-// startWriteLocked hands every unwritten trace, priced when it closed, to a new write job.
-func (p *Processor) startWriteLocked() {
-	job := &writeJob{traces: p.unwritten, done: make(chan struct{})}
-	for _, t := range job.traces {
-		b := p.priced[t]
-		job.batch.LineItems = append(job.batch.LineItems, b.LineItems...)
-		job.batch.Workflows = append(job.batch.Workflows, b.Workflows...)
-		job.batch.Issues = append(job.batch.Issues, b.Issues...)
+// closeLocked prepares traces the moment they close and records their workflows (the
+// sub-tree assignments and the labels late spans inherit) at once, before their write: a
+// span of such a trace that arrives while it waits for its write opens a later
+// incarnation that joins the same workflows with the same labels, as it would once the
+// trace is written. The traces wait in p.unwritten; their spans count in p.held.
+func (p *Processor) closeLocked(closed []*stitch.Trace) {
+	for _, t := range closed {
+		pd := p.prepare(t)
+		p.st.Remember(t, maps.Clone(pd.assign), pd.labels)
+		p.pending[t] = pd
+		p.held += pd.spans
+		p.unwritten = append(p.unwritten, t)
 	}
-	p.unwritten = nil
+}
+
+// prepare dedups a closed trace's spans and works out, once, its workflows and which
+// workflow each span belongs to. Its line items are priced later, a chunk at a time.
+func (p *Processor) prepare(t *stitch.Trace) *pending {
+	assign, roots := t.Assign()
+	pd := &pending{traceWID: t.TraceID.String(), labels: make(map[string]stitch.Labels, len(roots)),
+		assign: map[pipeline.SpanID]string{}}
+	// Only assignments to a workflow other than the trace-level one are kept (and
+	// remembered): a span absent from the map (or a late span whose parent is absent)
+	// belongs to the trace-level workflow anyway, and most traces have no other.
+	for id, wid := range assign {
+		if wid != pd.traceWID {
+			pd.assign[id] = wid
+		}
+	}
+	assign = nil
+	pd.minOffset = -1
+	for _, o := range t.Offsets {
+		if pd.minOffset < 0 || o < pd.minOffset {
+			pd.minOffset = o
+		}
+	}
+	spans := p.dedup(t) // in place: a span delivered twice into one incarnation is priced once
+	t.Spans, t.Offsets = spans, nil
+	pd.spans = len(spans)
+	// The spans of each workflow rooted here. One trace root alone (the common case)
+	// owns every span of the incarnation: no map needed.
+	single := len(roots) == 1 && roots[0].ParentSpanID.IsZero()
+	var members map[string][]*pipeline.Span
+	if len(roots) > 0 && !single {
+		members = make(map[string][]*pipeline.Span, len(roots))
+		for _, sp := range spans {
+			wid := pd.wid(sp)
+			members[wid] = append(members[wid], sp)
+		}
+	}
+	done := map[pipeline.SpanID]bool{}
+	for _, r := range roots {
+		if done[r.SpanID] {
+			continue
+		}
+		done[r.SpanID] = true
+		tenant := r.Tenant
+		if tenant == "" {
+			tenant = pipeline.DefaultTenant
+		}
+		id := stitch.WorkflowID(t.TraceID, r)
+		w := pipeline.Workflow{
+			ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
+			Name: r.WorkflowName, Version: r.WorkflowVersion,
+			Team: r.Team, Feature: r.Feature, StartUnixNano: r.StartUnixNano, EndUnixNano: r.EndUnixNano,
+		}
+		if single {
+			normalize.Resolve(r, spans, &w)
+		} else {
+			normalize.Resolve(r, members[id], &w)
+		}
+		if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
+			p.m.UnknownOutcomes.Inc()
+		}
+		pd.wfs = append(pd.wfs, w)
+		pd.labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
+			Service: w.Service, Environment: w.Environment, Labels: w.Labels}
+	}
+	return pd
+}
+
+// priceSpan appends the rows of one span of a closed trace to b. Spans without a tenant,
+// team, feature, session, user, service, environment or labels of their own inherit their
+// workflow's (from this incarnation or a remembered earlier one).
+func (p *Processor) priceSpan(b *pipeline.Batch, t *stitch.Trace, pd *pending, sp *pipeline.Span) {
+	wid := pd.wid(sp)
+	l, ok := pd.labels[wid]
+	if !ok {
+		l = t.KnownLabels[wid]
+	}
+	inherit(sp, l)
+	for _, is := range sp.Issues {
+		b.Issues = append(b.Issues, pipeline.SpanIssue{Span: sp, WorkflowID: wid, Issue: is})
+	}
+	if sp.Unpriced != "" {
+		p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
+	}
+	n := len(b.LineItems)
+	b.LineItems = p.book.Price(b.LineItems, sp, wid)
+	for _, li := range b.LineItems[n:] {
+		if !li.Priced {
+			p.m.Unpriced.Inc()
+		}
+	}
+}
+
+// priceAllLocked prices every unwritten trace whole and forgets it, as if written
+// (Core.Flush and tests, which take the batch themselves).
+func (p *Processor) priceAllLocked() pipeline.Batch {
+	var b pipeline.Batch
+	for _, t := range p.unwritten {
+		pd := p.pending[t]
+		for ; pd.next < len(t.Spans); pd.next++ {
+			p.priceSpan(&b, t, pd, t.Spans[pd.next])
+		}
+		b.Workflows = append(b.Workflows, pd.wfs...)
+		delete(p.pending, t)
+	}
+	p.unwritten, p.held = nil, 0
+	return b
+}
+
+// startWriteLocked prices the next chunk of the unwritten traces, in order, and hands it
+// to a new write job: whole traces while the chunk has room, then part of the next one. A
+// trace's workflow rows go with its last line items.
+func (p *Processor) startWriteLocked() {
+	job := &writeJob{done: make(chan struct{})}
+	b := &job.batch
+	n := 0
+	for n < len(p.unwritten) && len(b.LineItems) < writeChunk {
+		t := p.unwritten[n]
+		pd := p.pending[t]
+		from := pd.next
+		for pd.next < len(t.Spans) && len(b.LineItems) < writeChunk {
+			p.priceSpan(b, t, pd, t.Spans[pd.next])
+			pd.next++
+		}
+		job.spans += pd.next - from
+		if pd.next < len(t.Spans) {
+			job.part, job.partTo = t, pd.next
+			break
+		}
+		b.Workflows = append(b.Workflows, pd.wfs...)
+		pd.wfQueued = true
+		n++
+	}
+	job.traces = p.unwritten[:n:n]
+	p.unwritten = p.unwritten[n:]
 	p.inflight = job
 	go p.write(p.wctx, job)
 }
 
 // write writes the job's batch, retrying until ClickHouse acknowledges or ctx ends. It
-// touches no state of the processor but its metrics: the traces left the stitcher and
-// their spans belong to the job.
+// touches no state of the processor but its metrics: the traces left the stitcher and the
+// spans of the chunk belong to the job until it is taken back.
 func (p *Processor) write(ctx context.Context, job *writeJob) {
 	defer close(job.done)
 	items := len(job.batch.LineItems)
@@ -79,32 +258,46 @@ func (p *Processor) write(ctx context.Context, job *writeJob) {
 	p.m.Workflows.Add(float64(len(job.batch.Workflows)))
 }
 
-// closeLocked prices traces the moment they close and records their workflows (the
-// span->workflow map and the labels late spans inherit) at once, before their write: a
-// span of such a trace that arrives while it waits for its write opens a later
-// incarnation that joins the same workflows with the same labels, as it would once the
-// trace is written. The priced rows wait in priced until the trace's write.
-func (p *Processor) closeLocked(closed []*stitch.Trace) {
-	for _, t := range closed {
-		b, assigns, labels := p.price([]*stitch.Trace{t})
-		p.st.Remember(t, assigns[0], labels[0])
-		p.priced[t] = b
-	}
-}
-
-// finishLocked takes a finished job back. Written: its traces stop holding the commit.
-// Abandoned: they return to unwritten, still holding it.
+// finishLocked takes a finished job back. Written: the spans of its chunk are released,
+// and the traces it completed stop holding the commit. Abandoned: its traces return to
+// the front of unwritten, still holding it, to be priced again from their last written
+// span.
 func (p *Processor) finishLocked(job *writeJob) error {
 	p.inflight = nil
 	if job.err != nil {
+		for _, t := range job.traces {
+			if pd := p.pending[t]; pd != nil {
+				pd.next, pd.wfQueued = pd.written, false
+			}
+		}
+		if pd := p.pending[job.part]; pd != nil {
+			pd.next = pd.written
+		}
 		p.unwritten = append(job.traces, p.unwritten...)
 		return job.err
 	}
+	big := false
 	for _, t := range job.traces {
-		delete(p.priced, t)
+		if pd := p.pending[t]; pd != nil {
+			p.held -= pd.spans - pd.written
+			big = big || pd.spans >= bigClose
+			delete(p.pending, t)
+		}
+		t.Spans = nil
+	}
+	if pd := p.pending[job.part]; pd != nil { // dropped (partition lost) meanwhile: nil
+		clear(job.part.Spans[pd.written:job.partTo])
+		p.held -= job.partTo - pd.written
+		pd.written = job.partTo
 	}
 	if p.onWrite != nil {
 		p.onWrite(job.batch)
+	}
+	if big {
+		// A huge trace is written: give its memory back now rather than when the runtime
+		// gets to it (RSS comes back to its level before the trace).
+		job.batch = pipeline.Batch{}
+		debug.FreeOSMemory()
 	}
 	return nil
 }
@@ -124,10 +317,54 @@ func (p *Processor) waitLocked(ctx context.Context) error {
 	}
 }
 
+// drainLocked writes every closed trace, a chunk at a time, and returns once all are
+// written (or with the error that stopped it; what is not written stays unwritten).
+func (p *Processor) drainLocked(ctx context.Context) error {
+	for {
+		if err := p.waitLocked(ctx); err != nil {
+			return err
+		}
+		if len(p.unwritten) == 0 {
+			return nil
+		}
+		p.startWriteLocked()
+	}
+}
+
+// boundLocked keeps the memory bound: the spans held, open in the stitcher or closed and
+// not yet written, stay within max_spans. Past it, consumption waits while closed traces
+// are written, chunk by chunk, each releasing its spans; a trace closed at the bound is
+// so written before more is taken in. (The stitcher itself closes its oldest trace when
+// its open spans alone pass max_spans.)
+func (p *Processor) boundLocked(ctx context.Context) error {
+	limit := p.cfg.Stitch.WithDefaults().MaxSpans
+	p.peakHeld = max(p.peakHeld, p.held+p.st.Stats().OpenSpans)
+	for p.held > 0 && p.held+p.st.Stats().OpenSpans > limit {
+		if p.inflight == nil {
+			if len(p.unwritten) == 0 {
+				return nil
+			}
+			p.startWriteLocked()
+		}
+		if err := p.waitLocked(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PeakSpansHeld is the most spans the processor held at once - open in the stitcher, or
+// closed and not yet written - as of the end of a record (tests and benchmarks check it
+// against max_spans plus one record's spans).
+func (p *Processor) PeakSpansHeld() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peakHeld
+}
+
 // maxWaitingSpans bounds the spans of closed traces waiting for the next write while one
 // is in flight. Past ~50k spans (~80k line items) an insert is no cheaper per row, and
-// the priced rows held meanwhile are memory (a backlog drained against a slow ClickHouse
-// held 3 GB without this bound).
+// the spans held meanwhile are memory.
 const maxWaitingSpans = 50_000
 
 // mustWaitLocked says whether consumption waits for the write in flight: while it fails
@@ -142,9 +379,5 @@ func (p *Processor) mustWaitLocked() bool {
 	if job.retrying.Load() {
 		return true
 	}
-	n := 0
-	for _, t := range p.unwritten {
-		n += len(t.Spans)
-	}
-	return n > min(maxWaitingSpans, p.cfg.Stitch.WithDefaults().MaxSpans/2)
+	return p.held-job.spans > min(maxWaitingSpans, p.cfg.Stitch.WithDefaults().MaxSpans/2)
 }

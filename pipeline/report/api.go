@@ -31,6 +31,7 @@ type Querier interface {
 	BreakdownWhere(ctx context.Context, dim string, from, to time.Time, f store.Filter) ([]store.BreakdownRow, error)
 	BreakdownRollups(ctx context.Context, dim string, from, to time.Time, f store.SeriesFilter) ([]store.BreakdownRow, error)
 	TopWorkflowsWhere(ctx context.Context, from, to time.Time, f store.Filter, limit int) ([]store.TopWorkflow, error)
+	TopWorkflowsRollups(ctx context.Context, from, to time.Time, tenant string, limit int) ([]store.TopWorkflow, error)
 	ReportedCost(ctx context.Context, from, to time.Time, f store.Filter) ([]store.ReportedCost, error)
 	Workflow(ctx context.Context, workflowID, tenant string) (store.WorkflowFacts, bool, error)
 	WorkflowLines(ctx context.Context, workflowID, tenant string) ([]store.Line, error)
@@ -46,6 +47,10 @@ var _ Querier = (*store.Store)(nil)
 // AllTenants is the tenant an admin token maps to: it sees every tenant and may pick one
 // with ?tenant=.
 const AllTenants = "*"
+
+// TokenTenantHeader names the response header that tells the request's token's tenant
+// (AllTenants for an admin token).
+const TokenTenantHeader = "Unitcost-Token-Tenant"
 
 // API serves the unit economics as JSON under /api/v1, in the shapes of types.go described
 // by schemas/openapi.yaml (served at /api/v1/openapi.json). Every request needs a bearer
@@ -133,6 +138,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusUnauthorized, "missing or unknown bearer token (Authorization: Bearer <token>)")
 		return
 	}
+	// The token's own tenant ("*" for an admin token): the dashboard draws, with no tenant
+	// chosen, a tenant token's own alert bands but only the all-tenant rules' for an admin.
+	w.Header().Set(TokenTenantHeader, tenant)
 	if q := r.URL.Query().Get("tenant"); q != "" {
 		if tenant != AllTenants && q != tenant {
 			fail(w, http.StatusForbidden, "this token sees tenant %q only", tenant)
@@ -236,13 +244,22 @@ func (a *API) summary(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prevFrom := from.Add(-to.Sub(from))
-	cur, err := a.q.Series(r.Context(), from, to, "hour", f)
-	if err != nil {
-		a.reply(w, r, err, nil)
-		return
+	// the two windows at once: the tiles wait for the slower, not for both in turn
+	type result struct {
+		pts []store.SeriesPoint
+		err error
 	}
-	prev, err := a.q.Series(r.Context(), prevFrom, from, "hour", f)
-	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev)))
+	prevc := make(chan result, 1)
+	go func() {
+		pts, err := a.q.Series(r.Context(), prevFrom, from, "hour", f)
+		prevc <- result{pts, err}
+	}()
+	cur, err := a.q.Series(r.Context(), from, to, "hour", f)
+	prev := <-prevc
+	if err == nil {
+		err = prev.err
+	}
+	a.reply(w, r, err, NewSummaryDoc(NewPeriod(from, to, cur), NewPeriod(prevFrom, from, prev.pts)))
 }
 
 // filterOf reads the dimension filters ?service=, ?environment=, ?session=, ?user= and
@@ -352,8 +369,28 @@ func (a *API) top(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	rows, err := a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
-	a.reply(w, r, err, NewTopDoc(from, to, limit, rows))
+	var rows []store.TopWorkflow
+	src := r.URL.Query().Get("source")
+	switch src {
+	case "", "line_items":
+		src = "line_items"
+		rows, err = a.q.TopWorkflowsWhere(r.Context(), from, to, f, limit)
+	case "rollups": // whole hours, as of the last rollup refresh; fast over any window
+		if f != (store.Filter{Tenant: f.Tenant}) {
+			fail(w, http.StatusBadRequest, "source=rollups: the rollups carry no service, environment, session, user or label; use source=line_items")
+			return
+		}
+		if limit > store.TopRollupLimit {
+			fail(w, http.StatusBadRequest, "limit=%d with source=rollups: the rollups keep the top %d of each hour; use source=line_items for more", limit, store.TopRollupLimit)
+			return
+		}
+		from = from.Truncate(time.Hour)
+		rows, err = a.q.TopWorkflowsRollups(r.Context(), from, to, f.Tenant, limit)
+	default:
+		fail(w, http.StatusBadRequest, "source=%q: use line_items or rollups", src)
+		return
+	}
+	a.reply(w, r, err, NewTopDoc(from, to, src, limit, rows))
 }
 
 // reportedCost compares computed with provider-reported cost per model.
@@ -369,19 +406,29 @@ func (a *API) reportedCost(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) lines(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	// The workflow's facts (its outcome and which rule decided it, its dimensions), read
+	// beside its lines. A late span's lines may be written before the workflow row (null
+	// until then).
+	type result struct {
+		wf  store.WorkflowFacts
+		ok  bool
+		err error
+	}
+	factc := make(chan result, 1)
+	go func() {
+		wf, ok, err := a.q.Workflow(r.Context(), id, tenantOf(r))
+		factc <- result{wf, ok, err}
+	}()
 	rows, err := a.q.WorkflowLines(r.Context(), id, tenantOf(r))
+	fact := <-factc
 	if err == nil && len(rows) == 0 {
 		fail(w, http.StatusNotFound, "no workflow %q visible to this token", id)
 		return
 	}
-	// The workflow's facts: its outcome and which rule decided it, its dimensions. A late
-	// span's lines may be written before the workflow row (null until then).
 	var facts *store.WorkflowFacts
 	if err == nil {
-		if wf, ok, ferr := a.q.Workflow(r.Context(), id, tenantOf(r)); ferr != nil {
-			err = ferr
-		} else if ok {
-			facts = &wf
+		if err = fact.err; err == nil && fact.ok {
+			facts = &fact.wf
 		}
 	}
 	a.reply(w, r, err, NewLinesDoc(id, facts, rows))

@@ -158,6 +158,9 @@ func (f failing) BreakdownRollups(context.Context, string, time.Time, time.Time,
 func (f failing) TopWorkflowsWhere(context.Context, time.Time, time.Time, store.Filter, int) ([]store.TopWorkflow, error) {
 	return nil, f.err
 }
+func (f failing) TopWorkflowsRollups(context.Context, time.Time, time.Time, string, int) ([]store.TopWorkflow, error) {
+	return nil, f.err
+}
 func (f failing) WorkflowLines(context.Context, string, string) ([]store.Line, error) {
 	return nil, f.err
 }

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -128,6 +129,13 @@ func TestAPITenantIsolation(t *testing.T) {
 	if code, body := get("/api/v1/breakdown?by=model&source=rollups&workflow=qa&model=gpt-x", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 {
 		t.Fatalf("acme breakdown from the rollups, filtered: %d %v", code, body)
 	}
+	if code, body := get("/api/v1/workflows/top?source=rollups&limit=5", "tok-acme"); code != 200 || len(costOf(body)) != 1 || costOf(body)[0] != 1000 ||
+		body["source"] != "rollups" || body["rows"].([]any)[0].(map[string]any)["session"] != "s-acme" {
+		t.Fatalf("acme top from the rollups: %d %v", code, body)
+	}
+	if code, body := get("/api/v1/workflows/top?source=rollups&since=48h", "tok-admin"); code != 200 || fmt.Sprint(costOf(body)) != "[2000 1000]" {
+		t.Fatalf("admin top from the rollups: %d %v", code, body)
+	}
 	if code, body := get("/api/v1/context-share", "tok-acme"); code != 200 || len(body["rows"].([]any)) != 0 {
 		t.Fatalf("acme context share: %d %v", code, body)
 	}
@@ -158,6 +166,9 @@ func TestAPITenantIsolation(t *testing.T) {
 		{"/api/v1/unit-economics?label=tier", "tok-acme", 400, "want key=value"},
 		{"/api/v1/unit-economics?source=rollups&session=x", "tok-acme", 400, "rollups carry no service"},
 		{"/api/v1/workflows/top?limit=0", "tok-acme", 400, "1 to 1000"},
+		{"/api/v1/workflows/top?source=rollups&limit=101", "tok-acme", 400, "top 100 of each hour"},
+		{"/api/v1/workflows/top?source=rollups&user=u-acme", "tok-acme", 400, "use source=line_items"},
+		{"/api/v1/workflows/top?source=cache", "tok-acme", 400, "use line_items or rollups"},
 		{"/api/v1/nope", "tok-acme", 404, "no such endpoint"},
 		{"/api/v1/series?bucket=week", "tok-acme", 400, "use hour or day"},
 		{"/api/v1/unit-economics?source=cache", "tok-acme", 400, "use line_items or rollups"},

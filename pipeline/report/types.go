@@ -149,16 +149,19 @@ type TopWorkflow struct {
 
 // TopDoc is GET /api/v1/workflows/top.
 type TopDoc struct {
-	From     time.Time     `json:"from"`
-	To       time.Time     `json:"to"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Source is "line_items" (exact to the latest write) or "rollups" (whole hours, as of
+	// the last rollup refresh).
+	Source   string        `json:"source"`
 	Limit    int           `json:"limit"`
 	Currency string        `json:"currency"`
 	Rows     []TopWorkflow `json:"rows"`
 }
 
 // NewTopDoc converts the store's rows.
-func NewTopDoc(from, to time.Time, limit int, in []store.TopWorkflow) TopDoc {
-	d := TopDoc{From: from.UTC(), To: to.UTC(), Limit: limit, Currency: Currency, Rows: make([]TopWorkflow, 0, len(in))}
+func NewTopDoc(from, to time.Time, source string, limit int, in []store.TopWorkflow) TopDoc {
+	d := TopDoc{From: from.UTC(), To: to.UTC(), Source: source, Limit: limit, Currency: Currency, Rows: make([]TopWorkflow, 0, len(in))}
 	for _, w := range in {
 		d.Rows = append(d.Rows, TopWorkflow{WorkflowID: w.WorkflowID, Workflow: w.Workflow, Tenant: w.Tenant, Outcome: w.Outcome,
 			OutcomeSource: w.OutcomeSource, Session: w.Session, User: w.User, StartTime: w.Start.UTC(), LineItems: w.LineItems, CostNano: int64(w.Cost), CostUSD: usd(int64(w.Cost))})

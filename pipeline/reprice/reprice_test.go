@@ -96,7 +96,19 @@ func TestRepriceIsExactAndIdempotent(t *testing.T) {
 	if err != nil || third.Skipped != 1 || third.Changed != 0 || third.After != want+10_000_000 {
 		t.Fatalf("legacy line: %+v, %v", third, err)
 	}
-	if _, lines, _ := st.Counts(ctx); lines != 4 {
-		t.Fatalf("%d line items after three re-pricings, want 4", lines)
+	// A quarantined line (its input count was beyond the limit: stored as 0, with the
+	// reason) stays quarantined under any book: re-pricing it would bill its other counts
+	// (500 output tokens, $0.002 under v2) as if the span were sound.
+	bad := mk(5, "gpt-z", 0, 500, pipeline.OpChat, "")
+	if err := st.Write(ctx, pipeline.Batch{LineItems: []pipeline.LineItem{{Span: bad, WorkflowID: "wf1", Component: pipeline.ComponentModel,
+		UnpricedReason: pricing.QuarantinePrefix + "input tokens 1000000000 above limit 100000000; not counted", PriceVersion: "v1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	fourth, err := reprice.Run(ctx, st, books(t, v2), from, to, 2, nil)
+	if err != nil || fourth.Skipped != 2 || fourth.Changed != 0 || fourth.NowPriced != 0 || fourth.After != want+10_000_000 {
+		t.Fatalf("quarantined line: %+v, %v", fourth, err)
+	}
+	if _, lines, _ := st.Counts(ctx); lines != 5 {
+		t.Fatalf("%d line items after four re-pricings, want 5", lines)
 	}
 }

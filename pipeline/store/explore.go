@@ -183,6 +183,42 @@ func (s *Store) TopWorkflowsWhere(ctx context.Context, from, to time.Time, f Fil
 	return out, rows.Err()
 }
 
+// TopRollupLimit is how many workflows rollup_top_hourly keeps per hour and tenant: the
+// largest limit TopWorkflowsRollups answers exactly.
+const TopRollupLimit = 100
+
+// TopWorkflowsRollups runs sql/queries/top_workflows_rollups.sql: the most expensive
+// workflows that started in the whole hours of [from, to) for tenant ("" = all), as of each
+// hour's newest rollup build; the rows TopWorkflows gives for the same hours, without
+// reading the line items.
+func (s *Store) TopWorkflowsRollups(ctx context.Context, from, to time.Time, tenant string, limit int) ([]TopWorkflow, error) {
+	if limit < 1 || limit > TopRollupLimit {
+		return nil, fmt.Errorf("top workflows from the rollups: limit %d, want 1 to %d", limit, TopRollupLimit)
+	}
+	q, err := s.query("top_workflows_rollups")
+	if err != nil {
+		return nil, err
+	}
+	from, to = from.UTC(), to.UTC()
+	rows, err := s.conn.Query(ctx, q, from, to, from, to, tenant, tenant, uint64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("top workflows rollups query: %w", err)
+	}
+	defer rows.Close()
+	out := []TopWorkflow{}
+	for rows.Next() {
+		var w TopWorkflow
+		var cost int64
+		if err := rows.Scan(&w.WorkflowID, &w.Workflow, &w.Tenant, &w.Outcome, &w.OutcomeSource, &w.Session, &w.User, &w.Start,
+			&w.LineItems, &cost); err != nil {
+			return nil, fmt.Errorf("top workflows rollups row: %w", err)
+		}
+		w.Cost = pipeline.Money(cost)
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
 // Line is one line item of a workflow, for drill-down.
 type Line struct {
 	SpanID         string

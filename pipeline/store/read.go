@@ -71,6 +71,7 @@ FROM ` + s.cfg.Database + `.line_items FINAL WHERE start_time >= ? AND start_tim
 			sp.Unpriced = reason // still unpriceable: re-pricing keeps the line and its reason
 		}
 		li.Span, li.Component, li.Cost, li.Priced = &sp, pipeline.Component(comp), pipeline.Money(cost), priced == 1
+		li.UnpricedReason = reason
 		if err := fn(li); err != nil {
 			return err
 		}

@@ -182,6 +182,32 @@ func TestAlertBandAndMarkersInChromium(t *testing.T) {
 		if strings.Join(storedRows, "\n") != strings.Join(wantRows, "\n") {
 			t.Errorf("%s: stored alerts\n got %q\nwant %q", c.tok, storedRows, wantRows)
 		}
+		// with no tenant chosen, the band is only ever of the page's scope: an admin's page
+		// over all tenants, with no rule over every tenant (the readings without
+		// fleet-unit-cost), draws no band rather than the first tenant's
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/alerts/readings?since=24h", nil)
+		req.Header.Set("Authorization", "Bearer "+c.tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get(report.TokenTenantHeader); got != map[string]string{"": report.AllTenants}[c.tenant]+c.tenant {
+			t.Errorf("%s: %s %q", c.tok, report.TokenTenantHeader, got)
+		}
+		keys := texts(t, bctx, `(() => { const rs = (`+string(rb)+`).rows.filter((r) => r.tenant !== ""); `+
+			`return [...bandsByType(rs, "").values()].map((b) => b.key).sort(); })()`)
+		wantKeys := []string{}
+		if c.tenant != "" {
+			for _, b := range wantBands {
+				wantKeys = append(wantKeys, b.AlertKey)
+			}
+			sort.Strings(wantKeys)
+		}
+		if fmt.Sprint(keys) != fmt.Sprint(wantKeys) {
+			t.Errorf("%s: bands without the rules over every tenant: %q, want %q", c.tok, keys, wantKeys)
+		}
 		if c.tenant != "" {
 			html := texts(t, bctx, `[document.documentElement.outerHTML]`)[0]
 			for _, other := range []string{"fleet-unit-cost", map[string]string{"acme": "globex", "globex": "acme"}[c.tenant]} { // globex-only names globex

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,23 +40,47 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 			return nil, err
 		}
 	}
-	out := []*Report{}
-	for _, wf := range types {
-		d, err := src.Load(ctx, wf, req.Tenant, req.From, req.To)
-		if err != nil {
-			return nil, fmt.Errorf("what-if %q: %w", wf, err)
-		}
-		rep, err := Analyze(d, req.Options)
-		if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
-			return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
-				wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
-		}
+	// Two types at a time: one's queries run on the server while another's analysis runs
+	// here. Reports keep the name order; the first error (in that order) is returned.
+	reps, errs := make([]*Report, len(types)), make([]error, len(types))
+	sem := make(chan struct{}, runParallel)
+	var wg sync.WaitGroup
+	for i, wf := range types {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := ctx.Err(); err != nil {
+				errs[i] = err
+				return
+			}
+			reps[i], errs[i] = runOne(ctx, src, req, wf)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rep)
 	}
-	return out, nil
+	return reps, nil
+}
+
+// runParallel is how many workflow types Run loads and analyses at once.
+const runParallel = 2
+
+func runOne(ctx context.Context, src Source, req Request, wf string) (*Report, error) {
+	d, err := src.Load(ctx, wf, req.Tenant, req.From, req.To)
+	if err != nil {
+		return nil, fmt.Errorf("what-if %q: %w", wf, err)
+	}
+	rep, err := Analyze(d, req.Options)
+	if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
+		return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
+			wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))
+	}
+	return rep, err
 }
 
 // ParseScenario reads a routing such as "classify=gpt-4.1,answer=openai/gpt-5-mini@batch":

@@ -4,8 +4,9 @@
 -- their squares, reviewed workflows (a human review line: the product's exceptions),
 -- review cost and active time and their squares per workflow, the recorded cost of
 -- everything that is not review, model calls and failed ones.
--- Parameters: from, to, workflow, tenant ('' = all), tenant; from (line items from the
--- day before on); then from, to, workflow, tenant, tenant again. Line items join their
+-- Parameters: from, to (the workflows' days, a day of margin: parts of other days are
+-- skipped), from, to, workflow, tenant ('' = all), tenant; from (line items from the day
+-- before on); then from, to, from, to, workflow, tenant, tenant again. Line items join their
 -- workflow on (auth_tenant, workflow_id): another tenant's spans under the same ids are not
 -- this workflow's.
 SELECT
@@ -29,7 +30,8 @@ FROM
 (
     SELECT auth_tenant, workflow_id, outcome, validated_outputs
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
+    WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1
+      AND start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
 ) AS w
 ANY LEFT JOIN
 (
@@ -48,7 +50,8 @@ ANY LEFT JOIN
       AND workflow_id IN
       (
           SELECT workflow_id FROM {db}.workflows FINAL
-          WHERE start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
+          WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1
+            AND start_time >= ? AND start_time < ? AND name = ? AND (? = '' OR tenant = ?)
       )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)

@@ -67,6 +67,8 @@ class APIError extends Error {
     this.status = status;
   }
 }
+// tokenTenant is the tenant of the page's token as the API reports it ("*": an admin token).
+let tokenTenant = "*";
 async function api(path, p) {
   const headers = {};
   if (token()) headers.Authorization = "Bearer " + token();
@@ -78,6 +80,7 @@ async function api(path, p) {
     throw new APIError(r.status, `${path}: HTTP ${r.status}`);
   }
   if (!r.ok) throw new APIError(r.status, body.error || `HTTP ${r.status}`);
+  if (r.headers.has("Unitcost-Token-Tenant")) tokenTenant = r.headers.get("Unitcost-Token-Tenant");
   return body;
 }
 function showError(e) {
@@ -117,11 +120,6 @@ function renderKPIs(s) {
     return `<div class="kpi" data-kpi="${key}"><div class="label">${esc(label)}</div><div class="value" ${data}>${esc(shown)}</div><div class="change ${cls}">${esc(change)}</div></div>`;
   }).join("");
   $("#kpis").innerHTML = html;
-}
-
-function topSince(since) {
-  const h = parseInt(since, 10);
-  return /h$/.test(since) && h <= 24 ? since : "24h";
 }
 
 function bucketFor(since) {
@@ -168,12 +166,16 @@ function renderComposition(rows) {
 
 // The alert band of each workflow type on the trend: the readings of one drift rule on
 // cost per completed workflow scoped to that type (group_by workflow or scope.workflow), of
-// the tenant the trend shows (the URL's, else all tenants; a tenant's token reads its own
-// rules' only). Returns Map(workflow -> {key, byBucket: Map(bucket -> reading)}).
+// the tenant the trend shows (the URL's; else a tenant token's own, or for an admin token
+// the rules over every tenant only, tenant "": never one tenant's band over all tenants'
+// trend). Returns Map(workflow -> {key, byBucket: Map(bucket -> reading)}).
+function shownTenant(tenant) {
+  return tenant || (tokenTenant === "*" ? "" : tokenTenant);
+}
 function bandsByType(readings, tenant) {
   const usable = readings.filter((r) => r.usable && r.metric === "cost_per_completed" && r.workflow !== "");
-  let scoped = usable.filter((r) => r.tenant === tenant);
-  if (scoped.length === 0 && !tenant) scoped = usable; // a tenant's token: its own rules
+  const shown = shownTenant(tenant);
+  const scoped = usable.filter((r) => r.tenant === shown);
   const out = new Map();
   for (const r of scoped.slice().sort((a, b) => (a.alert_key < b.alert_key ? -1 : a.alert_key > b.alert_key ? 1 : 0))) {
     if (!out.has(r.workflow)) out.set(r.workflow, { key: r.alert_key, tenant: r.tenant, byBucket: new Map() });
@@ -257,10 +259,10 @@ function renderTrend(rows, readings, events, tenant) {
   // markers: each transition of an alert on a type of the chart, in the tenant scope the band
   // uses, at the hour of the evaluation that caused it (its value for cost per completed,
   // else the trend's value that hour)
-  const scope = new Set([...bands.values()].map((b) => b.tenant));
+  const shown = shownTenant(tenant);
   const markers = [];
   for (const e of events) {
-    if (!types.includes(e.workflow) || (scope.size > 0 && !scope.has(e.tenant))) continue;
+    if (!types.includes(e.workflow) || e.tenant !== shown) continue;
     let y = null;
     if (e.metric === "cost_per_completed") y = e.current_nano / 1e9;
     else if (idx.has(e.bucket)) y = data[types.indexOf(e.workflow)][idx.get(e.bucket)];
@@ -373,13 +375,12 @@ async function overview() {
     api("series", Object.assign({ bucket }, f)),
     api("unit-economics", { since: p.since, tenant: p.tenant, source: "rollups" }),
     api("breakdown", Object.assign({ by, source: "rollups", model: p.model }, f)),
-    // the top list reads the line items (exact, per workflow): over long windows it covers the
-    // window's last 24 hours, which keeps the page under a second over 10M line items
-    api("workflows/top", { since: topSince(p.since), tenant: p.tenant, limit: 10 }),
+    // from the rollups' per-hour top lists like the rest of the page (whole hours, as of the
+    // last refresh): the whole window, without reading the line items
+    api("workflows/top", { since: p.since, tenant: p.tenant, limit: 10, source: "rollups" }),
     hourly ? api("alerts/readings", Object.assign({ metric: "cost_per_completed" }, af)) : Promise.resolve({ rows: [] }),
     api("alerts", af),
   ]);
-  $("#top-note").textContent = topSince(p.since) === p.since ? "" : "(started in the last 24 hours)";
   renderKPIs(sum);
   renderComposition(costs.rows);
   renderTrend(series.rows, readings.rows, hourly ? alerts.rows : [], p.tenant || "");

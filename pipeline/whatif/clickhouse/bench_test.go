@@ -149,7 +149,7 @@ func BenchmarkWhatif(b *testing.B) {
 				}
 				s0 := time.Now()
 				var cnt uint64
-				if err := st.Conn().QueryRow(ctx, "SELECT count() FROM ("+q+")", c.from.UTC(), c.from.UTC(), end, c.workflow, "", "").Scan(&cnt); err != nil {
+				if err := st.Conn().QueryRow(ctx, "SELECT count() FROM ("+q+")", c.from.UTC(), c.from.UTC(), end, c.from.UTC(), end, c.workflow, "", "").Scan(&cnt); err != nil {
 					b.Fatal(err)
 				}
 				server = time.Since(s0)

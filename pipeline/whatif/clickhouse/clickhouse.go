@@ -38,7 +38,8 @@ func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.st.Conn().Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant)
+	f, t := from.UTC(), to.UTC()
+	rows, err := s.st.Conn().Query(ctx, q, f, t, f, t, tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("what-if workflow types query: %w", err)
 	}
@@ -63,7 +64,7 @@ func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to tim
 	if err != nil {
 		return d, err
 	}
-	rows, err := s.st.Conn().Query(ctx, q, f, f, t, workflow, tenant, tenant)
+	rows, err := s.st.Conn().Query(ctx, q, f, f, t, f, t, workflow, tenant, tenant)
 	if err != nil {
 		return d, fmt.Errorf("what-if lines query: %w", err)
 	}
@@ -90,7 +91,7 @@ func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to tim
 	if q, err = s.query("whatif_cohorts"); err != nil {
 		return d, err
 	}
-	rows, err = s.st.Conn().Query(ctx, q, f, t, workflow, tenant, tenant, f, f, t, workflow, tenant, tenant)
+	rows, err = s.st.Conn().Query(ctx, q, f, t, f, t, workflow, tenant, tenant, f, f, t, f, t, workflow, tenant, tenant)
 	if err != nil {
 		return d, fmt.Errorf("what-if cohorts query: %w", err)
 	}
