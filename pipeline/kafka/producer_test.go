@@ -103,3 +103,26 @@ func TestAcceptWithoutKafkaIsBackpressure(t *testing.T) {
 		t.Fatalf("the answer names the broker: %v", err)
 	}
 }
+
+// A limit of 1 (below what kafka.max_record_bytes accepts) asks for one span per record,
+// untrimmed: the load generator's shuffled delivery.
+func TestTraceRecordsOneSpanPerRecord(t *testing.T) {
+	t.Parallel()
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	for i := 0; i < 3; i++ {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID{1})
+		sp.SetSpanID(pcommon.SpanID{byte(i + 1)})
+		sp.Attributes().PutStr("gen_ai.input.messages", strings.Repeat("x", 10_000))
+	}
+	recs, err := kafka.TraceRecords(td, "", "spans", 1)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	for _, r := range recs {
+		if len(r.Value) < 10_000 {
+			t.Errorf("record of %d bytes: trimmed", len(r.Value))
+		}
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/otlp"
 )
@@ -71,7 +73,12 @@ func (k *KafkaDelivery) UploadTraces(ctx context.Context, rs []*tracepb.Resource
 	if err != nil {
 		return err
 	}
-	recs, err := kafka.TraceRecords(td, "", k.topic, k.maxBytes)
+	var recs []*kgo.Record
+	if k.maxBytes <= 1 {
+		recs, err = spanRecords(td, k.topic)
+	} else {
+		recs, err = kafka.TraceRecords(td, "", k.topic, k.maxBytes)
+	}
 	if err != nil {
 		return err
 	}
@@ -107,4 +114,29 @@ func (k *KafkaDelivery) produce(ctx context.Context, recs []*kgo.Record, dup boo
 		return fmt.Errorf("produce %d records to %s: %w", len(recs), k.topic, err)
 	}
 	return nil
+}
+
+// spanRecords is one record per span, keyed by its trace id, with its resource and scope
+// (kafka.TraceRecords bounds records by size and takes no limit below a span's).
+func spanRecords(td ptrace.Traces, topic string) ([]*kgo.Record, error) {
+	var recs []*kgo.Record
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				one := ptrace.NewTraces()
+				nrs := one.ResourceSpans().AppendEmpty()
+				rs.Resource().CopyTo(nrs.Resource())
+				nss := nrs.ScopeSpans().AppendEmpty()
+				ss.Scope().CopyTo(nss.Scope())
+				sp.CopyTo(nss.Spans().AppendEmpty())
+				val, err := otlp.Encode(one)
+				if err != nil {
+					return nil, fmt.Errorf("encode span: %w", err)
+				}
+				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(pipeline.TraceID(sp.TraceID()).String()), Value: val,
+					Headers: []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())}}})
+			}
+		}
+	}
+	return recs, nil
 }

@@ -82,3 +82,54 @@ func TestDeadLetterCopiesEachResourceOnce(t *testing.T) {
 		t.Errorf("%d spans open, want the valid 1", got.OpenSpans)
 	}
 }
+
+// Re-keying a Collector record rejects what ingest rejects: spans with an all-zero trace
+// or span id go to one dead letter with the reasons, not onto the spans topic under the
+// zero trace id; the valid span is re-keyed.
+func TestRekeyDeadLettersZeroIDSpans(t *testing.T) {
+	t.Parallel()
+	c := NewCore(Config{}, "spans", nil)
+	td := zeroIDTraces(4)
+	noSpanID := td.ResourceSpans().At(1).ScopeSpans().At(0).Spans().AppendEmpty()
+	noSpanID.SetName("no-span-id")
+	noSpanID.SetTraceID(pcommon.TraceID{2})
+	b, err := otlp.Encode(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.p.add(&kgo.Record{Topic: "otlp_spans", Value: b, Headers: []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())}}},
+		time.Unix(1_800_000_000, 0))
+	var dead, spans []*kgo.Record
+	for _, r := range c.p.produce {
+		switch r.Topic {
+		case c.p.kcfg.DeadLetterTopic:
+			dead = append(dead, r)
+		case "spans":
+			spans = append(spans, r)
+		default:
+			t.Errorf("record for topic %q", r.Topic)
+		}
+	}
+	if len(dead) != 1 || len(spans) != 1 {
+		t.Fatalf("%d dead letters, %d span records; want 1 and 1", len(dead), len(spans))
+	}
+	if want := "01000000000000000000000000000000"; string(spans[0].Key) != want {
+		t.Errorf("re-keyed record key %s, want %s", spans[0].Key, want)
+	}
+	got, err := otlp.Decode(dead[0].Value, otlp.EncodingProto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResourceSpans().Len() != 2 || got.SpanCount() != 5 {
+		t.Errorf("dead letter: %d resources, %d spans; want 2 and 5", got.ResourceSpans().Len(), got.SpanCount())
+	}
+	var reason string
+	for _, h := range dead[0].Headers {
+		if h.Key == kafka.HeaderReason {
+			reason = string(h.Value)
+		}
+	}
+	if strings.Count(reason, "re-key: span \"s\": all-zero trace id") != 4 || !strings.Contains(reason, "re-key: span \"no-span-id\" of trace 02000000000000000000000000000000: all-zero span id") {
+		t.Errorf("reason %q", reason)
+	}
+}

@@ -372,6 +372,34 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	if r.Topic != p.kcfg.SpansTopic {
 		// The Collector's topic may allow larger records than the spans topic: re-keying
 		// takes the same bounded path as ingest (estimate, trim, split, dead-letter).
+		// Spans that can never be stitched (an all-zero trace or span id) are rejected as
+		// ingest rejects them, here into a dead letter with the reason (there is no client
+		// to tell), rather than re-keyed onto the spans topic under the zero trace id.
+		var bad rejects
+		td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+			bad.next()
+			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+				bad.nextScope()
+				ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
+					switch {
+					case sp.TraceID().IsEmpty():
+						bad.add(rs, ss, sp, fmt.Sprintf("re-key: span %q: all-zero trace id", clip(sp.Name(), 64)))
+					case sp.SpanID().IsEmpty():
+						bad.add(rs, ss, sp, fmt.Sprintf("re-key: span %q of trace %s: all-zero span id", clip(sp.Name(), 64), pipeline.TraceID(sp.TraceID())))
+					default:
+						return false
+					}
+					p.m.RejectedSpans.Inc()
+					return true
+				})
+				return ss.Spans().Len() == 0
+			})
+			return rs.ScopeSpans().Len() == 0
+		})
+		p.deadLetterRejects(r, &bad, tenant)
+		if td.SpanCount() == 0 {
+			return
+		}
 		b := p.rekey
 		b.Source = fmt.Sprintf("%s/%d@%d", r.Topic, r.Partition, r.Offset)
 		out, err := b.Records(td, tenant)
@@ -391,46 +419,19 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 		p.produce = append(p.produce, out.Records...)
 		return
 	}
-	// Rejected spans go to one dead letter, grouped as they came: one ResourceSpans per
-	// source resource and one ScopeSpans per source scope that had any (a resource is
-	// copied once, not once per rejected span: 400k zero-id spans under a 100 KB resource
-	// made ~40 GB), and the reason lists the first maxReasons span reasons and a count.
-	const maxReasons = 10
-	var rejected ptrace.Traces
-	var reasons []string
-	nRejected := 0
+	// Rejected spans go to one dead letter, grouped as they came (see rejects).
+	var bad rejects
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		var nrs ptrace.ResourceSpans
-		haveRS := false
+		bad.next()
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
-			var nss ptrace.ScopeSpans
-			haveSS := false
+			bad.nextScope()
 			for k := 0; k < ss.Spans().Len(); k++ {
 				sp := new(pipeline.Span)
 				if err := p.norm.Span(rs.Resource().Attributes(), ss.Spans().At(k), tenant, sp); err != nil {
-					if nRejected == 0 {
-						rejected = ptrace.NewTraces()
-					}
-					if !haveRS {
-						nrs = rejected.ResourceSpans().AppendEmpty()
-						rs.Resource().CopyTo(nrs.Resource())
-						nrs.SetSchemaUrl(rs.SchemaUrl())
-						haveRS = true
-					}
-					if !haveSS {
-						nss = nrs.ScopeSpans().AppendEmpty()
-						ss.Scope().CopyTo(nss.Scope())
-						nss.SetSchemaUrl(ss.SchemaUrl())
-						haveSS = true
-					}
-					ss.Spans().At(k).CopyTo(nss.Spans().AppendEmpty())
-					if nRejected < maxReasons {
-						reasons = append(reasons, err.Error())
-					}
-					nRejected++
+					bad.add(rs, ss, ss.Spans().At(k), err.Error())
 					p.m.RejectedSpans.Inc()
 					continue
 				}
@@ -438,17 +439,73 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 			}
 		}
 	}
-	if nRejected > 0 {
-		if nRejected > len(reasons) {
-			reasons = append(reasons, fmt.Sprintf("and %d more rejected spans", nRejected-len(reasons)))
-		}
-		b, err := otlp.Encode(rejected)
-		if err != nil {
-			b = r.Value
-		}
-		p.deadLetter(r, b, []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
-			{Key: kafka.HeaderTenant, Value: []byte(tenant)}}, strings.Join(reasons, "; "))
+	p.deadLetterRejects(r, &bad, tenant)
+}
+
+// rejects gathers a record's rejected spans for one dead letter, grouped as they came:
+// one ResourceSpans per source resource and one ScopeSpans per source scope that had any
+// (a resource is copied once, not once per rejected span: 400k zero-id spans under a
+// 100 KB resource made ~40 GB), and the first maxRejectReasons span reasons.
+type rejects struct {
+	td             ptrace.Traces
+	n              int
+	reasons        []string
+	rs             ptrace.ResourceSpans
+	ss             ptrace.ScopeSpans
+	haveRS, haveSS bool
+}
+
+const maxRejectReasons = 10
+
+// next and nextScope start a new source resource or scope.
+func (b *rejects) next()      { b.haveRS, b.haveSS = false, false }
+func (b *rejects) nextScope() { b.haveSS = false }
+
+func (b *rejects) add(rs ptrace.ResourceSpans, ss ptrace.ScopeSpans, sp ptrace.Span, reason string) {
+	if b.n == 0 {
+		b.td = ptrace.NewTraces()
 	}
+	if !b.haveRS {
+		b.rs = b.td.ResourceSpans().AppendEmpty()
+		rs.Resource().CopyTo(b.rs.Resource())
+		b.rs.SetSchemaUrl(rs.SchemaUrl())
+		b.haveRS, b.haveSS = true, false
+	}
+	if !b.haveSS {
+		b.ss = b.rs.ScopeSpans().AppendEmpty()
+		ss.Scope().CopyTo(b.ss.Scope())
+		b.ss.SetSchemaUrl(ss.SchemaUrl())
+		b.haveSS = true
+	}
+	sp.CopyTo(b.ss.Spans().AppendEmpty())
+	if b.n < maxRejectReasons {
+		b.reasons = append(b.reasons, reason)
+	}
+	b.n++
+}
+
+// deadLetterRejects writes b's spans, if any, as one dead letter of record r.
+func (p *Processor) deadLetterRejects(r *kgo.Record, b *rejects, tenant string) {
+	if b.n == 0 {
+		return
+	}
+	reasons := b.reasons
+	if b.n > len(reasons) {
+		reasons = append(reasons, fmt.Sprintf("and %d more rejected spans", b.n-len(reasons)))
+	}
+	v, err := otlp.Encode(b.td)
+	if err != nil {
+		v = r.Value
+	}
+	p.deadLetter(r, v, []kgo.RecordHeader{{Key: kafka.HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
+		{Key: kafka.HeaderTenant, Value: []byte(tenant)}}, strings.Join(reasons, "; "))
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 // take hands one normalised span of record r to the stitcher: time checks, the token
