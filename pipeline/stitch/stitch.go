@@ -18,7 +18,6 @@
 package stitch
 
 import (
-	"container/list"
 	"slices"
 	"strings"
 	"time"
@@ -191,8 +190,8 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 		k.AuthTenant = s.ownTenant(sp.AuthTenant)
 		t = &Trace{Partition: p, AuthTenant: k.AuthTenant, TraceID: sp.TraceID, first: now,
 			baseOffset: offset, baseStart: sp.StartUnixNano, minOffset: offset}
-		if e, ok := s.closed.get(k); ok {
-			t.Late, t.known, t.KnownLabels = true, e.assign, e.labels
+		if known, labels, ok := s.closed.get(k); ok {
+			t.Late, t.known, t.KnownLabels = true, known, labels
 		}
 		s.push(t)
 		s.open[k] = t
@@ -386,52 +385,4 @@ func (s *Stitcher) Stats() Stats {
 		st.OldestFirstSeen = s.oldest.first
 	}
 	return st
-}
-
-// closedLRU remembers span->workflow assignments of recently closed traces.
-type closedLRU struct {
-	cap   int
-	items map[Key]*list.Element
-	order *list.List
-}
-
-type closedEntry struct {
-	id     Key
-	assign map[pipeline.SpanID]string
-	labels map[string]Labels
-}
-
-func newClosedLRU(n int) *closedLRU {
-	return &closedLRU{cap: n, items: make(map[Key]*list.Element), order: list.New()}
-}
-
-func (c *closedLRU) get(id Key) (*closedEntry, bool) {
-	e, ok := c.items[id]
-	if !ok {
-		return nil, false
-	}
-	c.order.MoveToBack(e)
-	return e.Value.(*closedEntry), true
-}
-
-func (c *closedLRU) put(id Key, assign map[pipeline.SpanID]string, labels map[string]Labels) {
-	if e, ok := c.items[id]; ok {
-		ce := e.Value.(*closedEntry)
-		for k, v := range assign {
-			ce.assign[k] = v
-		}
-		for k, v := range labels {
-			ce.labels[k] = v
-		}
-		c.order.MoveToBack(e)
-		return
-	}
-	if labels == nil {
-		labels = map[string]Labels{}
-	}
-	c.items[id] = c.order.PushBack(&closedEntry{id: id, assign: assign, labels: labels})
-	for c.order.Len() > c.cap {
-		old := c.order.Remove(c.order.Front()).(*closedEntry)
-		delete(c.items, old.id)
-	}
 }
