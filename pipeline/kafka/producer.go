@@ -206,12 +206,7 @@ func (p *Producer) fail(reason string, records int, err error) error {
 // protobuf-encoded, with the tenant header; a span too large is trimmed, a trace larger
 // than maxBytes is split into several records of whole spans (same key, so same
 // partition, in order); a span that cannot fit even trimmed fails it (ErrUnfit).
-// maxBytes <= 1 makes every span a record of its own, whatever its size (loadgen's
-// disorder: shuffling then reorders the spans within a trace too).
 func TraceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.Record, error) {
-	if maxBytes <= 1 {
-		return traceRecords(td, tenant, topic, maxBytes)
-	}
 	out, err := Bound{Topic: topic, MaxRecordBytes: maxBytes}.Records(td, tenant)
 	return out.Records, err
 }
