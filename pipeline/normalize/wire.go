@@ -855,27 +855,25 @@ func anyValue(buf []byte, v *value) error {
 	return nil
 }
 
+// arrayValue checks every element of an ArrayValue message.
 func arrayValue(buf []byte) error {
-	for pos := 0; pos < len(buf); {
-		f, p, err := next(buf, pos)
-		if err != nil {
-			return err
-		}
-		pos = p
-		if f.num == 1 {
-			if err := want(f, wtLen); err != nil {
-				return err
-			}
-			var e value
-			if err := anyValue(f.b, &e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return eachElem(buf, func(b []byte) error {
+		var e value
+		return anyValue(b, &e)
+	})
 }
 
+// kvList checks every entry of a KeyValueList message.
 func kvList(buf []byte) error {
+	return eachElem(buf, func(b []byte) error {
+		var a kv
+		return keyValue(b, &a)
+	})
+}
+
+// eachElem calls check with the bytes of each field 1 (the repeated element of both
+// ArrayValue and KeyValueList), after checking its wire type.
+func eachElem(buf []byte, check func([]byte) error) error {
 	for pos := 0; pos < len(buf); {
 		f, p, err := next(buf, pos)
 		if err != nil {
@@ -886,8 +884,7 @@ func kvList(buf []byte) error {
 			if err := want(f, wtLen); err != nil {
 				return err
 			}
-			var a kv
-			if err := keyValue(f.b, &a); err != nil {
+			if err := check(f.b); err != nil {
 				return err
 			}
 		}
