@@ -68,6 +68,11 @@ type Normalizer struct {
 	// before a span's content is trimmed to fit a Kafka record reads it all: that content
 	// is in memory already, and a cap would bill a 2 MB prompt as its trimmed 4 KiB.
 	ContentBytes int
+	// TrustMarks applies the reserved marks unitcost ingest writes on a span it changed
+	// (semconv.IngestIssues, semconv.UsageEstimated). Set it only for spans of a record
+	// kafka.Bound wrote, which removed any a client set; otherwise (the zero value) such
+	// an attribute was set by the client and is ignored, with a span issue saying so.
+	TrustMarks bool
 }
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
@@ -154,7 +159,7 @@ func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
 	}
 	f.silentDrops(out)
 	out.Issues = f.issues
-	ingestMarks(sp.attrs, out)
+	ingestMarks(sp.attrs, n.TrustMarks, out)
 	return nil
 }
 
