@@ -72,20 +72,21 @@ var errMalformed = fmt.Errorf("%w: malformed protobuf", ErrWire)
 // Decoder keeps views of the last payload in its scratch space until the next Decode (one
 // record's buffer at most). Every error wraps ErrWire.
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
-	n, err := countSpans(b)
-	if err != nil {
-		return nil, err // an error of the full walk too
-	}
 	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
 	// once, never copied. At most maxPrealloc are allocated before they are read: a
-	// hostile record of empty spans does not get 600 bytes per two bytes up front.
+	// hostile record of empty spans does not get 600 bytes per two bytes up front. With
+	// Borrow the scratch space grows as spans are read (no counting pass first).
+	n := 0
+	if !d.Borrow {
+		var err error
+		if n, err = countSpans(b); err != nil {
+			return nil, err // an error of the full walk too
+		}
+	}
 	d.buf, d.tenant, d.err = b, tenant, nil
 	pre := min(n, maxPrealloc)
 	switch {
 	case d.Borrow:
-		if cap(d.scratch) < pre {
-			d.scratch = make([]pipeline.Span, pre)
-		}
 		d.out = d.scratch[:0]
 	case n > 0:
 		d.out = make([]pipeline.Span, 0, pre)

@@ -346,6 +346,13 @@ func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string, labels 
 	s.closed.put(t.key(), assign, labels)
 }
 
+// RememberWorkflows is Remember with the labels as a slice, Workflow "" standing for the
+// trace-level workflow. The stitcher may keep labels as they are (the caller must not
+// change them afterwards); it keeps no reference to assign.
+func (s *Stitcher) RememberWorkflows(t *Trace, assign map[pipeline.SpanID]string, labels []WorkflowLabels) {
+	s.closed.putLabels(t.key(), assign, labels)
+}
+
 func (t *Trace) key() Key { return Key{AuthTenant: t.AuthTenant, TraceID: t.TraceID} }
 
 // Watermarks returns, for each partition with open traces, the lowest offset still held:
