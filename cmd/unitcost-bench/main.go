@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	clients := fs.Int("ingest-clients", 16, "concurrent OTLP exporters for the ingest comparison (0: skip it)")
 	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
 	ingestRounds := fs.Int("ingest-rounds", 2, "interleaved rounds of the ingest comparison (the order of the targets alternates)")
+	ingestNoRetryDelay := fs.Bool("ingest-no-retry-delay", false, "in the ingest comparison, follow a refused export at once instead of waiting its RetryInfo delay as SDKs do")
 	ingestBaseline := fs.String("ingest-baseline", "", "another unitcost binary measured beside -unitcost in each ingest round (e.g. built from main before a change)")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
@@ -67,7 +68,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
-		IngestClients: *clients, IngestFor: *ingestFor, IngestRounds: *ingestRounds,
+		IngestClients: *clients, IngestFor: *ingestFor, IngestRounds: *ingestRounds, IngestNoRetryDelay: *ingestNoRetryDelay,
 		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout,
 		Profile: *profile, CorePasses: *corePasses, SustainedWorkflows: *sustained, SustainedClients: *sustainedClients}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {

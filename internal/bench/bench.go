@@ -48,9 +48,12 @@ type Config struct {
 	// IngestBaseline, when set, is another unitcost binary measured in each ingest round
 	// beside Unitcost and the Collector (e.g. main before a change), target "baseline".
 	IngestBaseline string
-	Dir            string // child logs
-	Keep           bool   // keep topics and databases
-	Profile        bool   // CPU profiles of every process round (admin.pprof), into Dir
+	// IngestNoRetryDelay sends a refused export's successor at once instead of after the
+	// answer's RetryInfo delay (as SDKs wait).
+	IngestNoRetryDelay bool
+	Dir                string // child logs
+	Keep               bool   // keep topics and databases
+	Profile            bool   // CPU profiles of every process round (admin.pprof), into Dir
 	// SustainedWorkflows are sent over OTLP/gRPC to ingest while process runs beside it
 	// (0: skip), by SustainedClients concurrent exporters.
 	SustainedWorkflows, SustainedClients int
@@ -180,8 +183,12 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var ingest []IngestResult
 	if cfg.IngestClients > 0 {
-		p("ingest: %d concurrent OTLP/gRPC exporters (one request of ~512 generated spans in flight each), %s measured after 3s, interleaved; acknowledged only once Kafka acknowledged (acks=all):\n",
-			cfg.IngestClients, cfg.IngestFor)
+		retry := "after a refusal each waits the answer's RetryInfo delay, as SDKs do"
+		if cfg.IngestNoRetryDelay {
+			retry = "a refused export is followed at once by the next"
+		}
+		p("ingest: %d concurrent OTLP/gRPC exporters (one request of ~512 generated spans in flight each; %s), %s measured after 3s, interleaved; acknowledged only once Kafka acknowledged (acks=all):\n",
+			cfg.IngestClients, retry, cfg.IngestFor)
 		reqs, spans, traces, err := otlpRequests(recsForIngest, 512)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -46,6 +47,16 @@ func refusalKey(err error) string {
 		msg = msg[:48] + "..."
 	}
 	return st.Code().String() + " " + strconv.Quote(msg)
+}
+
+// retryDelay is the RetryInfo delay of a refusal (0 without one).
+func retryDelay(err error) time.Duration {
+	for _, d := range status.Convert(err).Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			return ri.RetryDelay.AsDuration()
+		}
+	}
+	return 0
 }
 
 // refusalText prints refusal counts in a stable order.
@@ -96,10 +107,12 @@ func otlpRequests(recs []*kgo.Record, perRequest int) ([]*collectortrace.ExportT
 }
 
 // otlpLoad runs clients concurrent exporters against addr, each with one request in
-// flight (as an SDK's exporter has), for d after a warm-up. It returns the spans
-// acknowledged within d, and totals over the whole run.
+// flight (as an SDK's exporter has), for d after a warm-up. A refused export is followed,
+// as an SDK's retry is, by a pause of the RetryInfo delay the answer carries (when
+// honourRetry; the OTel SDKs wait at least that, and 5 s by default without it). It
+// returns the spans acknowledged within d, and totals over the whole run.
 func otlpLoad(ctx context.Context, addr string, reqs []*collectortrace.ExportTraceServiceRequest, spans, traces []int,
-	clients int, warm, d time.Duration) (windowSpans int64, acked, failed, ackedSpans, ackedTraces int64, refused map[string]int64, err error) {
+	clients int, warm, d time.Duration, honourRetry bool) (windowSpans int64, acked, failed, ackedSpans, ackedTraces int64, refused map[string]int64, err error) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return 0, 0, 0, 0, 0, nil, err
@@ -126,6 +139,12 @@ func otlpLoad(ctx context.Context, addr string, reqs []*collectortrace.ExportTra
 					mu.Lock()
 					refused[refusalKey(err)]++
 					mu.Unlock()
+					if delay := retryDelay(err); honourRetry && delay > 0 {
+						select {
+						case <-time.After(min(delay, time.Until(until))):
+						case <-ctx.Done():
+						}
+					}
 					continue
 				}
 				ok.Add(1)
@@ -241,7 +260,7 @@ func (b *run) ingestTarget(ctx context.Context, target string, round int, reqs [
 		c.stop()
 		return res, fmt.Errorf("%s: %w", target, err)
 	}
-	win, acked, failed, ackedSpans, ackedTraces, refused, err := otlpLoad(ctx, grpcAddr, reqs, spans, traces, clients, warm, d)
+	win, acked, failed, ackedSpans, ackedTraces, refused, err := otlpLoad(ctx, grpcAddr, reqs, spans, traces, clients, warm, d, !b.cfg.IngestNoRetryDelay)
 	serr := c.stop()
 	if err != nil {
 		return res, err
