@@ -16,6 +16,14 @@ type Source interface {
 	Load(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
 }
 
+// CallSource is a Source that can also read every call one by one, without the rollups
+// (Data.Sums empty): what Run falls back to where summed calls cannot be re-priced exactly
+// (ErrNotExact).
+type CallSource interface {
+	Source
+	LoadCalls(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
+}
+
 // Request is one what-if: a workflow type ("" = every type with workflows in the
 // window), a tenant ("" = all) and a window of workflow start times.
 type Request struct {
@@ -33,6 +41,7 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	if err := req.Options.Pricer.Validate(); err != nil {
 		return nil, err
 	}
+	req.From, req.To = WholeHours(req.From, req.To)
 	types := []string{req.Workflow}
 	if req.Workflow == "" {
 		var err error
@@ -67,15 +76,37 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	return reps, nil
 }
 
+// WholeHours widens [from, to) to whole hours (UTC): the what-if reads whole hours of
+// workflow start, as the hourly rollups hold them, whichever source it reads.
+func WholeHours(from, to time.Time) (time.Time, time.Time) {
+	from, to = from.UTC(), to.UTC()
+	f, t := from.Truncate(time.Hour), to.Truncate(time.Hour)
+	if t.Before(to) {
+		t = t.Add(time.Hour)
+	}
+	return f, t
+}
+
 // runParallel is how many workflow types Run loads and analyses at once.
 const runParallel = 2
 
 func runOne(ctx context.Context, src Source, req Request, wf string) (*Report, error) {
-	d, err := src.Load(ctx, wf, req.Tenant, req.From, req.To)
+	load := src.Load
+	cs, calls := src.(CallSource)
+	if calls && (req.Options.Pricer.CutContextPct > 0 || req.Options.Pricer.CachePolicy == CacheSystem) {
+		load = cs.LoadCalls // each call by its own token mix: sums cannot say
+	}
+	d, err := load(ctx, wf, req.Tenant, req.From, req.To)
 	if err != nil {
 		return nil, fmt.Errorf("what-if %q: %w", wf, err)
 	}
 	rep, err := Analyze(d, req.Options)
+	if errors.Is(err, ErrNotExact) && calls && len(d.Sums) > 0 {
+		if d, err = cs.LoadCalls(ctx, wf, req.Tenant, req.From, req.To); err != nil {
+			return nil, fmt.Errorf("what-if %q: %w", wf, err)
+		}
+		rep, err = Analyze(d, req.Options)
+	}
 	if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
 		return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
 			wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))

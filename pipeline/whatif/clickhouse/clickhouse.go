@@ -18,7 +18,7 @@ type Source struct {
 	st *store.Store
 }
 
-var _ whatif.Source = (*Source)(nil)
+var _ whatif.CallSource = (*Source)(nil)
 
 // New returns a Source over st.
 func New(st *store.Store) *Source { return &Source{st: st} }
@@ -56,8 +56,9 @@ func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant strin
 	return out, rows.Err()
 }
 
-// Load reads the line groups and cohorts of one workflow type over [from, to).
-func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
+// LoadCalls reads the line groups and cohorts of one workflow type over [from, to) from
+// the line items: every distinct call, exact to the latest write.
+func (s *Source) LoadCalls(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
 	d := whatif.Data{Workflow: workflow, Tenant: tenant, From: from, To: to}
 	f, t := from.UTC(), to.UTC()
 	q, err := s.query("whatif_lines")
@@ -97,19 +98,28 @@ func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to tim
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c whatif.Cohort
-		var routing string
-		var reviewCost, machine int64
-		if err := rows.Scan(&routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
-			&c.ValidatedOutputs, &c.ValidatedSq, &c.Reviewed, &reviewCost, &c.ReviewCostSq, &c.ReviewActiveMs,
-			&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls); err != nil {
+		c, err := scanCohort(rows)
+		if err != nil {
 			return d, fmt.Errorf("what-if cohorts row: %w", err)
 		}
-		c.ReviewCost, c.MachineCost = pipeline.Money(reviewCost), pipeline.Money(machine)
-		c.Routing = ParseRouting(routing)
 		d.Cohorts = append(d.Cohorts, c)
 	}
 	return d, rows.Err()
+}
+
+// scanCohort reads a row of whatif_cohorts.sql or whatif_cohorts_rollups.sql.
+func scanCohort(rows interface{ Scan(...any) error }) (whatif.Cohort, error) {
+	var c whatif.Cohort
+	var routing string
+	var reviewCost, machine int64
+	if err := rows.Scan(&routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
+		&c.ValidatedOutputs, &c.ValidatedSq, &c.Reviewed, &reviewCost, &c.ReviewCostSq, &c.ReviewActiveMs,
+		&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls); err != nil {
+		return c, err
+	}
+	c.ReviewCost, c.MachineCost = pipeline.Money(reviewCost), pipeline.Money(machine)
+	c.Routing = ParseRouting(routing)
+	return c, nil
 }
 
 // ParseRouting reads the cohorts query's routing column: "step<TAB>operation<TAB>model" lines.

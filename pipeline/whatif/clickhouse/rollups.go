@@ -1,0 +1,229 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/whatif"
+)
+
+// maxCallRanges bounds the stretches of hours Load reads from the line items beside the
+// rollups (hours not built yet, or built before migration 0012); beyond it the whole window
+// is read from the line items, in two queries rather than many.
+const maxCallRanges = 8
+
+// Load reads one workflow type over the whole hours of [from, to): from the what-if's
+// rollups (rollup_whatif_calls_hourly, rollup_whatif_cohorts_hourly) for every hour whose
+// newest recorded build holds them, as of that build, and from the line items
+// (LoadCalls) for hours with workflows but no such build. The rollups' calls come summed
+// (Data.Sums); whatif.Run falls back to LoadCalls where summed calls cannot be re-priced
+// exactly. A window that is not whole hours is widened to them.
+func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
+	from, to = whatif.WholeHours(from, to)
+	d := whatif.Data{Workflow: workflow, Tenant: tenant, From: from, To: to, Groups: []whatif.LineGroup{}, Sums: []whatif.CallSum{}}
+	builds, ranges, err := s.plan(ctx, workflow, tenant, from, to)
+	if err != nil {
+		return d, err
+	}
+	if len(builds) == 0 || len(ranges) > maxCallRanges {
+		return s.LoadCalls(ctx, workflow, tenant, from, to)
+	}
+	for _, r := range ranges {
+		part, err := s.LoadCalls(ctx, workflow, tenant, r[0], r[1])
+		if err != nil {
+			return d, err
+		}
+		d.Groups = append(d.Groups, part.Groups...)
+		d.Cohorts = append(d.Cohorts, part.Cohorts...)
+	}
+	list := buildList(builds)
+	irregular, err := s.loadSums(ctx, &d, list)
+	if err != nil {
+		return d, err
+	}
+	if irregular {
+		// counts that contradict each other price call by call (Price clamps them one by one)
+		return s.LoadCalls(ctx, workflow, tenant, from, to)
+	}
+	q, err := s.query("whatif_cohorts_rollups")
+	if err != nil {
+		return d, err
+	}
+	rows, err := s.st.Conn().Query(ctx, strings.ReplaceAll(q, "{builds}", list), workflow, tenant, tenant)
+	if err != nil {
+		return d, fmt.Errorf("what-if cohorts rollup query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCohort(rows)
+		if err != nil {
+			return d, fmt.Errorf("what-if cohorts rollup row: %w", err)
+		}
+		d.Cohorts = append(d.Cohorts, c)
+	}
+	if err := rows.Err(); err != nil {
+		return d, fmt.Errorf("what-if cohorts rollup: %w", err)
+	}
+	d.Cohorts = mergeCohorts(d.Cohorts)
+	return d, nil
+}
+
+// loadSums reads the summed calls of the builds into d: regular calls as Sums, calls
+// without input or output (all alike to a pricer) as Groups. It reports whether any row
+// holds contradicting counts (kind 2).
+func (s *Source) loadSums(ctx context.Context, d *whatif.Data, list string) (bool, error) {
+	q, err := s.query("whatif_calls_rollups")
+	if err != nil {
+		return false, err
+	}
+	rows, err := s.st.Conn().Query(ctx, strings.ReplaceAll(q, "{builds}", list), d.Workflow, d.Tenant, d.Tenant)
+	if err != nil {
+		return false, fmt.Errorf("what-if calls rollup query: %w", err)
+	}
+	defer rows.Close()
+	irregular := false
+	for rows.Next() {
+		var c whatif.CallSum
+		var kind uint8
+		var bucket uint32
+		var cost int64
+		u := &c.Sums.Usage
+		if err := rows.Scan(&c.Tenant, &c.Day, &c.Step, &c.Operation, &c.Provider, &c.Model, &c.ServiceTier, &kind, &bucket,
+			&c.Sums.Calls, &cost, &c.Unpriced, &c.Errors, &u.InputTokens, &u.OutputTokens, &u.CacheReadTokens, &u.CacheWriteTokens,
+			&u.CacheWrite1hTokens, &u.ReasoningTokens, &u.AudioInputTokens, &u.ImageInputTokens, &u.AudioOutputTokens,
+			&c.Sums.MinInput, &c.Sums.MaxInput); err != nil {
+			return false, fmt.Errorf("what-if calls rollup row: %w", err)
+		}
+		c.Day = time.Date(c.Day.Year(), c.Day.Month(), c.Day.Day(), 0, 0, 0, 0, time.UTC)
+		c.Cost = pipeline.Money(cost)
+		switch kind {
+		case 0:
+			d.Sums = append(d.Sums, c)
+		case 1:
+			d.Groups = append(d.Groups, whatif.LineGroup{Tenant: c.Tenant, Day: c.Day, Step: c.Step, Operation: c.Operation,
+				Provider: c.Provider, Model: c.Model, ServiceTier: c.ServiceTier, Lines: c.Sums.Calls, Cost: c.Cost,
+				Unpriced: c.Unpriced, Errors: c.Errors})
+		default:
+			irregular = true
+		}
+	}
+	return irregular, rows.Err()
+}
+
+// plan splits [from, to) (whole hours) into the hours read from the rollups (each with
+// its newest recorded build, which holds the what-if's rows) and the stretches of hours
+// read from the line items: hours in which workflows of the type started but whose
+// newest build (if any) has no what-if rows for every workflow rollup_builds counted.
+func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to time.Time) (map[int64]uint64, [][2]time.Time, error) {
+	q, err := s.query("whatif_rollup_hours")
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.st.Conn().Query(ctx, q, from, to, from, to)
+	if err != nil {
+		return nil, nil, fmt.Errorf("what-if rollup hours query: %w", err)
+	}
+	built := map[int64]uint64{} // hour -> its newest build, where that build holds the what-if's rows
+	for rows.Next() {
+		var h time.Time
+		var build, workflows, cohorts uint64
+		if err := rows.Scan(&h, &build, &workflows, &cohorts); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("what-if rollup hours row: %w", err)
+		}
+		if workflows == cohorts {
+			built[h.Unix()] = build
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("what-if rollup hours: %w", err)
+	}
+	if q, err = s.query("whatif_hours"); err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.st.Conn().Query(ctx, q, from, to, from, to, workflow, tenant, tenant)
+	if err != nil {
+		return nil, nil, fmt.Errorf("what-if hours query: %w", err)
+	}
+	defer rows.Close()
+	builds := map[int64]uint64{}
+	var ranges [][2]time.Time
+	for rows.Next() {
+		var h time.Time
+		if err := rows.Scan(&h); err != nil {
+			return nil, nil, fmt.Errorf("what-if hours row: %w", err)
+		}
+		h = h.UTC()
+		if b, ok := built[h.Unix()]; ok {
+			builds[h.Unix()] = b
+			continue
+		}
+		if n := len(ranges); n > 0 && ranges[n-1][1].Equal(h) {
+			ranges[n-1][1] = h.Add(time.Hour)
+		} else {
+			ranges = append(ranges, [2]time.Time{h, h.Add(time.Hour)})
+		}
+	}
+	return builds, ranges, rows.Err()
+}
+
+// buildList is the {builds} of the rollup queries: (bucket, build) pairs, with one that
+// matches nothing so that a single pair is never read as a tuple of two values.
+func buildList(builds map[int64]uint64) string {
+	hours := make([]int64, 0, len(builds))
+	for h := range builds {
+		hours = append(hours, h)
+	}
+	sort.Slice(hours, func(i, j int) bool { return hours[i] < hours[j] })
+	parts := []string{"(toDateTime(0), toUInt64(0))"}
+	for _, h := range hours {
+		parts = append(parts, fmt.Sprintf("(toDateTime(%d), toUInt64(%d))", h, builds[h]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// mergeCohorts adds up the cohorts of the same routing (from the rollups and from the
+// line items of other hours), in routing order.
+func mergeCohorts(cs []whatif.Cohort) []whatif.Cohort {
+	idx := map[string]int{}
+	var out []whatif.Cohort
+	for _, c := range cs {
+		k := routingKey(c.Routing)
+		if i, ok := idx[k]; ok {
+			o := &out[i]
+			o.Workflows += c.Workflows
+			o.Completed += c.Completed
+			o.Failed += c.Failed
+			o.Escalated += c.Escalated
+			o.ValidatedWorkflows += c.ValidatedWorkflows
+			o.ValidatedOutputs += c.ValidatedOutputs
+			o.ValidatedSq += c.ValidatedSq
+			o.Reviewed += c.Reviewed
+			o.ReviewCost += c.ReviewCost
+			o.ReviewCostSq += c.ReviewCostSq
+			o.ReviewActiveMs += c.ReviewActiveMs
+			o.ReviewActiveMsSq += c.ReviewActiveMsSq
+			o.MachineCost += c.MachineCost
+			o.Calls += c.Calls
+			o.ErrorCalls += c.ErrorCalls
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return routingKey(out[i].Routing) < routingKey(out[j].Routing) })
+	return out
+}
+
+func routingKey(r []whatif.StepModel) string {
+	parts := make([]string, len(r))
+	for i, sm := range r {
+		parts[i] = sm.Step + "\t" + sm.Operation + "\t" + sm.Model
+	}
+	return strings.Join(parts, "\n")
+}
