@@ -60,6 +60,7 @@ PARAMS = {
     "whatif_hours": [*WINDOW, *WINDOW, "qa", "", ""],
     "whatif_calls_rollups": ["qa", "", ""],
     "whatif_cohorts_rollups": ["qa", "acme", "acme"],
+    "whatif_workflows_rollups": ["", ""],
     # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
     # rule's rows are not acme's)
     "alert_readings": [*WINDOW, "acme", "acme", "qa", "qa", "cost_per_completed", "cost_per_completed"],
@@ -105,6 +106,7 @@ EXPECT = {
     # the hour's newest build (7) counts 1 workflow, and its what-if cohort rows hold 1
     "whatif_rollup_hours": [["2026-11-01 10:00:00", 7, 1, 1]],
     "whatif_hours": [["2026-11-01 10:00:00"]],
+    "whatif_workflows_rollups": [["qa", 1]],
     # the same two model lines summed: the one with tokens (kind 0: regular, input 1000 from
     # min to max) and the one without (kind 1), the replayed line once
     "whatif_calls_rollups": [

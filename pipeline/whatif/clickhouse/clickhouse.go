@@ -31,9 +31,16 @@ func (s *Source) query(name string) (string, error) {
 	return store.Globalize(q), nil
 }
 
-// Workflows lists the workflow types that have workflows in [from, to) for tenant
-// ("" = all).
+// Workflows lists the workflow types that have workflows in the whole hours of [from, to)
+// for tenant ("" = all), from the rollups where they hold the hour (see Load).
 func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
+	from, to = whatif.WholeHours(from, to)
+	return s.workflowsFromRollups(ctx, from, to, tenant)
+}
+
+// workflowsFromSource lists the workflow types with workflows in [from, to) from the
+// workflows table.
+func (s *Source) workflowsFromSource(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
 	q, err := s.query("whatif_workflows")
 	if err != nil {
 		return nil, err

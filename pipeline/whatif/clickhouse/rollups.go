@@ -114,44 +114,66 @@ func (s *Source) loadSums(ctx context.Context, d *whatif.Data, list string) (boo
 	return irregular, rows.Err()
 }
 
-// plan splits [from, to) (whole hours) into the hours read from the rollups (each with
-// its newest recorded build, which holds the what-if's rows) and the stretches of hours
-// read from the line items: hours in which workflows of the type started but whose
-// newest build (if any) has no what-if rows for every workflow rollup_builds counted.
-func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to time.Time) (map[int64]uint64, [][2]time.Time, error) {
+// builtHours returns the hours of [from, to) (whole hours) whose newest recorded build
+// holds the what-if's rows, with that build, and the stretch of hours from the first to
+// the last hour without one (zero if every hour has one). An hour's build holds them when
+// its rollup_whatif_cohorts_hourly rows count every workflow rollup_builds counted for it;
+// an hour never built (no workflows, or not refreshed yet) has none.
+func (s *Source) builtHours(ctx context.Context, from, to time.Time) (map[int64]uint64, [2]time.Time, error) {
+	var missing [2]time.Time
 	q, err := s.query("whatif_rollup_hours")
 	if err != nil {
-		return nil, nil, err
+		return nil, missing, err
 	}
 	rows, err := s.st.Conn().Query(ctx, q, from, to, from, to)
 	if err != nil {
-		return nil, nil, fmt.Errorf("what-if rollup hours query: %w", err)
+		return nil, missing, fmt.Errorf("what-if rollup hours query: %w", err)
 	}
-	built := map[int64]uint64{} // hour -> its newest build, where that build holds the what-if's rows
+	defer rows.Close()
+	built := map[int64]uint64{}
 	for rows.Next() {
 		var h time.Time
 		var build, workflows, cohorts uint64
 		if err := rows.Scan(&h, &build, &workflows, &cohorts); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("what-if rollup hours row: %w", err)
+			return nil, missing, fmt.Errorf("what-if rollup hours row: %w", err)
 		}
 		if workflows == cohorts {
 			built[h.Unix()] = build
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("what-if rollup hours: %w", err)
+		return nil, missing, fmt.Errorf("what-if rollup hours: %w", err)
 	}
-	if q, err = s.query("whatif_hours"); err != nil {
+	for h := from; h.Before(to); h = h.Add(time.Hour) {
+		if _, ok := built[h.Unix()]; ok {
+			continue
+		}
+		if missing[0].IsZero() {
+			missing[0] = h
+		}
+		missing[1] = h.Add(time.Hour)
+	}
+	return built, missing, nil
+}
+
+// plan splits [from, to) (whole hours) into the hours read from the rollups (each with
+// its newest build, which holds the what-if's rows) and the stretches of hours read from
+// the line items: hours in which workflows of the type started but which have no such
+// build.
+func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to time.Time) (map[int64]uint64, [][2]time.Time, error) {
+	built, missing, err := s.builtHours(ctx, from, to)
+	if err != nil || missing[0].IsZero() {
+		return built, nil, err
+	}
+	q, err := s.query("whatif_hours")
+	if err != nil {
 		return nil, nil, err
 	}
-	rows, err = s.st.Conn().Query(ctx, q, from, to, from, to, workflow, tenant, tenant)
+	rows, err := s.st.Conn().Query(ctx, q, missing[0], missing[1], missing[0], missing[1], workflow, tenant, tenant)
 	if err != nil {
 		return nil, nil, fmt.Errorf("what-if hours query: %w", err)
 	}
 	defer rows.Close()
-	builds := map[int64]uint64{}
 	var ranges [][2]time.Time
 	for rows.Next() {
 		var h time.Time
@@ -159,8 +181,7 @@ func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to tim
 			return nil, nil, fmt.Errorf("what-if hours row: %w", err)
 		}
 		h = h.UTC()
-		if b, ok := built[h.Unix()]; ok {
-			builds[h.Unix()] = b
+		if _, ok := built[h.Unix()]; ok {
 			continue
 		}
 		if n := len(ranges); n > 0 && ranges[n-1][1].Equal(h) {
@@ -169,7 +190,54 @@ func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to tim
 			ranges = append(ranges, [2]time.Time{h, h.Add(time.Hour)})
 		}
 	}
-	return builds, ranges, rows.Err()
+	return built, ranges, rows.Err()
+}
+
+// workflowsFromRollups lists the workflow types of [from, to) (whole hours): from the
+// what-if's cohort rollups for the hours built with them, from the workflows for the rest.
+func (s *Source) workflowsFromRollups(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
+	built, missing, err := s.builtHours(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	if !missing[0].IsZero() {
+		names, err := s.workflowsFromSource(ctx, missing[0], missing[1], tenant)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			seen[n] = true
+		}
+	}
+	if len(built) > 0 {
+		q, err := s.query("whatif_workflows_rollups")
+		if err != nil {
+			return nil, err
+		}
+		rows, err := s.st.Conn().Query(ctx, strings.ReplaceAll(q, "{builds}", buildList(built)), tenant, tenant)
+		if err != nil {
+			return nil, fmt.Errorf("what-if workflow types rollup query: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			var n uint64
+			if err := rows.Scan(&name, &n); err != nil {
+				return nil, fmt.Errorf("what-if workflow types rollup row: %w", err)
+			}
+			seen[name] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("what-if workflow types rollup: %w", err)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // buildList is the {builds} of the rollup queries: (bucket, build) pairs, with one that
