@@ -185,9 +185,81 @@ func TestComposeFile(t *testing.T) {
 	if unitcost < 6 {
 		t.Errorf("%d unitcost services", unitcost)
 	}
+	composeStartOrder(t, services)
 	alertEnv := services["alert"].(map[string]any)["environment"].(map[string]any)
 	if !strings.Contains(fmt.Sprint(alertEnv["UNITCOST_ALERTMANAGER_URL"]), "alertmanager:9093") {
 		t.Errorf("compose's alert does not send to the stack's Alertmanager: %v", alertEnv)
+	}
+}
+
+// composeStartOrder checks docker-compose.yml's start order: every service that reads or
+// writes the ClickHouse schema (the unitcost commands but ingest, migrate and loadgen, and
+// Grafana) starts only once migrate has completed successfully and ClickHouse is healthy;
+// migrate waits for ClickHouse; a service waited on as healthy has a healthcheck, one waited
+// on to complete is never restarted; and the order has no cycle.
+func composeStartOrder(t *testing.T, services map[string]any) {
+	t.Helper()
+	deps := map[string]map[string]string{} // service -> dependency -> condition
+	for name, sv := range services {
+		deps[name] = map[string]string{}
+		switch d := sv.(map[string]any)["depends_on"].(type) {
+		case map[string]any:
+			for dep, v := range d {
+				cond, _ := v.(map[string]any)["condition"].(string)
+				deps[name][dep] = cond
+			}
+		case []any:
+			for _, dep := range d {
+				deps[name][dep.(string)] = "service_started"
+			}
+		}
+	}
+	for name, sv := range services {
+		s := sv.(map[string]any)
+		schema := name == "grafana"
+		if img, _ := s["image"].(string); strings.Contains(img, "unitcost") {
+			cmd, _ := s["command"].([]any)
+			schema = len(cmd) > 0 && !slices.Contains([]any{"ingest", "migrate", "loadgen"}, cmd[0])
+		}
+		if schema && (deps[name]["migrate"] != "service_completed_successfully" || deps[name]["clickhouse"] != "service_healthy") {
+			t.Errorf("compose: %s needs the schema but starts with %v, not after migrate completed successfully and clickhouse healthy", name, deps[name])
+		}
+		for dep, cond := range deps[name] {
+			target, _ := services[dep].(map[string]any)
+			switch cond {
+			case "service_healthy":
+				if target["healthcheck"] == nil {
+					t.Errorf("compose: %s waits for %s to be healthy, which has no healthcheck", name, dep)
+				}
+			case "service_completed_successfully":
+				if target["restart"] != "no" {
+					t.Errorf("compose: %s waits for %s to complete, which restarts (%v)", name, dep, target["restart"])
+				}
+			}
+		}
+	}
+	if deps["migrate"]["clickhouse"] != "service_healthy" {
+		t.Errorf("compose: migrate starts with %v, not after clickhouse is healthy", deps["migrate"])
+	}
+	// No cycle: every service's dependencies resolve (depth-first, three colours).
+	state := map[string]int{}
+	var visit func(n string, path []string)
+	visit = func(n string, path []string) {
+		switch state[n] {
+		case 1:
+			t.Errorf("compose: depends_on cycle %v", append(path, n))
+			return
+		case 2:
+			return
+		}
+		state[n] = 1
+		for dep := range deps[n] {
+			visit(dep, append(path, n))
+		}
+		state[n] = 2
+	}
+	for name := range services {
+		visit(name, nil)
 	}
 }
 

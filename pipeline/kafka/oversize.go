@@ -74,14 +74,17 @@ func (b Bound) Records(td ptrace.Traces, tenant string) (Bounded, error) {
 	if b.MaxRecordBytes <= 0 {
 		b.MaxRecordBytes = Defaults().MaxRecordBytes
 	}
+	if b.Stage == "" {
+		b.Stage = "ingest"
+	}
+	// Before anything of unitcost's own is written on a span: a client's value of a
+	// reserved attribute goes, and the span says so (semconv.Reserved).
+	unreserve(td, b.Stage)
 	if b.MaxRecordBytes < 1024 {
 		// Below the least kafka.max_record_bytes accepts: one span per record, as they
 		// are (the load generator's shuffled delivery asks for that with 1).
 		recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes)
 		return Bounded{Records: recs}, err
-	}
-	if b.Stage == "" {
-		b.Stage = "ingest"
 	}
 	if b.Source == "" {
 		b.Source = "ingest"
@@ -152,6 +155,43 @@ func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string)
 		p.m.deadLettered.Add(float64(out.Rejected))
 	}
 	return out.Records, res, nil
+}
+
+// unreserve removes every reserved attribute (semconv.Reserved) a client set on a span of
+// td, and records each removal, with the value it had, in the span's (now unitcost's own)
+// semconv.IngestIssues: a client can neither forge unitcost's findings nor erase them.
+func unreserve(td ptrace.Traces, stage string) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				attrs := spans.At(k).Attributes()
+				found := false
+				attrs.Range(func(key string, _ pcommon.Value) bool {
+					found = semconv.Reserved(key)
+					return !found
+				})
+				if !found {
+					continue
+				}
+				var issues []string
+				attrs.RemoveIf(func(key string, v pcommon.Value) bool {
+					if !semconv.Reserved(key) {
+						return false
+					}
+					issues = append(issues, fmt.Sprintf("attribute %s set by the client removed at %s: it is reserved for unitcost's own marks (value %s)",
+						key, stage, clip(v.AsString(), 256)))
+					return true
+				})
+				s := attrs.PutEmptySlice(semconv.IngestIssues)
+				for _, is := range issues {
+					s.AppendEmpty().SetStr(is)
+				}
+			}
+		}
+	}
 }
 
 // fit estimates (when the span reports no usage) and trims sp until it encodes in budget

@@ -128,3 +128,40 @@ func TestOversizedSpansAreTrimmedOrDeadLettered(t *testing.T) {
 		t.Fatalf("dead letter: reason %q, %v %v", reason, stub.SpanCount(), err)
 	}
 }
+
+// Every record Bound writes carries the origin header, on both of its paths, and a
+// client's value of a reserved attribute is gone from its spans, replaced by unitcost's
+// issue naming it and the value it had.
+func TestBoundRemovesClientSetReservedAttributes(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{1, 64 << 10} {
+		td := ptrace.NewTraces()
+		sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		sp.SetTraceID(pcommon.TraceID{1})
+		sp.SetSpanID(pcommon.SpanID{2})
+		sp.Attributes().PutStr("app.x", "kept")
+		sp.Attributes().PutBool(semconv.UsageEstimated, false)
+		recs, err := kafka.Bound{Topic: "spans", MaxRecordBytes: limit, Stage: "test"}.Records(td, "acme")
+		if err != nil || len(recs.Records) != 1 {
+			t.Fatalf("limit %d: %d records, %v", limit, len(recs.Records), err)
+		}
+		origin := ""
+		for _, h := range recs.Records[0].Headers {
+			if h.Key == kafka.HeaderOrigin {
+				origin = string(h.Value)
+			}
+		}
+		got, err := otlp.Decode(recs.Records[0].Value, otlp.EncodingProto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := got.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes()
+		_, est := a.Get(semconv.UsageEstimated)
+		issues, _ := a.Get(semconv.IngestIssues)
+		kept, _ := a.Get("app.x")
+		const want = `["attribute unitcost.usage.estimated set by the client removed at test: it is reserved for unitcost's own marks (value false)"]`
+		if origin != kafka.OriginUnitcost || est || issues.AsString() != want || kept.Str() != "kept" || a.Len() != 2 {
+			t.Errorf("limit %d: origin %q, estimated present %v, issues %s, app.x %q, %d attributes", limit, origin, est, issues.AsString(), kept.Str(), a.Len())
+		}
+	}
+}

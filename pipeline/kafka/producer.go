@@ -25,6 +25,11 @@ const (
 	HeaderContentType = "content-type"
 	HeaderReason      = "unitcost.dlq.reason"
 	HeaderSource      = "unitcost.dlq.source" // topic/partition@offset
+	// HeaderOrigin marks a record kafka.Bound wrote (ingest, process re-keying a
+	// Collector record, loadgen): Bound removed any reserved attribute a client set, so
+	// process applies the ones on its spans (semconv.Reserved). Value OriginUnitcost.
+	HeaderOrigin   = "unitcost.origin"
+	OriginUnitcost = "unitcost"
 )
 
 // ProducerConfig configures ingest's producer.
@@ -235,6 +240,7 @@ func traceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.
 func newRecord(topic string, key, val []byte, tenant string) *kgo.Record {
 	r := &kgo.Record{Topic: topic, Key: key, Value: val, Headers: []kgo.RecordHeader{
 		{Key: HeaderContentType, Value: []byte(otlp.EncodingProto.ContentType())},
+		{Key: HeaderOrigin, Value: []byte(OriginUnitcost)},
 	}}
 	if tenant != "" {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: HeaderTenant, Value: []byte(tenant)})

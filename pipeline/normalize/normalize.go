@@ -33,10 +33,18 @@ type Limits struct {
 	MaxStringBytes int `yaml:"max_string_bytes" desc:"longest label value (name, model, role) in bytes (default 256)"`
 	// MaxReviewSeconds caps one review's active or queue time. Default 30 days.
 	MaxReviewSeconds float64 `yaml:"max_review_seconds" desc:"longest active or queue time of one review, seconds (default 2592000, 30 days)"`
+	// MaxValidatedOutputs caps the validated outputs a workflow root claims
+	// (unitcost.outputs.validated), the denominator of cost per validated output; a
+	// larger count is 0 with an issue. Not tokens, so not MaxTokens. Default 100,000,000.
+	MaxValidatedOutputs uint64 `yaml:"max_validated_outputs" desc:"largest validated-output count accepted on a workflow root; a larger one counts 0 with a span issue (default 100000000)"`
+	// MaxRetrievalUnits caps a retrieval span's units (queries or documents); beyond it
+	// the line is quarantined. Default 100,000,000.
+	MaxRetrievalUnits uint64 `yaml:"max_retrieval_units" desc:"largest retrieval unit count (queries or documents) accepted on a span; a larger one leaves its line unpriced (default 100000000)"`
 }
 
 // DefaultLimits are the limits used when a field is zero.
-var DefaultLimits = Limits{MaxTokens: 100_000_000, MaxStringBytes: 256, MaxReviewSeconds: 30 * 24 * 3600}
+var DefaultLimits = Limits{MaxTokens: 100_000_000, MaxStringBytes: 256, MaxReviewSeconds: 30 * 24 * 3600,
+	MaxValidatedOutputs: 100_000_000, MaxRetrievalUnits: 100_000_000}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxTokens == 0 {
@@ -47,6 +55,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxReviewSeconds == 0 {
 		l.MaxReviewSeconds = DefaultLimits.MaxReviewSeconds
+	}
+	if l.MaxValidatedOutputs == 0 {
+		l.MaxValidatedOutputs = DefaultLimits.MaxValidatedOutputs
+	}
+	if l.MaxRetrievalUnits == 0 {
+		l.MaxRetrievalUnits = DefaultLimits.MaxRetrievalUnits
 	}
 	return l
 }
@@ -68,6 +82,11 @@ type Normalizer struct {
 	// before a span's content is trimmed to fit a Kafka record reads it all: that content
 	// is in memory already, and a cap would bill a 2 MB prompt as its trimmed 4 KiB.
 	ContentBytes int
+	// TrustMarks applies the reserved marks unitcost ingest writes on a span it changed
+	// (semconv.IngestIssues, semconv.UsageEstimated). Set it only for spans of a record
+	// kafka.Bound wrote, which removed any a client set; otherwise (the zero value) such
+	// an attribute was set by the client and is ignored, with a span issue saying so.
+	TrustMarks bool
 }
 
 // Span normalises one span. res is its resource's attributes; tenant is the tenant the
@@ -140,7 +159,7 @@ func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
 		out.WorkflowName = f.workflowName(out.Name, lim)
 		out.WorkflowVersion = f.get(sWorkflowVersion, "workflow version", lim)
 		outcomes.rootOutcome(&f, out, sp.code, lim)
-		out.ValidatedOutputs = f.count(f.n[nValidated], "validated outputs", lim.MaxTokens)
+		out.ValidatedOutputs = f.count(f.n[nValidated], "validated outputs", lim.MaxValidatedOutputs)
 		out.ValidatedExplicit = f.n[nValidated].rank > 0
 	}
 	if out.Operation == pipeline.OpHumanReview {
@@ -150,11 +169,11 @@ func (n *Normalizer) fill(sp *spanIn, tenant string, out *pipeline.Span) error {
 		out.ReviewOutcome = f.get(sReviewOutcome, "review outcome", lim)
 	}
 	if out.Operation == pipeline.OpRetrieval {
-		out.RetrievalUnits = f.count(f.n[nUnits], "retrieval units", lim.MaxTokens)
+		out.RetrievalUnits = f.count(f.n[nUnits], "retrieval units", lim.MaxRetrievalUnits)
 	}
 	f.silentDrops(out)
 	out.Issues = f.issues
-	ingestMarks(sp.attrs, out)
+	ingestMarks(sp.attrs, n.TrustMarks, out)
 	return nil
 }
 

@@ -353,7 +353,13 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	p.m.Records.Inc()
 	tenant := p.tenantOf(header(r, kafka.HeaderTenant))
 	enc := otlp.EncodingFor(string(header(r, kafka.HeaderContentType)), r.Value)
+	// unitcost's own marks on a span count only from a record kafka.Bound wrote (which
+	// removed any a client set): not from one a Collector or anything else put on the
+	// spans topic directly (normalize.Normalizer.TrustMarks).
+	trust := r.Topic == p.kcfg.SpansTopic && string(header(r, kafka.HeaderOrigin)) == kafka.OriginUnitcost
+	p.norm.TrustMarks = trust
 	if enc == otlp.EncodingProto && r.Topic == p.kcfg.SpansTopic && p.wire != nil {
+		p.wire.N.TrustMarks = trust
 		// The hot path: protobuf read straight into spans (normalize.Decoder). A record it
 		// cannot take whole (undecodable, or a span to reject) goes the pdata way below,
 		// which decides its fate exactly as before; nothing of it was taken yet.

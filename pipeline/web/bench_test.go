@@ -2,10 +2,8 @@ package web_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,8 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unitcost/unitcost/internal/testenv"
-	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/report"
 	"github.com/unitcost/unitcost/pipeline/store"
@@ -54,7 +51,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	st, end := benchStore(b, n)
+	st, end := benchdata.Store(b, benchdata.Options{LineItems: n, Labels: true}, true)
 	bk, err := pricing.Builtin()
 	if err != nil {
 		b.Fatal(err)
@@ -143,7 +140,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 			}
 			path, _, _ := strings.Cut(slowest, "?")
 			fmt.Fprintf(os.Stderr, "%-40s %2d reads  p50 %9s  p99 %9s  %2d runs  (load %s; slowest read %s p50 %s)\n", p.name, len(p.urls), lat[len(lat)/2].Round(100*time.Microsecond),
-				lat[len(lat)*99/100].Round(100*time.Microsecond), n, loadavg(), strings.TrimPrefix(path, "/api/v1/"), slowestP50.Round(100*time.Microsecond))
+				lat[len(lat)*99/100].Round(100*time.Microsecond), n, benchdata.LoadAvg(), strings.TrimPrefix(path, "/api/v1/"), slowestP50.Round(100*time.Microsecond))
 		}
 	}
 }
@@ -235,15 +232,6 @@ func load(ctx context.Context, base string, urls []string) ([]time.Duration, err
 	return took, nil
 }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
-}
-
 // sampleWorkflow is a workflow of the last day, for the drill-down.
 func sampleWorkflow(b *testing.B, st *store.Store, end time.Time) string {
 	rows, err := st.TopWorkflows(context.Background(), end.Add(-24*time.Hour), end, "", 1)
@@ -251,123 +239,4 @@ func sampleWorkflow(b *testing.B, st *store.Store, end time.Time) string {
 		b.Fatalf("no workflow to drill into: %v", err)
 	}
 	return rows[0].WorkflowID
-}
-
-// benchStore returns a store holding n line items ending at the returned hour, written
-// now or by an earlier run into UNITCOST_BENCH_DATABASE.
-func benchStore(b *testing.B, n int) (*store.Store, time.Time) {
-	ctx := context.Background()
-	db := os.Getenv("UNITCOST_BENCH_DATABASE")
-	if db == "" {
-		st := testenv.ClickHouse(b)
-		return st, write(b, st, n)
-	}
-	st, err := store.Open(ctx, store.Config{Addr: []string{testenv.ClickHouseAddr(b)}, Database: db, Username: "default"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	var have uint64
-	var last time.Time
-	if err := st.Conn().QueryRow(ctx, "SELECT count(), max(start_time) FROM "+db+".line_items").Scan(&have, &last); err != nil {
-		b.Fatal(err)
-	}
-	if have == uint64(n/5*5) {
-		fmt.Fprintf(os.Stderr, "reusing %d line items in %s (written up to %s)\n", have, db, last.UTC().Format(time.RFC3339))
-		began := time.Now() // the rollups as this version builds them (all hours after an upgrade that needs it)
-		rs, err := st.RefreshRollups(ctx, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fmt.Fprintf(os.Stderr, "rollups: refreshed %d hours in %s (load %s)\n", len(rs.Hours), time.Since(began).Round(time.Millisecond), loadavg())
-		return st, last.UTC().Truncate(time.Hour).Add(time.Hour)
-	}
-	if have != 0 {
-		b.Fatalf("%s holds %d line items, not %d: drop it first", db, have, n)
-	}
-	return st, write(b, st, n)
-}
-
-// write inserts n line items (five per workflow) over the 30 days before the current hour
-// in time order, as the processor's writer does, then rebuilds the rollups. Four workflow
-// types of two steps, each step on one of two models (two calls each), a tool call, a
-// review in one workflow of eight; 3 tenants, 3 versions, 2 teams, features, services and
-// environments; one workflow in ten fails.
-func write(b *testing.B, st *store.Store, n int) time.Time {
-	ctx := context.Background()
-	end := time.Now().UTC().Truncate(time.Hour)
-	start := end.Add(-30 * 24 * time.Hour)
-	const linesPerWorkflow = 5
-	workflows := n / linesPerWorkflow
-	rng := rand.New(rand.NewPCG(1, 2))
-	types := []string{"support_agent", "rag_qa", "invoice_extraction", "ticket_classification"}
-	steps := [][2]string{{"classify", "answer"}, {"plan", "respond"}, {"extract", "check"}, {"classify", "summarise"}}
-	models := [][2]string{{"gpt-5-nano", "gpt-5"}, {"gpt-4.1-mini", "claude-sonnet-4-5"}}
-	tenants := []string{"acme", "globex", "initech"}
-	teams, features := []string{"core", "growth"}, []string{"chat", "search", "billing"}
-	services, envs := []string{"agent-api", "worker"}, []string{"prod", "staging"}
-	bk, err := pricing.Builtin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	books := pricing.Single(bk)
-	var batch pipeline.Batch
-	written := 0
-	began := time.Now()
-	for w := 0; w < workflows; w++ {
-		var tid pipeline.TraceID
-		binary.BigEndian.PutUint64(tid[8:], uint64(w+1))
-		ts := start.Add(time.Duration(w)*(30*24*time.Hour/time.Duration(workflows)) + time.Duration(rng.Int64N(int64(time.Minute)))).UnixNano()
-		tenant, kind := tenants[w%len(tenants)], w%len(types)
-		wid := tid.String()
-		outcome := "completed"
-		if rng.IntN(10) == 0 {
-			outcome = "failed"
-		}
-		wf := pipeline.Workflow{ID: wid, Tenant: tenant, TraceID: tid, Name: types[kind], Version: "v" + strconv.Itoa(w%3), Outcome: outcome,
-			ValidatedOutputs: 1, StartUnixNano: ts, EndUnixNano: ts + 30e9, Team: teams[w%2], Feature: features[w%3], Service: services[w%2], Environment: envs[w/2%2]}
-		batch.Workflows = append(batch.Workflows, wf)
-		for c := 0; c < linesPerWorkflow; c++ {
-			sp := &pipeline.Span{Tenant: tenant, TraceID: tid, StartUnixNano: ts + int64(c)*1e9, EndUnixNano: ts + int64(c)*1e9 + 8e8,
-				Team: wf.Team, Feature: wf.Feature, Service: wf.Service, Environment: wf.Environment}
-			sp.SpanID[7] = byte(c + 2)
-			li := pipeline.LineItem{Span: sp, WorkflowID: wid, Component: pipeline.ComponentModel}
-			switch {
-			case c < 4:
-				step := c / 2
-				sp.Step, sp.Operation, sp.Provider = steps[kind][step], pipeline.OpChat, "openai"
-				sp.Model = models[step][(w/7+step)%2]
-				sp.Usage = pipeline.Usage{InputTokens: uint64(500 + rng.IntN(8000)), OutputTokens: uint64(50 + rng.IntN(800))}
-				if rng.IntN(3) == 0 {
-					sp.Usage.Mix = pipeline.TokenMix{System: 200, Context: uint64(rng.IntN(4000)), User: 100}
-				}
-				li.Cost, li.Priced = books.Price(nil, sp, wid)[0].Cost, true
-			case rng.IntN(8) == 0:
-				sp.Operation, sp.ReviewRole, sp.ReviewActiveMs = pipeline.OpHumanReview, "support_agent", uint64(30_000+rng.IntN(570_000))
-				li.Component, li.Cost, li.Priced = pipeline.ComponentReview, books.Price(nil, sp, wid)[0].Cost, true
-			default:
-				sp.Operation, sp.ToolName, sp.Name = pipeline.OpTool, "web_search", "web_search"
-				li.Component, li.Cost, li.Priced = pipeline.ComponentTool, 10_000_000, true
-			}
-			batch.LineItems = append(batch.LineItems, li)
-		}
-		if len(batch.LineItems) >= 100_000 || w == workflows-1 {
-			if err := st.Write(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			written += len(batch.LineItems)
-			batch = pipeline.Batch{}
-		}
-	}
-	fmt.Fprintf(os.Stderr, "inserted %d line items and %d workflows in %s (load %s)\n", written, workflows, time.Since(began).Round(time.Millisecond), loadavg())
-	began = time.Now()
-	rs, err := st.RefreshRollups(ctx, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fmt.Fprintf(os.Stderr, "rollups: rebuilt %d hours in %s (load %s)\n", len(rs.Hours), time.Since(began).Round(time.Millisecond), loadavg())
-	return end
 }

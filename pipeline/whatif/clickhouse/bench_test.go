@@ -2,16 +2,13 @@ package clickhouse_test
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/unitcost/unitcost/internal/testenv"
-	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/whatif"
@@ -36,65 +33,14 @@ func BenchmarkWhatif(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	st := testenv.ClickHouse(b)
+	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, false)
 	ctx := context.Background()
-	end := time.Now().UTC().Truncate(time.Hour)
-	start := end.Add(-30 * 24 * time.Hour)
-	const linesPerWorkflow = 5
-	workflows := n / linesPerWorkflow
-	rng := rand.New(rand.NewPCG(1, 2))
-	types := []string{"support_agent", "rag_qa", "invoice_extraction", "ticket_classification"}
-	steps := [][2]string{{"classify", "answer"}, {"plan", "respond"}, {"extract", "check"}, {"classify", "summarise"}}
-	models := [][2]string{{"gpt-5-nano", "gpt-5"}, {"gpt-4.1-mini", "claude-sonnet-4-5"}}
-	tenants := []string{"acme", "globex", "initech"}
+	start := end.Add(-benchdata.Window)
 	bk, err := pricing.Builtin()
 	if err != nil {
 		b.Fatal(err)
 	}
 	books := pricing.Single(bk)
-	var batch pipeline.Batch
-	written := 0
-	began := time.Now()
-	for w := 0; w < workflows; w++ {
-		var tid pipeline.TraceID
-		binary.BigEndian.PutUint64(tid[8:], uint64(w+1))
-		ts := start.Add(time.Duration(w)*(30*24*time.Hour/time.Duration(workflows)) + time.Duration(rng.Int64N(int64(time.Minute)))).UnixNano()
-		tenant, kind := tenants[w%len(tenants)], w%len(types)
-		wid := tid.String()
-		batch.Workflows = append(batch.Workflows, pipeline.Workflow{ID: wid, Tenant: tenant, TraceID: tid, Name: types[kind], Outcome: "completed",
-			ValidatedOutputs: 1, StartUnixNano: ts, EndUnixNano: ts + 30e9})
-		for c := 0; c < linesPerWorkflow; c++ {
-			sp := &pipeline.Span{Tenant: tenant, TraceID: tid, StartUnixNano: ts + int64(c)*1e9, EndUnixNano: ts + int64(c)*1e9 + 8e8}
-			sp.SpanID[7] = byte(c + 2)
-			li := pipeline.LineItem{Span: sp, WorkflowID: wid, Component: pipeline.ComponentModel}
-			switch {
-			case c < 4: // two calls on each of two steps, each step on one of its two models
-				step := c / 2
-				sp.Step, sp.Operation, sp.Provider = steps[kind][step], pipeline.OpChat, "openai"
-				sp.Model = models[step][(w/7+step)%2]
-				sp.Usage = pipeline.Usage{InputTokens: uint64(500 + rng.IntN(8000)), OutputTokens: uint64(50 + rng.IntN(800))}
-				if rng.IntN(3) == 0 {
-					sp.Usage.Mix = pipeline.TokenMix{System: 200, Context: uint64(rng.IntN(4000)), User: 100}
-				}
-				li.Cost, li.Priced = books.Price(nil, sp, wid)[0].Cost, true
-			case rng.IntN(8) == 0:
-				sp.Operation, sp.ReviewRole, sp.ReviewActiveMs = pipeline.OpHumanReview, "support_agent", uint64(30_000+rng.IntN(570_000))
-				li.Component, li.Cost, li.Priced = pipeline.ComponentReview, books.Price(nil, sp, wid)[0].Cost, true
-			default:
-				sp.Operation, sp.ToolName, sp.Name = pipeline.OpTool, "web_search", "web_search"
-				li.Component, li.Cost, li.Priced = pipeline.ComponentTool, 10_000_000, true
-			}
-			batch.LineItems = append(batch.LineItems, li)
-		}
-		if len(batch.LineItems) >= 100_000 || w == workflows-1 {
-			if err := st.Write(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			written += len(batch.LineItems)
-			batch = pipeline.Batch{}
-		}
-	}
-	fmt.Fprintf(os.Stderr, "inserted %d line items and %d workflows in %s\n", written, workflows, time.Since(began).Round(time.Millisecond))
 	src := whatifch.New(st)
 	opts := whatif.Options{Pricer: whatif.Pricer{Books: books}}
 	cases := []struct {
