@@ -58,8 +58,8 @@ PARAMS = {
     "rollup_whatif_cohorts": [7, *HOUR, HOUR[0], *HOUR],
     "whatif_rollup_hours": [*WINDOW, *WINDOW],
     "whatif_hours": [*WINDOW, *WINDOW, "qa", "", ""],
-    "whatif_calls_rollups": ["qa", "", ""],
-    "whatif_cohorts_rollups": ["qa", "acme", "acme"],
+    "whatif_calls_rollups": ["qa", "qa", "", ""],
+    "whatif_cohorts_rollups": ["", "", "acme", "acme"],
     "whatif_workflows_rollups": ["", ""],
     # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
     # rule's rows are not acme's)
@@ -110,11 +110,11 @@ EXPECT = {
     # the same two model lines summed: the one with tokens (kind 0: regular, input 1000 from
     # min to max) and the one without (kind 1), the replayed line once
     "whatif_calls_rollups": [
-        ["acme", "2026-11-01", "", "", "", "", "", 0, 0, 1, 0, 0, 0, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 1000],
-        ["acme", "2026-11-01", "", "", "", "", "", 1, 0, 1, 1234567, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ["qa", "acme", "2026-11-01", "", "", "", "", "", 0, 0, 1, 0, 0, 0, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 1000],
+        ["qa", "acme", "2026-11-01", "", "", "", "", "", 1, 0, 1, 1234567, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     ],
     # the same cohort as whatif_cohorts, from the rollup hour
-    "whatif_cohorts_rollups": [["\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
+    "whatif_cohorts_rollups": [["qa", "\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
     # the hour evaluated twice: the newest evaluation's row only (ReplacingMergeTree, FINAL)
     "alert_readings": [["acme", "cpc/qa", "2026-11-01 10:00:00", "2026-11-01 10:59:00", "cpc", "cost_per_completed", "qa", 1, "",
                         0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, 24, "median_mad"]],
@@ -270,7 +270,7 @@ def main():
             try:
                 sql = q.read_text().replace("{db}", DB).replace("{dim}", "component").replace("{filter}", "")
                 sql = sql.replace("{bucket}", "toStartOfDay(bucket)").replace("{hours}", f"toDateTime('{HOUR[0]}')")
-                sql = sql.replace("{builds}", f"(toDateTime(0), toUInt64(0)), (toDateTime('{HOUR[0]}'), toUInt64(7))")
+                sql = sql.replace("{builds}", "(0, 0), (1793527200, 7)")  # HOUR[0] in Unix seconds
                 got = rows(s, bind(sql, PARAMS[name]))
                 if name == REBUILDS[-1]:
                     s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "

@@ -24,6 +24,14 @@ type CallSource interface {
 	LoadCalls(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
 }
 
+// BatchSource is a Source that can read every workflow type of a window at once (fewer
+// round trips than Workflows and a Load per type); ok=false when it cannot for this
+// window (then Run uses Workflows and Load).
+type BatchSource interface {
+	Source
+	LoadAll(ctx context.Context, tenant string, from, to time.Time) (ds []Data, ok bool, err error)
+}
+
 // Request is one what-if: a workflow type ("" = every type with workflows in the
 // window), a tenant ("" = all) and a window of workflow start times.
 type Request struct {
@@ -42,6 +50,23 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 		return nil, err
 	}
 	req.From, req.To = WholeHours(req.From, req.To)
+	if bs, ok := src.(BatchSource); ok && req.Workflow == "" && !perCall(req.Options) {
+		ds, ok, err := bs.LoadAll(ctx, req.Tenant, req.From, req.To)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			reps := make([]*Report, 0, len(ds))
+			for _, d := range ds {
+				rep, err := analyzeOrCalls(ctx, src, req, d)
+				if err != nil {
+					return nil, err
+				}
+				reps = append(reps, rep)
+			}
+			return reps, nil
+		}
+	}
 	types := []string{req.Workflow}
 	if req.Workflow == "" {
 		var err error
@@ -90,18 +115,30 @@ func WholeHours(from, to time.Time) (time.Time, time.Time) {
 // runParallel is how many workflow types Run loads and analyses at once.
 const runParallel = 2
 
+// perCall says whether the options change each call by its own token mix, which summed
+// calls cannot tell (ErrNotExact).
+func perCall(o Options) bool {
+	return o.Pricer.CutContextPct > 0 || o.Pricer.CachePolicy == CacheSystem
+}
+
 func runOne(ctx context.Context, src Source, req Request, wf string) (*Report, error) {
 	load := src.Load
-	cs, calls := src.(CallSource)
-	if calls && (req.Options.Pricer.CutContextPct > 0 || req.Options.Pricer.CachePolicy == CacheSystem) {
-		load = cs.LoadCalls // each call by its own token mix: sums cannot say
+	if cs, ok := src.(CallSource); ok && perCall(req.Options) {
+		load = cs.LoadCalls
 	}
 	d, err := load(ctx, wf, req.Tenant, req.From, req.To)
 	if err != nil {
 		return nil, fmt.Errorf("what-if %q: %w", wf, err)
 	}
+	return analyzeOrCalls(ctx, src, req, d)
+}
+
+// analyzeOrCalls analyses d, or the calls of its type one by one where its summed calls
+// cannot be re-priced exactly.
+func analyzeOrCalls(ctx context.Context, src Source, req Request, d Data) (*Report, error) {
+	wf := d.Workflow
 	rep, err := Analyze(d, req.Options)
-	if errors.Is(err, ErrNotExact) && calls && len(d.Sums) > 0 {
+	if cs, ok := src.(CallSource); ok && errors.Is(err, ErrNotExact) && len(d.Sums) > 0 {
 		if d, err = cs.LoadCalls(ctx, wf, req.Tenant, req.From, req.To); err != nil {
 			return nil, fmt.Errorf("what-if %q: %w", wf, err)
 		}

@@ -18,7 +18,10 @@ type Source struct {
 	st *store.Store
 }
 
-var _ whatif.CallSource = (*Source)(nil)
+var (
+	_ whatif.CallSource  = (*Source)(nil)
+	_ whatif.BatchSource = (*Source)(nil)
+)
 
 // New returns a Source over st.
 func New(st *store.Store) *Source { return &Source{st: st} }
@@ -114,14 +117,15 @@ func (s *Source) LoadCalls(ctx context.Context, workflow, tenant string, from, t
 	return d, rows.Err()
 }
 
-// scanCohort reads a row of whatif_cohorts.sql or whatif_cohorts_rollups.sql.
-func scanCohort(rows interface{ Scan(...any) error }) (whatif.Cohort, error) {
+// scanCohort reads a row of whatif_cohorts.sql, or with first of whatif_cohorts_rollups.sql
+// (its workflow column).
+func scanCohort(rows interface{ Scan(...any) error }, first ...any) (whatif.Cohort, error) {
 	var c whatif.Cohort
 	var routing string
 	var reviewCost, machine int64
-	if err := rows.Scan(&routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
+	if err := rows.Scan(append(first, &routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
 		&c.ValidatedOutputs, &c.ValidatedSq, &c.Reviewed, &reviewCost, &c.ReviewCostSq, &c.ReviewActiveMs,
-		&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls); err != nil {
+		&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls)...); err != nil {
 		return c, err
 	}
 	c.ReviewCost, c.MachineCost = pipeline.Money(reviewCost), pipeline.Money(machine)

@@ -271,6 +271,7 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 		scen     string
 	}{
 		{"whole window", start, start.Add(11 * time.Hour), "", whatif.Pricer{Books: books}, ""},
+		{"every hour rolled up (all types at once)", start, start.Add(10 * time.Hour), "", whatif.Pricer{Books: books}, ""},
 		{"partial hours", start.Add(90 * time.Minute), start.Add(7*time.Hour + 10*time.Minute), "", whatif.Pricer{Books: books}, ""},
 		{"tenant acme", start, start.Add(11 * time.Hour), "acme", whatif.Pricer{Books: books}, ""},
 		{"tenant globex, scenario", start, start.Add(11 * time.Hour), "globex", whatif.Pricer{Books: books}, "answer=gpt-5@batch,classify=openai/gpt-5-nano"},
@@ -304,6 +305,11 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 		wantJSON, _ := json.MarshalIndent(want, "", " ")
 		if !bytes.Equal(gotJSON, wantJSON) {
 			t.Fatalf("%s: the what-if from the rollups differs from the one call by call\n%s", c.name, firstDiff(gotJSON, wantJSON))
+		}
+		if c.name == "every hour rolled up (all types at once)" {
+			if _, ok, err := src.LoadAll(ctx, "", c.from, c.to); !ok || err != nil {
+				t.Fatalf("%s: not read at once: %v", c.name, err)
+			}
 		}
 		if c.name == "whole window" {
 			unpriced := uint64(0)
