@@ -118,8 +118,8 @@ func runAlert(s *settings, o alertFlags) error {
 		if o.record {
 			opts = append(opts, alert.WithHistory(st))
 		}
-	case o.dryRun:
-		opts = append(opts, alert.ReadOnly())
+	case o.dryRun: // fires only what the live engine would: the open episodes are taken up
+		opts = append(opts, alert.ReadOnly(), alert.WithEpisodes(st))
 	default: // every reading and transition goes to ClickHouse for the dashboard (migration 0009)
 		opts = append(opts, alert.WithHistory(st))
 	}

@@ -1,23 +1,28 @@
 // Package apitest holds the API's contract in tests: every response that passes through a
 // Checker is validated against schemas/openapi.yaml (OpenAPI 3.1, with pb33f's
-// libopenapi-validator), and the Checker records which operations and statuses were seen,
-// so a suite can require that it exercised every operation.
+// libopenapi-validator) - its status, body and headers: each header the response object
+// declares is checked against its schema (and must be there when required), and a header
+// it does not declare fails the check - and the Checker records which operations and
+// statuses were seen, so a suite can require that it exercised every operation.
 package apitest
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
 	"github.com/pb33f/libopenapi-validator/paths"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
@@ -26,8 +31,8 @@ import (
 
 // Checker validates responses against the OpenAPI description.
 type Checker struct {
-	v     validator.Validator
-	model *v3.Document
+	v, lax validator.Validator
+	model  *v3.Document
 
 	mu       sync.Mutex
 	seen     map[string]map[int]int // path template -> status -> count
@@ -49,7 +54,13 @@ func New(t testing.TB) *Checker {
 	if err != nil {
 		t.Fatalf("openapi.yaml model: %v", err)
 	}
-	v, errs := validator.NewValidator(doc)
+	// Strict: a property a schema does not declare fails even where additionalProperties
+	// is not false (the bases of allOf); the labels map is the one open object.
+	v, errs := validator.NewValidator(doc, config.WithStrictMode(), config.WithStrictIgnorePaths("$.body.workflow.labels.*"))
+	if len(errs) > 0 {
+		t.Fatalf("openapi.yaml validator: %v", errs)
+	}
+	lax, errs := validator.NewValidator(doc) // for the document itself, described as any object
 	if len(errs) > 0 {
 		t.Fatalf("openapi.yaml validator: %v", errs)
 	}
@@ -59,7 +70,7 @@ func New(t testing.TB) *Checker {
 		}
 		t.FailNow()
 	}
-	return &Checker{v: v, model: &m.Model, seen: map[string]map[int]int{}}
+	return &Checker{v: v, lax: lax, model: &m.Model, seen: map[string]map[int]int{}}
 }
 
 // Check validates one response to req; the body is read from body.
@@ -75,10 +86,22 @@ func (c *Checker) Check(req *http.Request, status int, header http.Header, body 
 		if _, ok := e["error"].(string); !ok {
 			return c.record("", status, fmt.Errorf("%s %s: error body %s", req.Method, req.URL.Path, body))
 		}
+		// its headers are those of the document's shared error responses
+		name := "Error"
+		if status == 405 {
+			name = "MethodNotAllowed"
+		}
+		if err := checkHeaders(c.model.Components.Responses.GetOrZero(name), header, true); err != nil {
+			return c.record("", status, fmt.Errorf("%s %s -> %d (components/responses/%s): %w", req.Method, req.URL.Path, status, name, err))
+		}
 		return c.record("", status, nil)
 	}
 	resp := &http.Response{StatusCode: status, Header: header, Body: io.NopCloser(bytes.NewReader(body)), Request: req}
-	if ok, verrs := c.v.ValidateHttpResponse(req, resp); !ok {
+	v := c.v
+	if tmpl == "/api/v1/openapi.json" {
+		v = c.lax
+	}
+	if ok, verrs := v.ValidateHttpResponse(req, resp); !ok {
 		var msgs []string
 		for _, e := range verrs {
 			m := e.Message + ": " + e.Reason
@@ -90,7 +113,62 @@ func (c *Checker) Check(req *http.Request, status int, header http.Header, body 
 		return c.record(tmpl, status, fmt.Errorf("%s %s -> %d breaks openapi.yaml: %s\nbody: %.600s", req.Method, req.URL.RequestURI(), status,
 			strings.Join(msgs, "; "), body))
 	}
+	if err := checkHeaders(responseOf(operation(item, req.Method), status), header, false); err != nil {
+		return c.record(tmpl, status, fmt.Errorf("%s %s -> %d: %w", req.Method, req.URL.RequestURI(), status, err))
+	}
 	return c.record(tmpl, status, nil)
+}
+
+// responseOf is the response object op describes for status, or its default.
+func responseOf(op *v3.Operation, status int) *v3.Response {
+	if op.Responses == nil {
+		return nil
+	}
+	if r := op.Responses.Codes.GetOrZero(strconv.Itoa(status)); r != nil {
+		return r
+	}
+	return op.Responses.Default
+}
+
+// checkHeaders fails a header resp does not declare (the validator's strict mode does so
+// only for responses that declare some header; this holds for every response), and, for
+// the responses the validator does not see, a required header that is missing or differs
+// from its schema's const. Content-Type is described by the content, not as a header.
+func checkHeaders(resp *v3.Response, header http.Header, required bool) error {
+	if resp == nil {
+		return fmt.Errorf("the status is not described")
+	}
+	declared := map[string]bool{"content-type": true}
+	var errs []string
+	if resp.Headers != nil {
+		for name, h := range resp.Headers.FromOldest() {
+			declared[strings.ToLower(name)] = true
+			if !required || !h.Required {
+				continue
+			}
+			got, ok := header[http.CanonicalHeaderKey(name)]
+			switch {
+			case !ok:
+				errs = append(errs, "required header "+name+" is missing")
+			case h.Schema != nil && h.Schema.Schema() != nil && h.Schema.Schema().Const != nil && got[0] != h.Schema.Schema().Const.Value:
+				errs = append(errs, fmt.Sprintf("header %s is %q, want %q", name, got[0], h.Schema.Schema().Const.Value))
+			}
+		}
+	}
+	var extra []string
+	for name := range header {
+		if !declared[strings.ToLower(name)] {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		errs = append(errs, "response headers "+strings.Join(extra, ", ")+" are not described in openapi.yaml")
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
 }
 
 func operation(item *v3.PathItem, method string) *v3.Operation {

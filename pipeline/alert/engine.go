@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/encoding/json"
+
+	"github.com/unitcost/unitcost/pipeline/store"
 )
 
 // alertState is one alert's (rule x group) state.
@@ -56,6 +58,10 @@ type Engine struct {
 	readOnly bool
 	// hist, when set, records readings and transitions (WithHistory).
 	hist History
+	// episodes, when set, is read once for the episodes the history holds open (open),
+	// which the engine takes up instead of firing them again (episodes.go).
+	episodes HistoryReader
+	open     map[string]store.AlertEvent
 }
 
 // Option changes how an engine keeps its state.
@@ -90,7 +96,11 @@ func New(rules *Rules, src Source, reg prometheus.Registerer, log *slog.Logger, 
 		e.notifiers[n.Name] = &notifier{cfg: n, client: &http.Client{}}
 	}
 	if fresh {
+		e.episodes = nil // a replay starts every alert ok
 		return e, nil
+	}
+	if r, ok := e.hist.(HistoryReader); ok && e.episodes == nil {
+		e.episodes = r
 	}
 	b, err := os.ReadFile(rules.StateFile)
 	switch {
@@ -138,6 +148,10 @@ func (e *Engine) save() error {
 // notifications are queued (and the state saved) before it returns.
 func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 	e.m.evaluations.Inc()
+	if err := e.loadOpen(ctx); err != nil {
+		e.m.failures.Inc()
+		return nil, err
+	}
 	var out []Alert
 	var errs []error
 	live := map[string]bool{}
@@ -210,11 +224,11 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 
 // step moves one alert's state machine and queues a notification on a transition.
 func (e *Engine) step(r *Rule, rd Reading, now time.Time) *Alert {
-	s := e.st.Alerts[rd.Key]
+	s := e.takeUp(rd, e.st.Alerts[rd.Key])
 	if s == nil {
 		s = &alertState{Status: "ok", Since: now}
-		e.st.Alerts[rd.Key] = s
 	}
+	e.st.Alerts[rd.Key] = s
 	var a *Alert
 	switch {
 	case s.Status != "firing" && rd.Breach && !now.Before(s.CooldownUntil):

@@ -65,6 +65,17 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// CapValidated applies MaxValidatedOutputs to a workflow's validated outputs once Resolve
+// summed them from the outcome rules its spans matched (an explicit count on the root was
+// checked when the root was read): beyond the limit they count 0, never the limit, with an
+// issue on the root.
+func (l Limits) CapValidated(root *pipeline.Span, w *pipeline.Workflow) {
+	if lim := l.withDefaults().MaxValidatedOutputs; w.ValidatedOutputs > lim {
+		root.Issues = append(root.Issues, fmt.Sprintf("validated outputs %d (summed from the outcome rules matched) above limit %d; not counted", w.ValidatedOutputs, lim))
+		w.ValidatedOutputs = 0
+	}
+}
+
 // ErrInvalidSpan is wrapped by every rejection; the span cannot be stitched at all.
 var ErrInvalidSpan = errors.New("invalid span")
 

@@ -5,8 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/normalize"
+	"github.com/unitcost/unitcost/pipeline/otlp"
 )
 
 // Validated outputs and retrieval units have limits of their own
@@ -62,6 +67,56 @@ func TestValidatedOutputsAndRetrievalUnitsHaveTheirOwnLimits(t *testing.T) {
 					t.Errorf("model line: priced %v cost %d reason %q", li.Priced, li.Cost, li.UnpricedReason)
 				}
 			})
+		}
+	}
+}
+
+// Validated outputs summed from outcome rules (here the default: one per passing
+// gen_ai.evaluation.result event) are held to the same limit as a count on the root: a
+// hostile trace of many passing evaluations does not invent outputs.
+func TestValidatedOutputsFromRulesAreLimited(t *testing.T) {
+	for _, c := range []struct {
+		max       uint64
+		validated uint64
+		issue     string
+	}{
+		{10, 4, ""},
+		{3, 0, "validated outputs 4 (summed from the outcome rules matched) above limit 3; not counted"},
+	} {
+		p := bare(t)
+		p.cfg.Limits = normalize.Limits{MaxValidatedOutputs: c.max}
+		p.norm = normalize.Normalizer{Limits: p.cfg.Limits}
+		td := ptrace.NewTraces()
+		ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+		for id := byte(1); id <= 5; id++ {
+			sp := ss.Spans().AppendEmpty()
+			sp.SetTraceID(pcommon.TraceID{0xcd})
+			sp.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, id})
+			sp.SetName("step")
+			sp.SetStartTimestamp(pcommon.Timestamp(t0))
+			sp.SetEndTimestamp(pcommon.Timestamp(t0 + 1e9))
+			if id == 1 {
+				sp.Attributes().PutStr("unitcost.workflow.name", "qa")
+				continue
+			}
+			sp.SetParentSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, 1})
+			ev := sp.Events().AppendEmpty()
+			ev.SetName("gen_ai.evaluation.result")
+			ev.Attributes().PutStr("gen_ai.evaluation.name", "check")
+			ev.Attributes().PutStr("gen_ai.evaluation.score.label", "pass")
+		}
+		b, err := otlp.Encode(td)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.add(&kgo.Record{Topic: p.kcfg.SpansTopic, Value: b, Timestamp: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}, time.Now())
+		p.closeLocked(p.st.Due(time.Now(), true))
+		batch := p.priceAllLocked()
+		if len(batch.Workflows) != 1 || batch.Workflows[0].ValidatedOutputs != c.validated {
+			t.Fatalf("limit %d: workflows %+v, want %d validated outputs", c.max, batch.Workflows, c.validated)
+		}
+		if got := strings.Join(issuesOf(batch, 1), "; "); got != c.issue {
+			t.Errorf("limit %d: root issues %q, want %q", c.max, got, c.issue)
 		}
 	}
 }

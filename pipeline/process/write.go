@@ -144,6 +144,7 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 		} else {
 			normalize.Resolve(r, members[id], &w)
 		}
+		p.cfg.Limits.CapValidated(r, &w)
 		if w.Outcome != "" && !normalize.KnownOutcomes[w.Outcome] {
 			p.m.UnknownOutcomes.Inc()
 		}
