@@ -103,8 +103,8 @@ EXPECT = {
     ],
     # one cohort (routing: one step "" on model ""), reviewed once at $20, 2 validated outputs
     "whatif_cohorts": [["\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
-    # the hour's newest build (7) counts 1 workflow, and its what-if cohort rows hold 1
-    "whatif_rollup_hours": [["2026-11-01 10:00:00", 7, 1, 1]],
+    # the hour's newest build (7), recorded for the what-if's rollups too
+    "whatif_rollup_hours": [["2026-11-01 10:00:00", 7, 7]],
     "whatif_hours": [["2026-11-01 10:00:00"]],
     "whatif_workflows_rollups": [["qa", 1]],
     # the same two model lines summed: the one with tokens (kind 0: regular, input 1000 from
@@ -275,6 +275,7 @@ def main():
                 if name == REBUILDS[-1]:
                     s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "
                             f"VALUES ('{HOUR[0]}', 7, now(), 1)")
+                    s.query(f"INSERT INTO {DB}.rollup_whatif_builds (bucket, build, built_at) VALUES ('{HOUR[0]}', 7, now())")
                 if name in EXPECT and got != EXPECT[name]:
                     failed += 1
                     print(f"FAIL query {name}: got {got}, want {EXPECT[name]}")

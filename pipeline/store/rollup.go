@@ -138,18 +138,6 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, to, from, from, to); err != nil {
 		return fmt.Errorf("rebuild rollup_top_hourly %s: %w", span, err)
 	}
-	if q, err = s.query("rollup_whatif_calls"); err != nil {
-		return err
-	}
-	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, from, to); err != nil {
-		return fmt.Errorf("rebuild rollup_whatif_calls_hourly %s: %w", span, err)
-	}
-	if q, err = s.query("rollup_whatif_cohorts"); err != nil {
-		return err
-	}
-	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, to, from, from, to); err != nil {
-		return fmt.Errorf("rebuild rollup_whatif_cohorts_hourly %s: %w", span, err)
-	}
 	counts := map[int64]uint64{}
 	rows, err := s.conn.Query(ctx, "SELECT bucket, sum(workflows) FROM "+s.cfg.Database+
 		".rollup_workflows_hourly WHERE build = ? AND bucket >= ? AND bucket < ? GROUP BY bucket", build, from, to)
@@ -179,6 +167,43 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("record rollup builds: %w", err)
+	}
+	return s.rebuildWhatif(ctx, hours, build, list, span)
+}
+
+// rebuildWhatif rebuilds the what-if's rollups (migration 0012) of the hours under the
+// same build, once that build is recorded, so that they do not delay the other rollups,
+// and records it in rollup_whatif_builds. The what-if reads an hour from them only when
+// that record is the hour's newest build in rollup_builds too; until then (a rebuild in
+// flight, failed, or from before 0012) it reads the hour's calls one by one.
+func (s *Store) rebuildWhatif(ctx context.Context, hours []time.Time, build uint64, list, span string) error {
+	from, to := hours[0], hours[len(hours)-1].Add(time.Hour)
+	q, err := s.query("rollup_whatif_calls")
+	if err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_whatif_calls_hourly %s: %w", span, err)
+	}
+	if q, err = s.query("rollup_whatif_cohorts"); err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, to, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_whatif_cohorts_hourly %s: %w", span, err)
+	}
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".rollup_whatif_builds (bucket, build, built_at)")
+	if err != nil {
+		return fmt.Errorf("record what-if rollup builds: %w", err)
+	}
+	now := time.Now().UTC()
+	for _, h := range hours {
+		if err := b.Append(h, build, now); err != nil {
+			b.Abort()
+			return fmt.Errorf("record what-if rollup builds: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record what-if rollup builds: %w", err)
 	}
 	return nil
 }

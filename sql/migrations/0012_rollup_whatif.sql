@@ -17,10 +17,13 @@
 -- rollup_whatif_cohorts_hourly: the workflows that started in the hour per tenant and type
 -- and the (step, model) pairs they ran, with the sums of sql/queries/whatif_cohorts.sql.
 --
--- Hours built before this migration have no rows here: the refresh marker moved again
--- (rollup_builds bucket 1970-01-01 00:00:02), so the next refresh rebuilds every hour; until
--- then the what-if reads such an hour from the line items (an hour counts as built for it
--- only when its cohort rows hold every workflow rollup_builds counted).
+-- Both are rebuilt under the hour's build right after that build is recorded in
+-- rollup_builds (so they do not delay the other rollups) and then recorded in
+-- rollup_whatif_builds. The what-if reads an hour from them only when the hour's newest
+-- build in rollup_builds is recorded here too; otherwise (a rebuild in flight or failed,
+-- hours built before this migration) it reads that hour's calls one by one. The refresh
+-- marker moved again (rollup_builds bucket 1970-01-01 00:00:02), so the next refresh
+-- rebuilds every hour.
 CREATE TABLE IF NOT EXISTS {db}.rollup_whatif_calls_hourly
 (
     bucket DateTime,
@@ -82,3 +85,13 @@ CREATE TABLE IF NOT EXISTS {db}.rollup_whatif_cohorts_hourly
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (workflow, bucket, tenant, build);
+
+-- The builds of each hour whose what-if rollups are complete (see above).
+CREATE TABLE IF NOT EXISTS {db}.rollup_whatif_builds
+(
+    bucket DateTime,
+    build UInt64,
+    built_at DateTime
+)
+ENGINE = ReplacingMergeTree(build)
+ORDER BY bucket;

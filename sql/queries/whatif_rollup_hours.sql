@@ -1,22 +1,22 @@
 -- The rollup hours in [from, to) the what-if can read from its rollups: each hour's newest
--- recorded build, the workflows rollup_builds counted for it and those its
--- rollup_whatif_cohorts_hourly rows hold. They differ for an hour built before migration
--- 0012 (or by a build without the what-if tables): the what-if reads that hour from the
--- line items instead.
+-- recorded build (rollup_builds) and its newest build whose what-if rollups are complete
+-- (rollup_whatif_builds, 0 if none). They differ while the what-if's rebuild of the hour is
+-- in flight or failed, and for hours built before migration 0012: the what-if reads such
+-- an hour from the line items instead.
 -- Parameters: from, to, from, to.
-SELECT bucket, newest, built_workflows, cohort_workflows
+SELECT bucket, newest, whatif_newest
 FROM
 (
-    SELECT bucket, max(build) AS newest, argMax(workflows, build) AS built_workflows
+    SELECT bucket, max(build) AS newest
     FROM {db}.rollup_builds
     WHERE bucket >= ? AND bucket < ?
     GROUP BY bucket
 ) AS b
 ANY LEFT JOIN
 (
-    SELECT bucket, build AS newest, sum(workflows) AS cohort_workflows
-    FROM {db}.rollup_whatif_cohorts_hourly
+    SELECT bucket, max(build) AS whatif_newest
+    FROM {db}.rollup_whatif_builds
     WHERE bucket >= ? AND bucket < ?
-    GROUP BY bucket, build
-) AS c USING (bucket, newest)
+    GROUP BY bucket
+) AS c USING (bucket)
 ORDER BY bucket

@@ -173,10 +173,10 @@ func (s *Source) loadRollups(ctx context.Context, workflow, tenant string, from,
 }
 
 // builtHours returns the hours of [from, to) (whole hours) whose newest recorded build
-// holds the what-if's rows, with that build, and the stretch of hours from the first to
-// the last hour without one (zero if every hour has one). An hour's build holds them when
-// its rollup_whatif_cohorts_hourly rows count every workflow rollup_builds counted for it;
-// an hour never built (no workflows, or not refreshed yet) has none.
+// (rollup_builds) holds the what-if's rows (recorded in rollup_whatif_builds too), with
+// that build, and the stretch of hours from the first to the last hour without one (zero
+// if every hour has one). An hour never built (no workflows, or not refreshed yet), built
+// before migration 0012, or whose what-if rebuild is in flight or failed has none.
 func (s *Source) builtHours(ctx context.Context, from, to time.Time) (map[int64]uint64, [2]time.Time, error) {
 	var missing [2]time.Time
 	q, err := s.query("whatif_rollup_hours")
@@ -191,12 +191,12 @@ func (s *Source) builtHours(ctx context.Context, from, to time.Time) (map[int64]
 	built := map[int64]uint64{}
 	for rows.Next() {
 		var h time.Time
-		var build, workflows, cohorts uint64
-		if err := rows.Scan(&h, &build, &workflows, &cohorts); err != nil {
+		var newest, whatif uint64
+		if err := rows.Scan(&h, &newest, &whatif); err != nil {
 			return nil, missing, fmt.Errorf("what-if rollup hours row: %w", err)
 		}
-		if workflows == cohorts {
-			built[h.Unix()] = build
+		if whatif == newest {
+			built[h.Unix()] = newest
 		}
 	}
 	if err := rows.Err(); err != nil {
