@@ -25,7 +25,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
 HOUR = ("2026-11-01 10:00:00", "2026-11-01 11:00:00")
 PARAMS = {
-    "unit_economics": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", ""],
+    "unit_economics": [*WINDOW, *WINDOW, "", "", WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "workflow_cost": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
@@ -33,11 +33,11 @@ PARAMS = {
     "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
                      ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
-    "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
-    "breakdown": [WINDOW[0], *WINDOW, "", ""],
+    "context_share": [*WINDOW, *WINDOW, "acme", "acme", WINDOW[0], *WINDOW, *WINDOW, "acme", "acme"],
+    "breakdown": [WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "breakdown_rollups": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", "", "", "", "", ""],
-    "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
-    "reported_cost": [WINDOW[0], *WINDOW, "", ""],
+    "top_workflows": [*WINDOW, *WINDOW, "", "", WINDOW[0], *WINDOW, *WINDOW, "", "", 10],
+    "reported_cost": [WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "workflow": [TRACE_ID, "acme", "acme"],
     "workflow_lines": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
@@ -289,7 +289,7 @@ def main():
                .replace("{dim}", "label_values[indexOf(label_keys, 'tier')]")
                .replace("{filter}", " AND service = ? AND end_user = ? AND label_values[indexOf(label_keys, ?)] = ?"))
         want = [["gold", 3, 20001234567, 1000, 0, 0]]
-        got = rows(s, bind(sql, [WINDOW[0], *WINDOW, "", "", "api", "u-1", "tier", "gold"]))
+        got = rows(s, bind(sql, [WINDOW[0], *WINDOW, *WINDOW, "", "", "api", "u-1", "tier", "gold"]))
         if got != want:
             failed += 1
             print(f"FAIL query breakdown by label:tier filtered: got {got}, want {want}")
