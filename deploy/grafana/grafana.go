@@ -1,5 +1,6 @@
 // Package grafana builds unitcost's provisioned Grafana dashboard with the Grafana
-// Foundation SDK (dashboards as code): unit cost per workflow type, cost composition by
+// Foundation SDK (dashboards as code): unit cost per workflow type with the drift alerts'
+// baseline band, cost composition by
 // component, the shares the drift alerts watch, the drift alerts that fired and resolved, and
 // the top workflows, over the ClickHouse
 // datasource of provisioning/datasources. Each panel's SQL is a file in sql/ (checked on
@@ -54,11 +55,15 @@ func (query) Validate() error                      { return nil }
 func (q query) Build() (variants.Dataquery, error) { return q, nil }
 func (q query) MarshalJSON() ([]byte, error)       { type plain query; return json.Marshal(plain(q)) }
 func target(name string, table bool) cog.Builder[variants.Dataquery] {
+	return targetRef("A", name, table)
+}
+
+func targetRef(ref, name string, table bool) cog.Builder[variants.Dataquery] {
 	raw, err := SQL.ReadFile("sql/" + name + ".sql")
 	if err != nil {
 		panic(fmt.Sprintf("grafana: no sql/%s.sql", name)) // embedded at build time: a missing file is a build error
 	}
-	q := query{RefID: "A", Datasource: datasource, EditorType: "sql", RawSQL: strings.TrimSpace(string(raw)), QueryType: "timeseries"}
+	q := query{RefID: ref, Datasource: datasource, EditorType: "sql", RawSQL: strings.TrimSpace(string(raw)), QueryType: "timeseries"}
 	if table {
 		q.Format, q.QueryType = 1, "table"
 	}
@@ -73,8 +78,18 @@ func Build() (dashboard.Dashboard, error) {
 		Time("now-24h", "now").
 		Refresh("1m").
 		WithPanel(timeseries.NewPanelBuilder().Title("Cost per completed workflow, per workflow type").
-			Description("All cost of the type in the hour / its completed workflows (hourly rollups, by workflow start).").
-			Datasource(datasource).WithTarget(target("unit_cost", false)).Unit("currencyUSD").Min(0).Height(9).Span(12)).
+			Description("All cost of the type in the hour / its completed workflows (hourly rollups, by workflow start). "+
+				"Dashed: the drift alerts' baseline band (band_low, band_high) of the first rule over every tenant on the type's "+
+				"cost per completed workflow, hour by hour as `unitcost alert` evaluated it; the rule fires when the line leaves it.").
+			Datasource(datasource).WithTarget(target("unit_cost", false)).WithTarget(targetRef("B", "unit_cost_band", false)).
+			// the band's edges (query B): thin dashed lines, unfilled, not stacked
+			WithOverride(dashboard.MatcherConfig{Id: "byFrameRefID", Options: "B"}, []dashboard.DynamicConfigValue{
+				{Id: "custom.lineStyle", Value: map[string]any{"fill": "dash", "dash": []int{6, 4}}},
+				{Id: "custom.lineWidth", Value: 1},
+				{Id: "custom.fillOpacity", Value: 0},
+				{Id: "custom.showPoints", Value: "never"},
+			}).
+			Unit("currencyUSD").Min(0).Height(9).Span(12)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Cost composition by component").
 			Description("Model tokens, compute, retrieval, tools and human review per hour, stacked.").
 			Datasource(datasource).WithTarget(target("composition", false)).Unit("currencyUSD").Min(0).FillOpacity(60).

@@ -40,8 +40,8 @@ func TestDashboardUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("dashboards/unitcost.json differs from grafana.Build(): run UNITCOST_UPDATE=1 go test ./deploy/grafana")
 	}
-	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 5 {
-		t.Errorf("%d panel queries, want 5", n)
+	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 6 {
+		t.Errorf("%d panel queries, want 6", n)
 	}
 }
 
@@ -71,9 +71,23 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 		Samples: 30, Summary: "cpc rose"}}); err != nil {
 		t.Fatal(err)
 	}
+	// the band: the first rule (by key) over every tenant on each type, its usable hours; not
+	// a tenant's rule, a later rule, an unusable hour or another metric
+	h := start.Truncate(time.Hour)
+	reading := func(tenant, key, metric string, usable bool, lo, hi float64) store.AlertReading {
+		return store.AlertReading{Tenant: tenant, Key: key, Bucket: h, EvaluatedAt: at, Rule: key, Metric: metric, Workflow: "qa", Usable: usable,
+			Current: 2.5, Baseline: (lo + hi) / 2, BandLow: lo, BandHigh: hi, Samples: 1, BaselineHours: 6, Method: "median_mad"}
+	}
+	bandRows := []store.AlertReading{reading("", "a-fleet/qa", "cost_per_completed", true, 1.125, 1.875), reading("", "b-fleet/qa", "cost_per_completed", true, 7, 8),
+		reading("acme", "a-acme/qa", "cost_per_completed", true, 5, 6), reading("", "a-share/qa", "review_share", true, 0.1, 0.2)}
+	unusable := reading("", "a-fleet/qa", "cost_per_completed", false, 9, 9)
+	unusable.Bucket = h.Add(-time.Hour)
+	if err := st.WriteAlertReadings(ctx, append(bandRows, unusable)); err != nil {
+		t.Fatal(err)
+	}
 	from, to := time.Now().Add(-24*time.Hour).UTC().Format("2006-01-02 15:04:05"), time.Now().Add(time.Hour).UTC().Format("2006-01-02 15:04:05")
 	names, _ := fs.Glob(grafana.SQL, "sql/*.sql")
-	if len(names) != 5 {
+	if len(names) != 6 {
 		t.Fatalf("panel queries %v", names)
 	}
 	for _, n := range names {
@@ -94,11 +108,12 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 		}
 		rows.Close()
 		want := map[string]string{
-			"sql/unit_cost.sql":     "qa 2.5",
-			"sql/composition.sql":   "model_tokens 2.5",
-			"sql/shares.sql":        "0 0",
-			"sql/top_workflows.sql": root.TraceID.String() + " qa acme completed 1 2.5",
-			"sql/alerts.sql":        "firing cpc acme qa cost_per_completed 2.5 1.25 1.875 100 cpc rose",
+			"sql/unit_cost.sql":      "qa 2.5",
+			"sql/composition.sql":    "model_tokens 2.5",
+			"sql/shares.sql":         "0 0",
+			"sql/top_workflows.sql":  root.TraceID.String() + " qa acme completed 1 2.5",
+			"sql/alerts.sql":         "firing cpc acme qa cost_per_completed 2.5 1.25 1.875 100 cpc rose",
+			"sql/unit_cost_band.sql": "qa 1.125 1.875",
 		}[n]
 		if len(got) != 1 || !strings.HasSuffix(got[0], want) {
 			t.Errorf("%s: rows %q, want one ending %q", n, got, want)

@@ -72,20 +72,21 @@ var errMalformed = fmt.Errorf("%w: malformed protobuf", ErrWire)
 // Decoder keeps views of the last payload in its scratch space until the next Decode (one
 // record's buffer at most). Every error wraps ErrWire.
 func (d *Decoder) Decode(b []byte, tenant string) ([]pipeline.Span, error) {
-	n, err := countSpans(b)
-	if err != nil {
-		return nil, err // an error of the full walk too
-	}
 	// The spans are normalised in place, in fresh (zeroed) memory: a span is written
 	// once, never copied. At most maxPrealloc are allocated before they are read: a
-	// hostile record of empty spans does not get 600 bytes per two bytes up front.
+	// hostile record of empty spans does not get 600 bytes per two bytes up front. With
+	// Borrow the scratch space grows as spans are read (no counting pass first).
+	n := 0
+	if !d.Borrow {
+		var err error
+		if n, err = countSpans(b); err != nil {
+			return nil, err // an error of the full walk too
+		}
+	}
 	d.buf, d.tenant, d.err = b, tenant, nil
 	pre := min(n, maxPrealloc)
 	switch {
 	case d.Borrow:
-		if cap(d.scratch) < pre {
-			d.scratch = make([]pipeline.Span, pre)
-		}
 		d.out = d.scratch[:0]
 	case n > 0:
 		d.out = make([]pipeline.Span, 0, pre)
@@ -768,6 +769,17 @@ func status(buf []byte, code *ptrace.StatusCode) error {
 
 // keyValue reads a KeyValue into a (zero on entry).
 func keyValue(buf []byte, a *kv) error {
+	// Fast path, the usual encoding: the key, then the value holding one scalar, each
+	// with a one-byte tag and length. Anything else (other fields, repeated or merged
+	// values, longer lengths) takes the general walk below, which reads the same bytes
+	// to the same result.
+	if len(buf) >= 4 && buf[0] == 1<<3|wtLen && buf[1] < 0x80 {
+		if p := 2 + int(buf[1]); p+2 <= len(buf) && buf[p] == 2<<3|wtLen && buf[p+1] < 0x80 &&
+			p+2+int(buf[p+1]) == len(buf) && scalar(buf[p+2:], &a.v) {
+			a.key = view(buf[2:p])
+			return nil
+		}
+	}
 	for pos := 0; pos < len(buf); {
 		f, p, err := next(buf, pos)
 		if err != nil {
@@ -794,6 +806,37 @@ func keyValue(buf []byte, a *kv) error {
 		}
 	}
 	return nil
+}
+
+// scalar reads an AnyValue that is exactly one string (one-byte length), bool, int or
+// double field, or empty, as anyValue does; false (v untouched) for anything else.
+func scalar(b []byte, v *value) bool {
+	if len(b) == 0 {
+		return true // no field: the empty value, as anyValue leaves it
+	}
+	switch b[0] {
+	case 1<<3 | wtLen:
+		if len(b) >= 2 && b[1] < 0x80 && 2+int(b[1]) == len(b) {
+			*v = value{typ: pcommon.ValueTypeStr, s: view(b[2:])}
+			return true
+		}
+	case 2<<3 | wtVarint:
+		if u, p, err := consumeVarint(b, 1); err == nil && p == len(b) {
+			*v = value{typ: pcommon.ValueTypeBool, b: u != 0}
+			return true
+		}
+	case 3<<3 | wtVarint:
+		if u, p, err := consumeVarint(b, 1); err == nil && p == len(b) {
+			*v = value{typ: pcommon.ValueTypeInt, i: int64(u)} //nolint:gosec // as pdata
+			return true
+		}
+	case 4<<3 | wtI64:
+		if len(b) == 9 {
+			*v = value{typ: pcommon.ValueTypeDouble, d: math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))}
+			return true
+		}
+	}
+	return false
 }
 
 func anyValue(buf []byte, v *value) error {

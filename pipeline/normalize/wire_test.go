@@ -66,15 +66,24 @@ func sameAsPdata(t *testing.T, n normalize.Normalizer, payload []byte, tenant st
 	buf := bytes.Clone(payload)
 	d := normalize.Decoder{N: n}
 	got, err := d.Decode(buf, tenant)
+	// A borrowing decoder (its scratch holding another payload's spans) reads the same,
+	// and fails the same (it skips the counting pass).
+	bd := normalize.Decoder{N: n, Borrow: true}
+	if _, err := bd.Decode(richOnce(t), tenant); err != nil {
+		t.Fatal(err)
+	}
+	borrowed, berr := bd.Decode(bytes.Clone(payload), tenant)
 	switch {
 	case perr != nil:
-		if err == nil {
-			t.Fatalf("pdata fails (%v), the wire decoder took %d spans", perr, len(got))
+		if err == nil || berr == nil {
+			t.Fatalf("pdata fails (%v), the wire decoder took %d spans (%v), borrowing %d (%v)", perr, len(got), err, len(borrowed), berr)
 		}
 		return
 	case rejected != nil:
-		if !errors.Is(err, normalize.ErrInvalidSpan) || !errors.Is(err, normalize.ErrWire) {
-			t.Fatalf("pdata rejects a span (%v), the wire decoder says %v", rejected, err)
+		for _, err := range []error{err, berr} {
+			if !errors.Is(err, normalize.ErrInvalidSpan) || !errors.Is(err, normalize.ErrWire) {
+				t.Fatalf("pdata rejects a span (%v), the wire decoder says %v", rejected, err)
+			}
 		}
 		return
 	case err != nil:
@@ -83,14 +92,8 @@ func sameAsPdata(t *testing.T, n normalize.Normalizer, payload []byte, tenant st
 	if len(got) != len(want) {
 		t.Fatalf("%d spans, pdata %d", len(got), len(want))
 	}
-	// A borrowing decoder (its scratch holding another payload's spans) reads the same.
-	bd := normalize.Decoder{N: n, Borrow: true}
-	if _, err := bd.Decode(richOnce(t), tenant); err != nil {
-		t.Fatal(err)
-	}
-	borrowed, err := bd.Decode(bytes.Clone(payload), tenant)
-	if err != nil || len(borrowed) != len(want) {
-		t.Fatalf("borrowing decoder: %d spans, %v; pdata %d", len(borrowed), err, len(want))
+	if berr != nil || len(borrowed) != len(want) {
+		t.Fatalf("borrowing decoder: %d spans, %v; pdata %d", len(borrowed), berr, len(want))
 	}
 	for i := range borrowed {
 		if g, w := contentOf(&borrowed[i]), contentOf(&want[i]); !slices.Equal(g, w) {

@@ -101,6 +101,7 @@ type Model struct {
 	regional *Model // the rates at RegionalPremium, when set
 	govcloud *Model // the rates at GovCloudPremium, when set
 	route    string // "@regional x1.1" on a derived model
+	rule     string // "model:" + Model + route, the price rule of its standard rates (set by validate)
 }
 
 // ServiceTier changes a model's rates for requests made in that tier: Multiplier (a
@@ -150,12 +151,16 @@ type UnitRate struct {
 	Name    string `yaml:"name,omitempty"`
 	PerCall Rate   `yaml:"per_call,omitempty"`
 	PerUnit Rate   `yaml:"per_unit,omitempty"`
+
+	rule string // "tool:" or "retrieval:" + Name, its lines' price rule (set by index)
 }
 
 // HourlyRate prices time: compute classes and reviewer roles.
 type HourlyRate struct {
 	Name    string `yaml:"name,omitempty"`
 	PerHour Rate   `yaml:"per_hour,omitempty"`
+
+	rule string // "compute:" or "review:" + Name (set by index)
 }
 
 // Book is one version of the price book.
@@ -231,12 +236,14 @@ func (b *Book) index() error {
 			d.bp = bp
 		}
 	}
-	idx := func(what string, rs []UnitRate) map[string]*UnitRate {
+	// Each rate's price rule is built once here, not per priced line.
+	idx := func(what, rule string, rs []UnitRate) map[string]*UnitRate {
 		m := map[string]*UnitRate{}
 		for i := range rs {
 			if rs[i].Name == "" {
 				errs = append(errs, fmt.Errorf("%s[%d]: name required", what, i))
 			}
+			rs[i].rule = rule + ":" + rs[i].Name
 			m[strings.ToLower(rs[i].Name)] = &rs[i]
 		}
 		return m
@@ -247,12 +254,13 @@ func (b *Book) index() error {
 			if rs[i].Name == "" || !rs[i].PerHour.Set {
 				errs = append(errs, fmt.Errorf("%s[%d]: name and per_hour required", what, i))
 			}
+			rs[i].rule = what + ":" + rs[i].Name
 			m[strings.ToLower(rs[i].Name)] = &rs[i]
 		}
 		return m
 	}
-	b.tools = idx("tools", b.Tools)
-	b.retr = idx("retrieval", b.Retrieval)
+	b.tools = idx("tools", "tool", b.Tools)
+	b.retr = idx("retrieval", "retrieval", b.Retrieval)
 	b.comp = hidx("compute", b.Compute)
 	b.review = hidx("review", b.Review)
 	return errors.Join(errs...)

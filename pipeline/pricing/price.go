@@ -128,13 +128,17 @@ func (b *Book) model(li *pipeline.LineItem, sp *pipeline.Span) {
 		li.UnpricedReason = b.unknownReason(sp.Provider, sp.Model)
 		return
 	}
-	rule := "model:" + m.Model
+	u := &sp.Usage
+	r, tiers := m.resolve(u.InputTokens, sp.ServiceTier)
+	// The standard rates' rule is the model's own string (built once per book); only a
+	// context or service tier, a tenant override or a discount builds one per line.
+	rule := m.rule
+	if rule == "" || tiers != m.route {
+		rule = "model:" + m.Model + tiers
+	}
 	if override {
 		rule = "tenant:" + sp.Tenant + "/" + rule
 	}
-	u := &sp.Usage
-	r, tiers := m.resolve(u.InputTokens, sp.ServiceTier)
-	rule += tiers
 	// Input splits into cached (read, write), audio, image and the rest (text); output
 	// into reasoning, audio and the rest. Each part is billed once, at its own rate.
 	special := u.CacheReadTokens + u.CacheWriteTokens + u.AudioInputTokens + u.ImageInputTokens
@@ -187,7 +191,10 @@ func (b *Book) unit(li *pipeline.LineItem, rates map[string]*UnitRate, what, nam
 	acc.add(1, r.PerCall.Money)
 	acc.add(units, r.PerUnit.Money)
 	li.Cost, li.Priced = acc.div(1)
-	li.PriceRule = what + ":" + r.Name
+	li.PriceRule = r.rule
+	if li.PriceRule == "" {
+		li.PriceRule = what + ":" + r.Name
+	}
 }
 
 // hourly prices time: ms of wall time x the share (basis points) of the rate's unit used,
@@ -204,7 +211,10 @@ func (b *Book) hourly(li *pipeline.LineItem, rates map[string]*HourlyRate, what,
 	var acc acc128
 	acc.add(ms*shareBP, r.PerHour.Money)
 	li.Cost, li.Priced = acc.div(3_600_000 * 10_000)
-	li.PriceRule = what + ":" + r.Name
+	li.PriceRule = r.rule
+	if li.PriceRule == "" {
+		li.PriceRule = what + ":" + r.Name
+	}
 	if shareBP != 10_000 {
 		li.PriceRule += fmt.Sprintf(" share %d.%02d%%", shareBP/100, shareBP%100)
 	}

@@ -134,6 +134,7 @@ func (m *Model) rates() []pipeline.Money {
 
 // validate checks the tiers of one model and derives its regional-endpoint rates.
 func (m *Model) validate(what string, errs []error) []error {
+	m.rule = "model:" + m.Model + m.route
 	for j, t := range m.Tiers {
 		if j > 0 && t.AboveInputTokens <= m.Tiers[j-1].AboveInputTokens {
 			errs = append(errs, fmt.Errorf("%s: tiers must ascend by above_input_tokens", what))
@@ -184,6 +185,7 @@ func (m *Model) validate(what string, errs []error) []error {
 			continue
 		}
 		derived.route = d.route + d.mult
+		derived.rule = "model:" + derived.Model + derived.route
 		*d.dst = derived
 	}
 	return errs

@@ -77,16 +77,38 @@ func (p *Processor) dedup(t *stitch.Trace) []*pipeline.Span {
 		sp     *pipeline.Span
 		offset int64
 	}
-	first := make(map[pipeline.SpanID]firstCopy, len(t.Spans))
+	// Most traces hold a handful of spans: their first copies are found by a scan of
+	// the kept ones (no map).
+	const small = 32
+	var kept [small]firstCopy
+	var first map[pipeline.SpanID]firstCopy
+	if len(t.Spans) > small {
+		first = make(map[pipeline.SpanID]firstCopy, len(t.Spans))
+	}
 	out := t.Spans[:0]
 	for i, sp := range t.Spans {
 		var off int64 = -1
 		if i < len(t.Offsets) {
 			off = t.Offsets[i]
 		}
-		f, dup := first[sp.SpanID]
+		var f firstCopy
+		dup := false
+		if first != nil {
+			f, dup = first[sp.SpanID]
+		} else {
+			for _, k := range kept[:len(out)] {
+				if k.sp.SpanID == sp.SpanID {
+					f, dup = k, true
+					break
+				}
+			}
+		}
 		if !dup {
-			first[sp.SpanID] = firstCopy{sp, off}
+			if first != nil {
+				first[sp.SpanID] = firstCopy{sp, off}
+			} else {
+				kept[len(out)] = firstCopy{sp, off}
+			}
 			out = append(out, sp)
 			continue
 		}

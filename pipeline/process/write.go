@@ -3,8 +3,8 @@ package process
 import (
 	"context"
 	"fmt"
-	"maps"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -29,15 +29,19 @@ const bigClose = 100_000
 // its spans needs beyond the spans themselves (computed once, when it closed) and how far
 // its writing got. The trace's spans are released as their rows are written.
 type pending struct {
-	traceWID  string
-	assign    map[pipeline.SpanID]string // spans of workflows other than the trace-level one
-	labels    map[string]stitch.Labels   // workflow id -> labels its spans inherit
+	traceWID string
+	assign   map[pipeline.SpanID]string // spans of workflows other than the trace-level one
+	// labels are the labels each workflow rooted here hands its spans (Workflow "" is the
+	// trace-level one); shared with the stitcher's memory of the trace, never changed.
+	labels    []stitch.WorkflowLabels
 	wfs       []pipeline.Workflow
 	minOffset int64 // lowest offset of the trace's records: the commit stays below it
 	spans     int   // spans after dedup
 	next      int   // t.Spans[:next] are in the job in flight or written
 	written   int   // t.Spans[:written] are written and released
 	wfQueued  bool  // wfs are in the job in flight (with the trace's last rows)
+
+	one [1]pipeline.Workflow // wfs of a trace rooting one workflow
 }
 
 // wid is the workflow a span of the trace belongs to.
@@ -46,6 +50,19 @@ func (pd *pending) wid(sp *pipeline.Span) string {
 		return wid
 	}
 	return pd.traceWID
+}
+
+// labelsOf are the labels of workflow wid if it is rooted in this incarnation.
+func (pd *pending) labelsOf(wid string) (stitch.Labels, bool) {
+	if wid == pd.traceWID {
+		wid = ""
+	}
+	for i := len(pd.labels) - 1; i >= 0; i-- { // the last root of an id wins, as in a map
+		if pd.labels[i].Workflow == wid {
+			return pd.labels[i].Labels, true
+		}
+	}
+	return stitch.Labels{}, false
 }
 
 // writeJob writes one priced chunk of closed traces on its own goroutine while the
@@ -81,7 +98,7 @@ func (j *writeJob) finished() bool {
 func (p *Processor) closeLocked(closed []*stitch.Trace) {
 	for _, t := range closed {
 		pd := p.prepare(t)
-		p.st.Remember(t, maps.Clone(pd.assign), pd.labels)
+		p.st.RememberWorkflows(t, pd.assign, pd.labels)
 		p.pending[t] = pd
 		p.held += pd.spans
 		p.unwritten = append(p.unwritten, t)
@@ -91,18 +108,11 @@ func (p *Processor) closeLocked(closed []*stitch.Trace) {
 // prepare dedups a closed trace's spans and works out, once, its workflows and which
 // workflow each span belongs to. Its line items are priced later, a chunk at a time.
 func (p *Processor) prepare(t *stitch.Trace) *pending {
-	assign, roots := t.Assign()
-	pd := &pending{traceWID: t.TraceID.String(), labels: make(map[string]stitch.Labels, len(roots)),
-		assign: map[pipeline.SpanID]string{}}
 	// Only assignments to a workflow other than the trace-level one are kept (and
 	// remembered): a span absent from the map (or a late span whose parent is absent)
-	// belongs to the trace-level workflow anyway, and most traces have no other.
-	for id, wid := range assign {
-		if wid != pd.traceWID {
-			pd.assign[id] = wid
-		}
-	}
-	assign = nil
+	// belongs to the trace-level workflow anyway, and most traces have no other (nil).
+	traceWID, assign, roots := t.Workflows()
+	pd := &pending{traceWID: traceWID, assign: assign}
 	pd.minOffset = -1
 	for _, o := range t.Offsets {
 		if pd.minOffset < 0 || o < pd.minOffset {
@@ -123,17 +133,24 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 			members[wid] = append(members[wid], sp)
 		}
 	}
-	done := map[pipeline.SpanID]bool{}
-	for _, r := range roots {
-		if done[r.SpanID] {
-			continue
+	pd.wfs = pd.one[:0] // the common case, one workflow: no allocation of its own
+	if len(roots) > 1 {
+		pd.wfs = make([]pipeline.Workflow, 0, len(roots))
+	}
+	// Their own allocation: the stitcher keeps them for late spans, long after pd.
+	pd.labels = make([]stitch.WorkflowLabels, 0, len(roots))
+	for i, r := range roots {
+		if slices.ContainsFunc(roots[:i], func(o *pipeline.Span) bool { return o.SpanID == r.SpanID }) {
+			continue // a root delivered twice roots one workflow
 		}
-		done[r.SpanID] = true
 		tenant := r.Tenant
 		if tenant == "" {
 			tenant = pipeline.DefaultTenant
 		}
-		id := stitch.WorkflowID(t.TraceID, r)
+		id := traceWID // stitch.WorkflowID, without formatting the trace id again
+		if !r.ParentSpanID.IsZero() {
+			id = traceWID + "/" + r.SpanID.String()
+		}
 		w := pipeline.Workflow{
 			ID: id, AuthTenant: t.AuthTenant, Tenant: tenant, TraceID: t.TraceID, RootSpanID: r.SpanID,
 			Name: r.WorkflowName, Version: r.WorkflowVersion,
@@ -149,8 +166,12 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 			p.m.UnknownOutcomes.Inc()
 		}
 		pd.wfs = append(pd.wfs, w)
-		pd.labels[id] = stitch.Labels{Tenant: r.Tenant, Team: r.Team, Feature: r.Feature, Session: w.Session, User: w.User,
-			Service: w.Service, Environment: w.Environment, Labels: w.Labels}
+		lwid := id
+		if id == traceWID {
+			lwid = ""
+		}
+		pd.labels = append(pd.labels, stitch.WorkflowLabels{Workflow: lwid, Labels: stitch.Labels{Tenant: r.Tenant, Team: r.Team,
+			Feature: r.Feature, Session: w.Session, User: w.User, Service: w.Service, Environment: w.Environment, Labels: w.Labels}})
 	}
 	return pd
 }
@@ -160,7 +181,7 @@ func (p *Processor) prepare(t *stitch.Trace) *pending {
 // workflow's (from this incarnation or a remembered earlier one).
 func (p *Processor) priceSpan(b *pipeline.Batch, t *stitch.Trace, pd *pending, sp *pipeline.Span) {
 	wid := pd.wid(sp)
-	l, ok := pd.labels[wid]
+	l, ok := pd.labelsOf(wid)
 	if !ok {
 		l = t.KnownLabels[wid]
 	}
@@ -170,6 +191,11 @@ func (p *Processor) priceSpan(b *pipeline.Batch, t *stitch.Trace, pd *pending, s
 	}
 	if sp.Unpriced != "" {
 		p.m.UnpriceableSpans.WithLabelValues(unpriceableReason(sp.Unpriced)).Inc()
+	}
+	if b.LineItems == nil {
+		// A batch's first line: room for a line per span held (at most a write chunk's
+		// worth), rather than growing by doubling from nothing.
+		b.LineItems = make([]pipeline.LineItem, 0, min(p.held, writeChunk)+16)
 	}
 	n := len(b.LineItems)
 	b.LineItems = p.book.Price(b.LineItems, sp, wid)

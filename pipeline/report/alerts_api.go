@@ -138,6 +138,8 @@ type AlertReading struct {
 	Samples       uint64    `json:"samples"`
 	BaselineHours uint32    `json:"baseline_hours"`
 	Method        string    `json:"method"`
+	// Hours is the number of hourly readings a day's reading aggregates (1 for an hour).
+	Hours int `json:"hours"`
 	AlertFigures
 }
 
@@ -145,17 +147,18 @@ type AlertReading struct {
 type AlertReadingsDoc struct {
 	From     time.Time      `json:"from"`
 	To       time.Time      `json:"to"`
+	Bucket   string         `json:"bucket"`
 	Currency string         `json:"currency"`
 	Rows     []AlertReading `json:"rows"`
 }
 
 // NewAlertReadingsDoc shapes stored readings.
 func NewAlertReadingsDoc(from, to time.Time, in []store.AlertReading) AlertReadingsDoc {
-	d := AlertReadingsDoc{From: from.UTC(), To: to.UTC(), Currency: Currency, Rows: make([]AlertReading, 0, len(in))}
+	d := AlertReadingsDoc{From: from.UTC(), To: to.UTC(), Bucket: "hour", Currency: Currency, Rows: make([]AlertReading, 0, len(in))}
 	for _, r := range in {
 		d.Rows = append(d.Rows, AlertReading{Tenant: r.Tenant, AlertKey: r.Key, Rule: r.Rule, Metric: r.Metric, Workflow: r.Workflow,
 			Bucket: r.Bucket.UTC(), EvaluatedAt: r.EvaluatedAt.UTC(), Usable: r.Usable, Reason: r.Reason, Samples: r.Samples,
-			BaselineHours: r.BaselineHours, Method: r.Method,
+			BaselineHours: r.BaselineHours, Method: r.Method, Hours: 1,
 			AlertFigures: figures(r.Metric, r.Usable, r.Current, r.Baseline, r.Spread, r.BandLow, r.BandHigh, r.DeviationPct)})
 	}
 	return d
@@ -192,7 +195,54 @@ func (a *API) alertReadings(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	from = from.Truncate(time.Hour)
-	rows, err := a.q.AlertReadings(r.Context(), from, to, f)
-	a.reply(w, r, err, NewAlertReadingsDoc(from, to, rows))
+	bucket := r.URL.Query().Get("bucket")
+	switch bucket {
+	case "", "hour":
+		from = from.Truncate(time.Hour)
+		rows, err := a.q.AlertReadings(r.Context(), from, to, f)
+		a.reply(w, r, err, NewAlertReadingsDoc(from, to, rows))
+	case "day":
+		from = from.Truncate(time.Hour)
+		rows, err := a.q.AlertReadings(r.Context(), from, to, f)
+		var weights hourWeights
+		if err == nil {
+			weights, err = a.hourWeights(r, from, to, f.Workflow, rows)
+		}
+		a.reply(w, r, err, AlertReadingsDoc{From: from.UTC(), To: to.UTC(), Bucket: "day", Currency: Currency, Rows: DayReadings(rows, weights)})
+	default:
+		fail(w, http.StatusBadRequest, "bucket=%q: use hour or day", bucket)
+	}
+}
+
+// hourWeights reads the hourly rollups of each tenant scope the usable readings have (the
+// token sees only readings of its own tenant, so only its own rollups are read), at once.
+func (a *API) hourWeights(r *http.Request, from, to time.Time, workflow string, rows []store.AlertReading) (hourWeights, error) {
+	tenants := map[string]bool{}
+	for _, rd := range rows {
+		if rd.Usable {
+			tenants[rd.Tenant] = true
+		}
+	}
+	type result struct {
+		tenant string
+		pts    []store.SeriesPoint
+		err    error
+	}
+	ch := make(chan result, len(tenants))
+	for t := range tenants {
+		go func() {
+			pts, err := a.q.Series(r.Context(), from, to, "hour", store.SeriesFilter{Tenant: t, Workflow: workflow})
+			ch <- result{t, pts, err}
+		}()
+	}
+	out := hourWeights{}
+	var err error
+	for range tenants {
+		res := <-ch
+		out[res.tenant] = res.pts
+		if err == nil {
+			err = res.err
+		}
+	}
+	return out, err
 }

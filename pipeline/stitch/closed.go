@@ -14,13 +14,14 @@ type closedLRU struct {
 	cap            int
 	items          map[Key]*closedEntry
 	oldest, newest *closedEntry
+	spare          *closedEntry // the last entry evicted, reused by the next put
 }
 
 type closedEntry struct {
 	id         Key
 	prev, next *closedEntry
 	assign     []spanWorkflow
-	labels     []workflowLabels
+	labels     []WorkflowLabels // shared with the caller of putLabels: never written in place
 }
 
 type spanWorkflow struct {
@@ -28,10 +29,11 @@ type spanWorkflow struct {
 	workflow string
 }
 
-// workflowLabels are a workflow's labels; workflow "" is the trace-level workflow.
-type workflowLabels struct {
-	workflow string
-	labels   Labels
+// WorkflowLabels are the labels of a workflow rooted in a closed trace; Workflow "" is
+// the trace-level workflow (whose id is the trace id).
+type WorkflowLabels struct {
+	Workflow string
+	Labels   Labels
 }
 
 func newClosedLRU(n int) *closedLRU {
@@ -61,11 +63,11 @@ func (e *closedEntry) maps() (map[pipeline.SpanID]string, map[string]Labels) {
 	}
 	labels := make(map[string]Labels, len(e.labels))
 	for _, l := range e.labels {
-		wf := l.workflow
+		wf := l.Workflow
 		if wf == "" {
 			wf = e.id.TraceID.String()
 		}
-		labels[wf] = l.labels
+		labels[wf] = l.Labels
 	}
 	return assign, labels
 }
@@ -73,6 +75,19 @@ func (e *closedEntry) maps() (map[pipeline.SpanID]string, map[string]Labels) {
 // put remembers a closed incarnation's assignment and labels, merged into what an
 // earlier incarnation of the same trace left (later values win).
 func (c *closedLRU) put(id Key, assign map[pipeline.SpanID]string, labels map[string]Labels) {
+	ls := make([]WorkflowLabels, 0, len(labels))
+	for wf, l := range labels {
+		if isTraceLevel(wf, id.TraceID) {
+			wf = ""
+		}
+		ls = append(ls, WorkflowLabels{wf, l})
+	}
+	c.putLabels(id, assign, ls)
+}
+
+// putLabels is put with the labels as a slice (Workflow "" for the trace-level one),
+// which a first incarnation's entry keeps as it is: the caller must not change it.
+func (c *closedLRU) putLabels(id Key, assign map[pipeline.SpanID]string, labels []WorkflowLabels) {
 	e, ok := c.items[id]
 	if ok {
 		c.unlink(e)
@@ -83,31 +98,47 @@ func (c *closedLRU) put(id Key, assign map[pipeline.SpanID]string, labels map[st
 		for k, v := range assign {
 			old[k] = v
 		}
-		for k, v := range labels {
-			oldLabels[k] = v
+		for _, l := range labels {
+			wf := l.Workflow
+			if wf == "" {
+				wf = id.TraceID.String()
+			}
+			oldLabels[wf] = l.Labels
 		}
-		assign, labels = old, oldLabels
+		assign = old
+		labels = make([]WorkflowLabels, 0, len(oldLabels)) // fresh: the old slice may be shared
+		for wf, l := range oldLabels {
+			if isTraceLevel(wf, id.TraceID) {
+				wf = ""
+			}
+			labels = append(labels, WorkflowLabels{wf, l})
+		}
 	} else {
-		e = &closedEntry{id: id}
+		if e = c.spare; e != nil {
+			c.spare = nil
+			*e = closedEntry{id: id, assign: e.assign[:0]}
+		} else {
+			e = &closedEntry{id: id}
+		}
 		c.items[id] = e
 	}
-	e.assign, e.labels = e.assign[:0], e.labels[:0]
+	e.assign = e.assign[:0]
 	for span, wf := range assign {
 		if !isTraceLevel(wf, id.TraceID) {
 			e.assign = append(e.assign, spanWorkflow{span, wf})
 		}
 	}
-	for wf, l := range labels {
-		if isTraceLevel(wf, id.TraceID) {
-			wf = ""
-		}
-		e.labels = append(e.labels, workflowLabels{wf, l})
+	if len(e.assign) == 0 {
+		e.assign = nil
 	}
+	e.labels = labels
 	c.push(e)
 	for len(c.items) > c.cap {
 		old := c.oldest
 		c.unlink(old)
 		delete(c.items, old.id)
+		*old = closedEntry{assign: old.assign[:0]}
+		c.spare = old
 	}
 }
 

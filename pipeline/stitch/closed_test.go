@@ -23,7 +23,7 @@ func TestClosedMemory(t *testing.T) {
 		!reflect.DeepEqual(labels, map[string]Labels{traceWF: {Tenant: "acme", Team: "t1"}, subWF: {Tenant: "acme", Team: "t2", Labels: []pipeline.Label{{Key: "k", Value: "v"}}}}) {
 		t.Fatalf("got %v %v %v", assign, labels, ok)
 	}
-	if len(c.items[a].assign) != 2 || c.items[a].labels[0].workflow != "" && c.items[a].labels[1].workflow != "" {
+	if len(c.items[a].assign) != 2 || c.items[a].labels[0].Workflow != "" && c.items[a].labels[1].Workflow != "" {
 		t.Fatalf("trace-level entries held in full: %+v", c.items[a])
 	}
 	// The maps are the caller's: changing them changes nothing remembered.

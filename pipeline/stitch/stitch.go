@@ -160,6 +160,7 @@ type Stitcher struct {
 	closed  *closedLRU
 	stats   Stats
 	syms    *symbols
+	last    *Trace            // the open trace of the last span added (a record's spans share one)
 	scratch []byte            // a span being encoded
 	tenants map[string]string // authenticated tenants (ownTenant)
 }
@@ -184,9 +185,14 @@ func New(cfg Config) *Stitcher {
 // It returns traces evicted to stay within the memory bound; they must be written like any
 // closed trace.
 func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Time) []*Trace {
-	k := Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}
-	t := s.open[k]
+	// The spans of a record are of one trace: the trace of the last span is checked
+	// before the map.
+	t := s.last
+	if t == nil || t.TraceID != sp.TraceID || t.AuthTenant != sp.AuthTenant {
+		t = s.open[Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}]
+	}
 	if t == nil {
+		k := Key{AuthTenant: sp.AuthTenant, TraceID: sp.TraceID}
 		k.AuthTenant = s.ownTenant(sp.AuthTenant)
 		t = &Trace{Partition: p, AuthTenant: k.AuthTenant, TraceID: sp.TraceID, first: now,
 			baseOffset: offset, baseStart: sp.StartUnixNano, minOffset: offset}
@@ -196,6 +202,7 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 		s.push(t)
 		s.open[k] = t
 	}
+	s.last = t
 	if t.Late {
 		s.stats.LateSpans++
 	}
@@ -214,6 +221,7 @@ func (s *Stitcher) Add(p Partition, offset int64, sp *pipeline.Span, now time.Ti
 		s.stats.Evictions++
 		evicted = append(evicted, old)
 	}
+	s.materializeAll(evicted)
 	return evicted
 }
 
@@ -251,6 +259,13 @@ func (s *Stitcher) hold(t *Trace, offset int64, sp *pipeline.Span) {
 	t.buf = append(t.buf, e.b...)
 }
 
+// forget drops t, leaving the open traces, as the last trace added to.
+func (s *Stitcher) forget(t *Trace) {
+	if s.last == t {
+		s.last = nil
+	}
+}
+
 // push appends t to the open traces' arrival order.
 func (s *Stitcher) push(t *Trace) {
 	t.prev = s.newest
@@ -279,24 +294,54 @@ func (s *Stitcher) unlink(t *Trace) {
 
 // spanBlock is how many decoded spans share one allocation: a closed trace's spans can
 // be freed block by block as they are written (a huge trace is written in chunks).
+// Traces closed together take their spans (and, when small, their span pointers and
+// offsets) from blocks shared by them, sized to what they hold: not three allocations a
+// trace, and no block left over, reachable, once they are decoded.
 const spanBlock = 4096
 
-// materialize decodes t's held spans into t.Spans and t.Offsets and releases the buffer
-// and its symbols.
-func (s *Stitcher) materialize(t *Trace) {
-	t.Spans = make([]*pipeline.Span, t.n)
-	t.Offsets = make([]int64, t.n)
-	d := decoder{b: t.buf, syms: s.syms}
-	var block []pipeline.Span
-	for i := range t.Spans {
-		if len(block) == 0 {
-			block = make([]pipeline.Span, min(len(t.Spans)-i, spanBlock))
+// slabTrace is the largest trace whose span pointers and offsets come from the shared
+// blocks; a larger one gets its own slices.
+const slabTrace = 256
+
+// materializeAll decodes the held spans of closing traces into their Spans and Offsets
+// and releases their buffers and symbols.
+func (s *Stitcher) materializeAll(ts []*Trace) {
+	spans, small := 0, 0
+	for _, t := range ts {
+		spans += int(t.n)
+		if t.n <= slabTrace {
+			small += int(t.n)
 		}
-		t.Offsets[i] = d.span(t, &block[0])
-		t.Spans[i] = &block[0]
-		block = block[1:]
 	}
-	t.buf = nil
+	var spanSlab []pipeline.Span
+	var ptrSlab []*pipeline.Span
+	var offSlab []int64
+	for _, t := range ts {
+		n := int(t.n)
+		if n <= slabTrace {
+			if len(ptrSlab) < n {
+				ptrSlab = make([]*pipeline.Span, min(small, spanBlock))
+				offSlab = make([]int64, len(ptrSlab))
+			}
+			t.Spans, ptrSlab = ptrSlab[:n:n], ptrSlab[n:]
+			t.Offsets, offSlab = offSlab[:n:n], offSlab[n:]
+			small -= n
+		} else {
+			t.Spans = make([]*pipeline.Span, n)
+			t.Offsets = make([]int64, n)
+		}
+		d := decoder{b: t.buf, syms: s.syms}
+		for i := range t.Spans {
+			if len(spanSlab) == 0 {
+				spanSlab = make([]pipeline.Span, min(spans, spanBlock))
+			}
+			t.Offsets[i] = d.span(t, &spanSlab[0])
+			t.Spans[i] = &spanSlab[0]
+			spanSlab = spanSlab[1:]
+			spans--
+		}
+		t.buf = nil
+	}
 }
 
 // Due closes and returns every trace whose close rule holds at now; with force, every
@@ -326,24 +371,32 @@ func (s *Stitcher) Due(now time.Time, force bool) []*Trace {
 		out = append(out, t)
 		t = next
 	}
+	s.materializeAll(out)
 	return out
 }
 
 func (s *Stitcher) close(t *Trace, r Reason) {
 	t.Reason = r
+	s.forget(t)
 	s.unlink(t)
 	delete(s.open, t.key())
 	s.spans -= int(t.n)
 	if t.Late {
 		s.stats.Corrections++
 	}
-	s.materialize(t)
 }
 
 // Remember records a closed trace's span->workflow assignment and its workflows' labels
 // so that late spans of the same trace join the same workflows with the same labels.
 func (s *Stitcher) Remember(t *Trace, assign map[pipeline.SpanID]string, labels map[string]Labels) {
 	s.closed.put(t.key(), assign, labels)
+}
+
+// RememberWorkflows is Remember with the labels as a slice, Workflow "" standing for the
+// trace-level workflow. The stitcher may keep labels as they are (the caller must not
+// change them afterwards); it keeps no reference to assign.
+func (s *Stitcher) RememberWorkflows(t *Trace, assign map[pipeline.SpanID]string, labels []WorkflowLabels) {
+	s.closed.putLabels(t.key(), assign, labels)
 }
 
 func (t *Trace) key() Key { return Key{AuthTenant: t.AuthTenant, TraceID: t.TraceID} }
@@ -366,10 +419,11 @@ func (s *Stitcher) DropPartitions(drop map[Partition]bool) {
 	for t := s.oldest; t != nil; {
 		next := t.next
 		if drop[t.Partition] {
+			s.forget(t)
 			s.unlink(t)
 			delete(s.open, t.key())
 			s.spans -= int(t.n)
-			s.materialize(t) // releases its symbols
+			s.materializeAll([]*Trace{t}) // releases its symbols
 			t.Spans, t.Offsets = nil, nil
 		}
 		t = next

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -216,9 +217,98 @@ func TestAlertBandAndMarkersInChromium(t *testing.T) {
 				}
 			}
 		}
+
+		// the daily view (7 days): per day, the same rule's usable hours weighted by the
+		// hour's completed workflows of the type in the page's tenant scope (ClickHouse's
+		// rollups), as the trend's daily point weighs them; exact, rounded once
+		if _, err := chromedp.Run(bctx, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+		if state := page(t, bctx, srv.URL, "/ui/?since=168h", c.tok); state != "ready" {
+			t.Fatalf("%s daily: page state %q", c.tok, state)
+		}
+		shot(t, bctx, "alerts-daily-"+strings.TrimPrefix(c.tok, "tok-"))
+		var dayBands []shownBand
+		if err := json.Unmarshal([]byte(texts(t, bctx, `[document.querySelector("#trend").dataset.bands || "[]"]`)[0]), &dayBands); err != nil {
+			t.Fatal(err)
+		}
+		var wantDay []shownBand
+		for _, wf := range loadgen.WorkflowTypes {
+			pts, err := st.Series(ctx, t0, t0.Add(10*time.Hour), "hour", store.SeriesFilter{Tenant: c.tenant, Workflow: wf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			completed := map[string]int64{}
+			for _, p := range pts {
+				completed[p.Bucket.Format(time.RFC3339)] = int64(p.Completed)
+			}
+			b := shownBand{Workflow: wf, AlertKey: c.rule + "/" + wf}
+			type sums struct{ w, lo, hi *big.Int }
+			days := map[string]*sums{}
+			var order []string
+			for h := 2; h < 10; h++ {
+				hour := t0.Add(time.Duration(h) * time.Hour)
+				rd, ok := readings[b.AlertKey+"@"+hour.Format(time.RFC3339)]
+				w := completed[hour.Format(time.RFC3339)]
+				if !ok || !rd.Usable || w == 0 {
+					continue
+				}
+				day := hour.Truncate(24 * time.Hour).Format(time.RFC3339)
+				if days[day] == nil {
+					days[day] = &sums{new(big.Int), new(big.Int), new(big.Int)}
+					order = append(order, day)
+				}
+				d := days[day]
+				d.w.Add(d.w, big.NewInt(w))
+				d.lo.Add(d.lo, big.NewInt(w*report.Nano(rd.BandLow)))
+				d.hi.Add(d.hi, big.NewInt(w*report.Nano(rd.BandHigh)))
+			}
+			for _, day := range order {
+				d := days[day]
+				b.Points = append(b.Points, []any{day, float64(roundHalfAway(d.lo, d.w)), float64(roundHalfAway(d.hi, d.w))})
+			}
+			if len(b.Points) > 0 {
+				wantDay = append(wantDay, b)
+			}
+		}
+		sort.Slice(wantDay, func(i, j int) bool { return wantDay[i].Workflow < wantDay[j].Workflow })
+		if g, w := fmt.Sprint(dayBands), fmt.Sprint(wantDay); g != w || len(wantDay) == 0 {
+			t.Errorf("%s daily: bands drawn\n got %s\nwant %s", c.tok, g, w)
+		}
+		markers = nil
+		if err := json.Unmarshal([]byte(texts(t, bctx, `[document.querySelector("#trend").dataset.markers || "[]"]`)[0]), &markers); err != nil {
+			t.Fatal(err)
+		}
+		var gotDay, wantDayMarkers []string
+		for _, m := range markers {
+			gotDay = append(gotDay, fmt.Sprintf("%s|%s|%s|%d", m.AlertKey, m.Status, m.Bucket, m.YNano))
+		}
+		for _, a := range transitions {
+			at := a.StartsAt
+			if a.EndsAt != nil {
+				at = *a.EndsAt
+			}
+			if a.Scope.Tenant == c.tenant {
+				wantDayMarkers = append(wantDayMarkers, fmt.Sprintf("%s|%s|%s|%d", a.Key, a.Status, at.UTC().Truncate(24*time.Hour).Format(time.RFC3339), report.Nano(a.Current)))
+			}
+		}
+		sort.Strings(gotDay)
+		sort.Strings(wantDayMarkers)
+		if strings.Join(gotDay, "\n") != strings.Join(wantDayMarkers, "\n") || len(wantDayMarkers) == 0 {
+			t.Errorf("%s daily: markers drawn\n got %q\nwant %q", c.tok, gotDay, wantDayMarkers)
+		}
+		if c.tenant != "" {
+			html := texts(t, bctx, `[document.documentElement.outerHTML]`)[0]
+			for _, other := range []string{"fleet-unit-cost", map[string]string{"acme": "globex", "globex": "acme"}[c.tenant]} {
+				if strings.Contains(html, other) {
+					t.Errorf("%s daily: the page shows %q", c.tok, other)
+				}
+			}
+		}
 	}
 	// a tenant's token cannot read another's alerts through the API the page uses
-	for _, path := range []string{"/api/v1/alerts?tenant=globex", "/api/v1/alerts/readings?tenant=globex", "/api/v1/alerts?tenant="} {
+	for _, path := range []string{"/api/v1/alerts?tenant=globex", "/api/v1/alerts/readings?tenant=globex", "/api/v1/alerts?tenant=",
+		"/api/v1/alerts/readings?tenant=globex&bucket=day", "/api/v1/alerts/readings?bucket=day&since=168h"} {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer tok-acme")
 		resp, err := http.DefaultClient.Do(req)
@@ -234,4 +324,20 @@ func TestAlertBandAndMarkersInChromium(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(artefacts(t), "alerts-acme.png")); err != nil {
 		t.Error(err)
 	}
+}
+
+// roundHalfAway is a / b rounded half away from zero, for b > 0.
+func roundHalfAway(a, b *big.Int) int64 {
+	r := new(big.Rat).SetFrac(a, b)
+	f, _ := r.Float64()
+	q := new(big.Int).Quo(a, b) // toward zero
+	rem := new(big.Rat).Sub(r, new(big.Rat).SetInt(q))
+	if rem.Abs(rem).Cmp(big.NewRat(1, 2)) >= 0 {
+		if f < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
 }

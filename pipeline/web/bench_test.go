@@ -183,10 +183,9 @@ func overviewReads(q url.Values, by string) []string {
 		}
 	}
 	reads := []string{"/api/v1/alerts?" + af.Encode()}
-	if bucket == "hour" { // the alert band, on hourly views
-		af.Set("metric", "cost_per_completed")
-		reads = append(reads, "/api/v1/alerts/readings?"+af.Encode())
-	}
+	af.Set("metric", "cost_per_completed") // the alert band, per hour or per day
+	af.Set("bucket", bucket)
+	reads = append(reads, "/api/v1/alerts/readings?"+af.Encode())
 	return append(reads,
 		"/api/v1/summary?"+with(),
 		"/api/v1/series/costs?"+with("bucket", bucket, "model", q.Get("model")),

@@ -223,7 +223,7 @@ function markersPlugin(el, markers) {
   };
 }
 
-function renderTrend(rows, readings, events, tenant) {
+function renderTrend(rows, readings, events, tenant, bucket) {
   const el = $("#trend");
   el.innerHTML = "";
   delete el.dataset.bands;
@@ -257,16 +257,17 @@ function renderTrend(rows, readings, events, tenant) {
     drawnBands.push({ workflow: t, alert_key: b.key, series: all.length - 2 });
   });
   // markers: each transition of an alert on a type of the chart, in the tenant scope the band
-  // uses, at the hour of the evaluation that caused it (its value for cost per completed,
-  // else the trend's value that hour)
+  // uses, at the hour (on daily views the day) of the evaluation that caused it (its value
+  // for cost per completed, else the trend's value in that bucket)
   const shown = shownTenant(tenant);
   const markers = [];
   for (const e of events) {
     if (!types.includes(e.workflow) || e.tenant !== shown) continue;
+    const at = bucket === "day" ? e.bucket.slice(0, 10) + "T00:00:00Z" : e.bucket;
     let y = null;
     if (e.metric === "cost_per_completed") y = e.current_nano / 1e9;
-    else if (idx.has(e.bucket)) y = data[types.indexOf(e.workflow)][idx.get(e.bucket)];
-    markers.push({ key: e.alert_key, workflow: e.workflow, status: e.status, bucket: e.bucket, x: Date.parse(e.bucket) / 1000, y });
+    else if (idx.has(at)) y = data[types.indexOf(e.workflow)][idx.get(at)];
+    markers.push({ key: e.alert_key, workflow: e.workflow, status: e.status, bucket: at, x: Date.parse(at) / 1000, y });
   }
   const u = plot(el, series, all, { bands: bandOpts, plugins: [markersPlugin(el, markers)] });
   // the legend names the workflow types; the band-note says what the shading is
@@ -287,8 +288,9 @@ function renderTrend(rows, readings, events, tenant) {
     }))
   );
   const note = $("#band-note");
+  const per = bucket === "day" ? " per day, its hours weighted by their completed workflows as the trend weighs them" : "";
   note.textContent = drawnBands.length
-    ? "shaded: the alert baseline band (" + drawnBands.map((b) => b.alert_key).join(", ") + "); ▲ an alert fired, ○ resolved"
+    ? "shaded: the alert baseline band" + per + " (" + drawnBands.map((b) => b.alert_key).join(", ") + "); ▲ an alert fired, ○ resolved"
     : "no drift rule on cost per completed workflow covers these types";
 }
 
@@ -366,8 +368,8 @@ async function overview() {
   const bucket = bucketFor(p.since);
   const by = new URLSearchParams(location.search).get("by") || "model";
   $("#by").value = by;
-  // the alert bands are hourly: drawn on hourly views (windows up to 48 h)
-  const hourly = bucket === "hour";
+  // the alert band per hour, or on daily views per day (the hours weighted as the trend's
+  // daily point weighs them)
   const af = { since: p.since, tenant: p.tenant, workflow: p.workflow };
   const [sum, costs, series, unit, bd, top, readings, alerts] = await Promise.all([
     api("summary", f),
@@ -378,16 +380,15 @@ async function overview() {
     // from the rollups' per-hour top lists like the rest of the page (whole hours, as of the
     // last refresh): the whole window, without reading the line items
     api("workflows/top", { since: p.since, tenant: p.tenant, limit: 10, source: "rollups" }),
-    hourly ? api("alerts/readings", Object.assign({ metric: "cost_per_completed" }, af)) : Promise.resolve({ rows: [] }),
+    api("alerts/readings", Object.assign({ metric: "cost_per_completed", bucket }, af)),
     api("alerts", af),
   ]);
   renderKPIs(sum);
   renderComposition(costs.rows);
-  renderTrend(series.rows, readings.rows, hourly ? alerts.rows : [], p.tenant || "");
+  renderTrend(series.rows, readings.rows, alerts.rows, p.tenant || "", bucket);
   renderUnit(unit);
   renderBreakdown(bd);
   renderTop(top, p);
-  if (!hourly) $("#band-note").textContent = "(alert bands and markers on windows up to 48 hours)";
   renderAlerts(alerts);
   $("#currency").textContent = sum.currency;
 }
