@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string) error {
 	brokers := fs.String("brokers", "127.0.0.1:19092", "Kafka brokers (comma-separated)")
 	ch := fs.String("clickhouse", "127.0.0.1:19000", "ClickHouse native addresses (comma-separated)")
 	unitcost := fs.String("unitcost", "./unitcost", "the unitcost binary to run `process` from")
+	compare := fs.String("compare", "", "another unitcost binary whose `process` also runs in every round, after the first (an A/B of two builds under the same load); \"\": none")
 	sizes := fs.String("sizes", "40000,200000", "workflows per preloaded topic (comma-separated)")
 	rounds := fs.Int("rounds", 2, "raw copy + process pairs per size, interleaved")
 	partitions := fs.Int("partitions", 8, "partitions of the preloaded topics")
@@ -70,6 +71,11 @@ func run(ctx context.Context, args []string) error {
 		Profile: *profile, CorePasses: *corePasses, SustainedWorkflows: *sustained, SustainedClients: *sustainedClients}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
+	}
+	if *compare != "" {
+		if cfg.Compare, err = filepath.Abs(*compare); err != nil {
+			return err
+		}
 	}
 	if *collector != "" {
 		if cfg.Collector, err = filepath.Abs(*collector); err != nil {

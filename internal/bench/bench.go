@@ -33,6 +33,7 @@ type Config struct {
 	Brokers       []string
 	ClickHouse    []string
 	Unitcost      string // the unitcost binary; process runs as a child
+	Compare       string // another unitcost binary whose process also runs in each round (A/B of two builds); "" none
 	Self          string // this binary; the raw copy runs as a child (`raw-copy`)
 	Sizes         []int  // workflows per preloaded topic
 	Rounds        int    // baseline + process pairs per size
