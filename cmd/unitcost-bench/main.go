@@ -52,6 +52,9 @@ func run(ctx context.Context, args []string) error {
 	collector := fs.String("otelcol", "", "an OTel Collector binary with the OTLP receiver and kafka exporter (deploy/local/otelcol.sh builds one); \"\": ingest alone")
 	clients := fs.Int("ingest-clients", 16, "concurrent OTLP exporters for the ingest comparison (0: skip it)")
 	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
+	ingestRounds := fs.Int("ingest-rounds", 2, "interleaved rounds of the ingest comparison (the order of the targets alternates)")
+	ingestNoRetryDelay := fs.Bool("ingest-no-retry-delay", false, "in the ingest comparison, follow a refused export at once instead of waiting its RetryInfo delay as SDKs do")
+	ingestBaseline := fs.String("ingest-baseline", "", "another unitcost binary measured beside -unitcost in each ingest round (e.g. built from main before a change)")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
 	sustained := fs.Int("sustained-workflows", 40000, "workflows sent over OTLP/gRPC to ingest while process runs, for the sustained end-to-end rate (0: skip)")
@@ -66,11 +69,16 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
-		IngestClients: *clients, IngestFor: *ingestFor,
+		IngestClients: *clients, IngestFor: *ingestFor, IngestRounds: *ingestRounds, IngestNoRetryDelay: *ingestNoRetryDelay,
 		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout,
 		Profile: *profile, CorePasses: *corePasses, SustainedWorkflows: *sustained, SustainedClients: *sustainedClients}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
+	}
+	if *ingestBaseline != "" {
+		if cfg.IngestBaseline, err = filepath.Abs(*ingestBaseline); err != nil {
+			return err
+		}
 	}
 	if *compare != "" {
 		if cfg.Compare, err = filepath.Abs(*compare); err != nil {
