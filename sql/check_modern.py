@@ -25,7 +25,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 WINDOW = ("2026-11-01 00:00:00", "2026-11-02 00:00:00")
 HOUR = ("2026-11-01 10:00:00", "2026-11-01 11:00:00")
 PARAMS = {
-    "unit_economics": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", ""],
+    "unit_economics": [*WINDOW, *WINDOW, "", "", WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "workflow_cost": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [["2026-11-01 10:00:00"]],
     # series by day ({bucket} = toStartOfDay(bucket)), from build 7 of the fixture's hour
@@ -33,11 +33,11 @@ PARAMS = {
     "series_costs": [["2026-11-01 00:00:00", "qa", "human_review", "", "", 1, 0, 20000000000, 0, 0],
                      ["2026-11-01 00:00:00", "qa", "model_tokens", "", "", 2, 0, 1234567, 1000, 0]],
     "span_issues": ["2026-11-01", "2026-11-02", "", ""],
-    "context_share": [*WINDOW, "acme", "acme", WINDOW[0], *WINDOW, "acme", "acme"],
-    "breakdown": [WINDOW[0], *WINDOW, "", ""],
+    "context_share": [*WINDOW, *WINDOW, "acme", "acme", WINDOW[0], *WINDOW, *WINDOW, "acme", "acme"],
+    "breakdown": [WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "breakdown_rollups": [*WINDOW, *WINDOW, "", "", "qa", "qa", "", "", "", "", "", "", "", "", "", ""],
-    "top_workflows": [*WINDOW, "", "", WINDOW[0], *WINDOW, "", "", 10],
-    "reported_cost": [WINDOW[0], *WINDOW, "", ""],
+    "top_workflows": [*WINDOW, *WINDOW, "", "", WINDOW[0], *WINDOW, *WINDOW, "", "", 10],
+    "reported_cost": [WINDOW[0], *WINDOW, *WINDOW, "", ""],
     "workflow": [TRACE_ID, "acme", "acme"],
     "workflow_lines": [TRACE_ID, TRACE_ID, "acme", "acme"],
     "rollup_dirty": [0, 0],
@@ -52,6 +52,15 @@ PARAMS = {
     "whatif_workflows": [*WINDOW, *WINDOW, "", ""],
     "whatif_lines": [WINDOW[0], *WINDOW, *WINDOW, "qa", "", ""],
     "whatif_cohorts": [*WINDOW, *WINDOW, "qa", "", "", WINDOW[0], *WINDOW, *WINDOW, "qa", "acme", "acme"],
+    # the what-if's rollups (migration 0012): the fixture's hour rebuilt under build 7, then
+    # read back over the pairs whatif_rollup_hours.sql finds complete ({builds} below)
+    "rollup_whatif_calls": [7, HOUR[0], *HOUR],
+    "rollup_whatif_cohorts": [7, *HOUR, HOUR[0], *HOUR],
+    "whatif_rollup_hours": [*WINDOW, *WINDOW],
+    "whatif_hours": [*WINDOW, *WINDOW, "qa", "", ""],
+    "whatif_calls_rollups": ["qa", "qa", "", ""],
+    "whatif_cohorts_rollups": ["", "", "acme", "acme"],
+    "whatif_workflows_rollups": ["", ""],
     # the alert history of the fixture's hour, as acme reads it (globex's and the all-tenant
     # rule's rows are not acme's)
     "alert_readings": [*WINDOW, "acme", "acme", "qa", "qa", "cost_per_completed", "cost_per_completed"],
@@ -94,6 +103,18 @@ EXPECT = {
     ],
     # one cohort (routing: one step "" on model ""), reviewed once at $20, 2 validated outputs
     "whatif_cohorts": [["\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
+    # the hour's newest build (7), recorded for the what-if's rollups too
+    "whatif_rollup_hours": [["2026-11-01 10:00:00", 7, 7]],
+    "whatif_hours": [["2026-11-01 10:00:00"]],
+    "whatif_workflows_rollups": [["qa", 1]],
+    # the same two model lines summed: the one with tokens (kind 0: regular, input 1000 from
+    # min to max) and the one without (kind 1), the replayed line once
+    "whatif_calls_rollups": [
+        ["qa", "acme", "2026-11-01", "", "", "", "", "", 0, 0, 1, 0, 0, 0, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 1000],
+        ["qa", "acme", "2026-11-01", "", "", "", "", "", 1, 0, 1, 1234567, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ],
+    # the same cohort as whatif_cohorts, from the rollup hour
+    "whatif_cohorts_rollups": [["qa", "\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
     # the hour evaluated twice: the newest evaluation's row only (ReplacingMergeTree, FINAL)
     "alert_readings": [["acme", "cpc/qa", "2026-11-01 10:00:00", "2026-11-01 10:59:00", "cpc", "cost_per_completed", "qa", 1, "",
                         0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, 24, "median_mad"]],
@@ -109,7 +130,7 @@ LINE = ("tenant, day, start_time, trace_id, span_id, parent_span_id, workflow_id
 WF = ("tenant, day, start_time, end_time, workflow_id, trace_id, root_span_id, name, outcome, validated_outputs, version, "
       "outcome_source, session, end_user, service, environment, label_keys, label_values")
 TRACE = TRACE_ID
-REBUILDS = ["rollup_workflows", "rollup_top", "rollup_costs"]
+REBUILDS = ["rollup_workflows", "rollup_top", "rollup_whatif_calls", "rollup_whatif_cohorts", "rollup_costs"]
 
 
 def literal(v):
@@ -249,10 +270,12 @@ def main():
             try:
                 sql = q.read_text().replace("{db}", DB).replace("{dim}", "component").replace("{filter}", "")
                 sql = sql.replace("{bucket}", "toStartOfDay(bucket)").replace("{hours}", f"toDateTime('{HOUR[0]}')")
+                sql = sql.replace("{builds}", "(0, 0), (1793527200, 7)")  # HOUR[0] in Unix seconds
                 got = rows(s, bind(sql, PARAMS[name]))
                 if name == REBUILDS[-1]:
                     s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "
                             f"VALUES ('{HOUR[0]}', 7, now(), 1)")
+                    s.query(f"INSERT INTO {DB}.rollup_whatif_builds (bucket, build, built_at) VALUES ('{HOUR[0]}', 7, now())")
                 if name in EXPECT and got != EXPECT[name]:
                     failed += 1
                     print(f"FAIL query {name}: got {got}, want {EXPECT[name]}")
@@ -266,7 +289,7 @@ def main():
                .replace("{dim}", "label_values[indexOf(label_keys, 'tier')]")
                .replace("{filter}", " AND service = ? AND end_user = ? AND label_values[indexOf(label_keys, ?)] = ?"))
         want = [["gold", 3, 20001234567, 1000, 0, 0]]
-        got = rows(s, bind(sql, [WINDOW[0], *WINDOW, "", "", "api", "u-1", "tier", "gold"]))
+        got = rows(s, bind(sql, [WINDOW[0], *WINDOW, *WINDOW, "", "", "api", "u-1", "tier", "gold"]))
         if got != want:
             failed += 1
             print(f"FAIL query breakdown by label:tier filtered: got {got}, want {want}")

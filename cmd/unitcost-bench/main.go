@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string) error {
 	brokers := fs.String("brokers", "127.0.0.1:19092", "Kafka brokers (comma-separated)")
 	ch := fs.String("clickhouse", "127.0.0.1:19000", "ClickHouse native addresses (comma-separated)")
 	unitcost := fs.String("unitcost", "./unitcost", "the unitcost binary to run `process` from")
+	compare := fs.String("compare", "", "another unitcost binary whose `process` also runs in every round, after the first (an A/B of two builds under the same load); \"\": none")
 	sizes := fs.String("sizes", "40000,200000", "workflows per preloaded topic (comma-separated)")
 	rounds := fs.Int("rounds", 2, "raw copy + process pairs per size, interleaved")
 	partitions := fs.Int("partitions", 8, "partitions of the preloaded topics")
@@ -51,6 +52,9 @@ func run(ctx context.Context, args []string) error {
 	collector := fs.String("otelcol", "", "an OTel Collector binary with the OTLP receiver and kafka exporter (deploy/local/otelcol.sh builds one); \"\": ingest alone")
 	clients := fs.Int("ingest-clients", 16, "concurrent OTLP exporters for the ingest comparison (0: skip it)")
 	ingestFor := fs.Duration("ingest-for", 15*time.Second, "measured time per ingest run")
+	ingestRounds := fs.Int("ingest-rounds", 2, "interleaved rounds of the ingest comparison (the order of the targets alternates)")
+	ingestNoRetryDelay := fs.Bool("ingest-no-retry-delay", false, "in the ingest comparison, follow a refused export at once instead of waiting its RetryInfo delay as SDKs do")
+	ingestBaseline := fs.String("ingest-baseline", "", "another unitcost binary measured beside -unitcost in each ingest round (e.g. built from main before a change)")
 	dir := fs.String("dir", os.TempDir(), "directory for the children's logs")
 	keep := fs.Bool("keep", false, "keep the benchmark's topics and databases")
 	sustained := fs.Int("sustained-workflows", 40000, "workflows sent over OTLP/gRPC to ingest while process runs, for the sustained end-to-end rate (0: skip)")
@@ -65,11 +69,21 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := bench.Config{Brokers: strings.Split(*brokers, ","), ClickHouse: strings.Split(*ch, ","), Self: self,
-		IngestClients: *clients, IngestFor: *ingestFor,
+		IngestClients: *clients, IngestFor: *ingestFor, IngestRounds: *ingestRounds, IngestNoRetryDelay: *ingestNoRetryDelay,
 		Rounds: *rounds, Partitions: int32(*partitions), CoreWorkflows: *core, FreshSamples: *fresh, Dir: *dir, Keep: *keep, Out: os.Stdout,
 		Profile: *profile, CorePasses: *corePasses, SustainedWorkflows: *sustained, SustainedClients: *sustainedClients}
 	if cfg.Unitcost, err = filepath.Abs(*unitcost); err != nil {
 		return err
+	}
+	if *ingestBaseline != "" {
+		if cfg.IngestBaseline, err = filepath.Abs(*ingestBaseline); err != nil {
+			return err
+		}
+	}
+	if *compare != "" {
+		if cfg.Compare, err = filepath.Abs(*compare); err != nil {
+			return err
+		}
 	}
 	if *collector != "" {
 		if cfg.Collector, err = filepath.Abs(*collector); err != nil {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type Config struct {
 	Brokers       []string
 	ClickHouse    []string
 	Unitcost      string // the unitcost binary; process runs as a child
+	Compare       string // another unitcost binary whose process also runs in each round (A/B of two builds); "" none
 	Self          string // this binary; the raw copy runs as a child (`raw-copy`)
 	Sizes         []int  // workflows per preloaded topic
 	Rounds        int    // baseline + process pairs per size
@@ -43,9 +45,16 @@ type Config struct {
 	Collector     string        // an OTel Collector binary (OTLP receiver + kafka exporter); "" skips the ingest comparison
 	IngestClients int           // concurrent OTLP exporters, one request in flight each
 	IngestFor     time.Duration // measured time per ingest run (after a 3s warm-up)
-	Dir           string        // child logs
-	Keep          bool          // keep topics and databases
-	Profile       bool          // CPU profiles of every process round (admin.pprof), into Dir
+	IngestRounds  int           // interleaved rounds of the ingest comparison (0: 2)
+	// IngestBaseline, when set, is another unitcost binary measured in each ingest round
+	// beside Unitcost and the Collector (e.g. main before a change), target "baseline".
+	IngestBaseline string
+	// IngestNoRetryDelay sends a refused export's successor at once instead of after the
+	// answer's RetryInfo delay (as SDKs wait).
+	IngestNoRetryDelay bool
+	Dir                string // child logs
+	Keep               bool   // keep topics and databases
+	Profile            bool   // CPU profiles of every process round (admin.pprof), into Dir
 	// SustainedWorkflows are sent over OTLP/gRPC to ingest while process runs beside it
 	// (0: skip), by SustainedClients concurrent exporters.
 	SustainedWorkflows, SustainedClients int
@@ -175,26 +184,41 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var ingest []IngestResult
 	if cfg.IngestClients > 0 {
-		p("ingest: %d concurrent OTLP/gRPC exporters (one request of ~512 generated spans in flight each), %s measured after 3s, interleaved; acknowledged only once Kafka acknowledged (acks=all):\n",
-			cfg.IngestClients, cfg.IngestFor)
+		retry := "after a refusal each waits the answer's RetryInfo delay, as SDKs do"
+		if cfg.IngestNoRetryDelay {
+			retry = "a refused export is followed at once by the next"
+		}
+		p("ingest: %d concurrent OTLP/gRPC exporters (one request of ~512 generated spans in flight each; %s), %s measured after 3s, interleaved; acknowledged only once Kafka acknowledged (acks=all):\n",
+			cfg.IngestClients, retry, cfg.IngestFor)
 		reqs, spans, traces, err := otlpRequests(recsForIngest, 512)
 		if err != nil {
 			return err
 		}
 		targets := []string{"unitcost"}
+		if cfg.IngestBaseline != "" {
+			targets = append(targets, "baseline")
+		}
 		if cfg.Collector != "" {
 			targets = append(targets, "collector")
 		} else {
 			p("  (no Collector binary: run deploy/local/otelcol.sh; only unitcost ingest is measured)\n")
 		}
-		for round := 1; round <= 2; round++ {
+		rounds := cfg.IngestRounds
+		if rounds <= 0 {
+			rounds = 2
+		}
+		for round := 1; round <= rounds; round++ {
+			if round > 1 { // alternate who goes first, so neither always runs after the other
+				slices.Reverse(targets)
+			}
 			for _, tg := range targets {
 				r, err := b.ingestTarget(ctx, tg, round, reqs, spans, traces, cfg.IngestClients, 3*time.Second, cfg.IngestFor)
 				if err != nil {
 					return err
 				}
-				p("  round %d %-9s %8.0f spans/s, %.2f us CPU per span; %d requests acknowledged (%d traces), %d failed; %d records in Kafka (loadavg %s)\n",
-					round, tg, r.SpansPerSec, float64(r.CPUPerSpan.Nanoseconds())/1000, r.Acked, r.AckedTraces, r.Failed, r.Records, r.Load)
+				r.Round = round
+				p("  round %d %-9s %8.0f spans/s, %.2f us CPU per span; %d requests acknowledged (%d traces), %d failed (%s); %d records in Kafka (loadavg %s)\n",
+					round, tg, r.SpansPerSec, float64(r.CPUPerSpan.Nanoseconds())/1000, r.Acked, r.AckedTraces, r.Failed, refusalText(r.Refused), r.Records, r.Load)
 				if r.Records < r.AckedTraces {
 					return fmt.Errorf("%s lost records: %d traces acknowledged, %d records in Kafka", tg, r.AckedTraces, r.Records)
 				}
@@ -221,14 +245,28 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.CorePasses > 0 {
 		p("| live heap per open span | %.0f B (RSS growth %.0f B) | <= 400 B |\n", mem.HeapPer, mem.RSSPer)
 	}
-	if len(ingest) >= 2 && cfg.Collector != "" {
-		var parts []string
-		for i := 0; i+1 < len(ingest); i += 2 {
-			u, c := ingest[i], ingest[i+1]
-			parts = append(parts, fmt.Sprintf("round %d: %.2fx spans/s (%.0f vs %.0f), CPU per span %.2fx", i/2+1,
-				u.SpansPerSec/c.SpansPerSec, u.SpansPerSec, c.SpansPerSec, float64(u.CPUPerSpan)/float64(c.CPUPerSpan)))
+	if cfg.Collector != "" {
+		// ingest holds each round's targets in turn; pair them by round.
+		byRound := map[int]map[string]IngestResult{}
+		for _, r := range ingest {
+			if byRound[r.Round] == nil {
+				byRound[r.Round] = map[string]IngestResult{}
+			}
+			byRound[r.Round][r.Target] = r
 		}
-		p("| unitcost ingest vs OTel Collector (OTLP receiver -> kafka exporter, acks=all, no queue) | %s | >= 1x |\n", strings.Join(parts, "; "))
+		var parts []string
+		for round := 1; round <= len(byRound); round++ {
+			u, c := byRound[round]["unitcost"], byRound[round]["collector"]
+			part := fmt.Sprintf("round %d: %.2fx spans/s (%.0f vs %.0f), CPU per span %.2fx, %d vs %d refused", round,
+				u.SpansPerSec/c.SpansPerSec, u.SpansPerSec, c.SpansPerSec, float64(u.CPUPerSpan)/float64(c.CPUPerSpan), u.Failed, c.Failed)
+			if bl, ok := byRound[round]["baseline"]; ok {
+				part += fmt.Sprintf(" (baseline %.2fx, %d refused)", bl.SpansPerSec/c.SpansPerSec, bl.Failed)
+			}
+			parts = append(parts, part)
+		}
+		if len(parts) > 0 {
+			p("| unitcost ingest vs OTel Collector (OTLP receiver -> kafka exporter, acks=all, no queue) | %s | >= 1x |\n", strings.Join(parts, "; "))
+		}
 	}
 	if sus != nil {
 		p("| ingest + process sustained (OTLP/gRPC -> ingest -> Kafka -> process -> ClickHouse, %d exporters), nothing lost | %.0f spans/s (%d spans, first export to last row %.1fs; all acknowledged at %.1fs; loadavg %s) | >= 50k spans/s |\n",

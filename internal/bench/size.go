@@ -22,6 +22,7 @@ type roundResult struct {
 	rawCPU, procCPU   time.Duration
 	rawRSS, procRSS   int64
 	rawSrv, procSrv   time.Duration // ClickHouse server CPU (query threads) meanwhile
+	cmpWall, cmpCPU   time.Duration // the -compare build's process, when given
 	load              string
 }
 
@@ -108,82 +109,107 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			r, rr.rawWall.Seconds(), inner.Seconds, inner.Inserts, rr.rawCPU.Seconds(), us(rr.rawCPU, truth.Spans), float64(rr.rawRSS)/1e6, rr.rawSrv.Seconds(), rows, loadavg())
 
 		// unitcost process
-		db = fmt.Sprintf("%s_w%d_proc%d", b.id, n, r)
-		if st, err = b.openStore(ctx, db); err != nil {
-			return res, err
-		}
-		adminAddr, err := freeAddr()
+		pr1, err := b.processRound(ctx, b.cfg.Unitcost, fmt.Sprintf("%s_w%d_proc%d", b.id, n, r), "process", r, topic, pr.records, truth, from, to)
 		if err != nil {
-			st.Close()
 			return res, err
 		}
-		env := processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr)
-		if b.cfg.Profile {
-			env = append(env, "UNITCOST_ADMIN_PPROF=true")
-		}
-		srv0 = serverCPU(ctx, st)
-		c, err = startChild(b.cfg.Dir, db, b.cfg.Unitcost, []string{"process"}, env)
-		if err != nil {
-			st.Close()
-			return res, err
-		}
-		var profiled chan []string
-		if b.cfg.Profile {
-			profiled = make(chan []string, 1)
-			go func() { profiled <- cpuProfiles(c, adminAddr, filepath.Join(b.cfg.Dir, db)) }()
-		}
-		deadline := time.Now().Add(30 * time.Minute)
-		var firstRecord, allRecords time.Duration
-		for {
-			if allRecords == 0 {
-				if n := scrape(adminAddr, "unitcost_process_records_total"); n > 0 && firstRecord == 0 {
-					firstRecord = time.Since(c.started)
-				} else if int64(n) >= pr.records {
-					allRecords = time.Since(c.started)
-				}
-			}
-			w, l, err := drained(ctx, st, adminAddr, truth)
-			if err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
-				break
-			}
-			select {
-			case <-c.done:
-				st.Close()
-				return res, fmt.Errorf("process exited: %v\n%s", c.err, c.tail())
-			case <-time.After(100 * time.Millisecond):
-			}
-			if time.Now().After(deadline) {
-				c.stop()
-				st.Close()
-				return res, fmt.Errorf("process did not drain within 30 minutes (%d/%d workflows, %d/%d line items)", w, len(truth.Workflows), l, truth.LineItems)
-			}
-		}
-		rr.procWall = time.Since(c.started)
-		rr.procSrv = serverCPU(ctx, st) - srv0
-		writeSum, writes := scrape(adminAddr, "unitcost_process_write_seconds_sum"), scrape(adminAddr, "unitcost_process_write_seconds_count")
-		if err := c.stop(); err != nil {
-			st.Close()
-			return res, fmt.Errorf("process: %v\n%s", err, c.tail())
-		}
-		rr.procCPU, rr.procRSS = c.usage()
-		if profiled != nil {
-			if files := <-profiled; len(files) > 0 {
-				p("  round %d process CPU profiles (5 s each, whole run): go tool pprof -top %s\n", r, strings.Join(files, " "))
-			}
-		}
-		check := b.checkTruth(ctx, st, truth, from, to)
-		st.Close()
-		if check != "" {
-			return res, fmt.Errorf("process round %d differs from the truth: %s", r, check)
-		}
-		p("  round %d process:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; ClickHouse query CPU meanwhile %.2fs; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
-			r, rr.procWall.Seconds(), rr.procCPU.Seconds(), us(rr.procCPU, truth.Spans), float64(rr.procRSS)/1e6, rr.procSrv.Seconds(), len(truth.Workflows), truth.LineItems, loadavg())
-		p("  round %d process timeline: first record read at %.1fs, every record read at %.1fs, last row written at %.1fs; %.1fs in %0.f ClickHouse writes (%.0f line items per write)\n",
-			r, firstRecord.Seconds(), allRecords.Seconds(), rr.procWall.Seconds(), writeSum, writes, float64(truth.LineItems)/max(writes, 1))
+		rr.procWall, rr.procCPU, rr.procRSS, rr.procSrv = pr1.wall, pr1.cpu, pr1.rss, pr1.srv
 		p("  round %d ratio process/raw: %.2fx wall, %.2fx CPU\n", r, rr.procWall.Seconds()/rr.rawWall.Seconds(), rr.procCPU.Seconds()/rr.rawCPU.Seconds())
+		if b.cfg.Compare != "" {
+			// Another build of unitcost, in the same round: an A/B of two builds under
+			// the same load.
+			pr2, err := b.processRound(ctx, b.cfg.Compare, fmt.Sprintf("%s_w%d_cmp%d", b.id, n, r), "compare", r, topic, pr.records, truth, from, to)
+			if err != nil {
+				return res, err
+			}
+			rr.cmpWall, rr.cmpCPU = pr2.wall, pr2.cpu
+			p("  round %d ratio compare/raw: %.2fx wall, %.2fx CPU; process/compare: %.2fx wall, %.2fx CPU\n", r,
+				pr2.wall.Seconds()/rr.rawWall.Seconds(), pr2.cpu.Seconds()/rr.rawCPU.Seconds(),
+				pr1.wall.Seconds()/pr2.wall.Seconds(), pr1.cpu.Seconds()/pr2.cpu.Seconds())
+		}
 		res.rounds = append(res.rounds, rr)
 	}
 	p("\n")
+	return res, nil
+}
+
+// procRound is what one `unitcost process` drain measured.
+type procRound struct {
+	wall, cpu, srv time.Duration
+	rss            int64
+}
+
+// processRound runs the unitcost binary bin's `process` over topic into a fresh database
+// db until every workflow and line item of the truth is written, then checks every total.
+func (b *run) processRound(ctx context.Context, bin, db, label string, r int, topic string, records int64, truth *loadgen.Truth, from, to time.Time) (procRound, error) {
+	p := func(format string, a ...any) { fmt.Fprintf(b.out, format, a...) }
+	var res procRound
+	st, err := b.openStore(ctx, db)
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	adminAddr, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
+	env := processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr)
+	if b.cfg.Profile {
+		env = append(env, "UNITCOST_ADMIN_PPROF=true")
+	}
+	srv0 := serverCPU(ctx, st)
+	c, err := startChild(b.cfg.Dir, db, bin, []string{"process"}, env)
+	if err != nil {
+		return res, err
+	}
+	var profiled chan []string
+	if b.cfg.Profile {
+		profiled = make(chan []string, 1)
+		go func() { profiled <- cpuProfiles(c, adminAddr, filepath.Join(b.cfg.Dir, db)) }()
+	}
+	deadline := time.Now().Add(30 * time.Minute)
+	var firstRecord, allRecords time.Duration
+	for {
+		if allRecords == 0 {
+			if n := scrape(adminAddr, "unitcost_process_records_total"); n > 0 && firstRecord == 0 {
+				firstRecord = time.Since(c.started)
+			} else if int64(n) >= records {
+				allRecords = time.Since(c.started)
+			}
+		}
+		w, l, err := drained(ctx, st, adminAddr, truth)
+		if err == nil && w >= uint64(len(truth.Workflows)) && l >= uint64(truth.LineItems) {
+			break
+		}
+		select {
+		case <-c.done:
+			return res, fmt.Errorf("%s exited: %v\n%s", label, c.err, c.tail())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.stop()
+			return res, fmt.Errorf("%s did not drain within 30 minutes (%d/%d workflows, %d/%d line items)", label, w, len(truth.Workflows), l, truth.LineItems)
+		}
+	}
+	res.wall = time.Since(c.started)
+	res.srv = serverCPU(ctx, st) - srv0
+	writeSum, writes := scrape(adminAddr, "unitcost_process_write_seconds_sum"), scrape(adminAddr, "unitcost_process_write_seconds_count")
+	if err := c.stop(); err != nil {
+		return res, fmt.Errorf("%s: %v\n%s", label, err, c.tail())
+	}
+	res.cpu, res.rss = c.usage()
+	if profiled != nil {
+		if files := <-profiled; len(files) > 0 {
+			p("  round %d %s CPU profiles (5 s each, whole run): go tool pprof -top %s\n", r, label, strings.Join(files, " "))
+		}
+	}
+	if check := b.checkTruth(ctx, st, truth, from, to); check != "" {
+		return res, fmt.Errorf("%s round %d differs from the truth: %s", label, r, check)
+	}
+	p("  round %d %s:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; ClickHouse query CPU meanwhile %.2fs; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
+		r, label, res.wall.Seconds(), res.cpu.Seconds(), us(res.cpu, truth.Spans), float64(res.rss)/1e6, res.srv.Seconds(), len(truth.Workflows), truth.LineItems, loadavg())
+	p("  round %d %s timeline: first record read at %.1fs, every record read at %.1fs, last row written at %.1fs; %.1fs in %0.f ClickHouse writes (%.0f line items per write)\n",
+		r, label, firstRecord.Seconds(), allRecords.Seconds(), res.wall.Seconds(), writeSum, writes, float64(truth.LineItems)/max(writes, 1))
 	return res, nil
 }
 

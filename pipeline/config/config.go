@@ -29,7 +29,8 @@ type Ingest struct {
 	GRPCAddr          string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
 	HTTPAddr          string            `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
 	MaxRequestBytes   int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
-	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes, at least twice max_request_bytes; a gRPC export reserves twice max_request_bytes before its message is read; a request that does not fit gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes, at least twice max_request_bytes; a gRPC export holds twice max_request_bytes while its message is read; a request that does not fit within inflight_wait gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	InflightWait      time.Duration     `yaml:"inflight_wait" desc:"how long a request waits for room in max_inflight_bytes before it gets 503 / UNAVAILABLE with a retry hint; with produce_timeout, keep it well under the SDKs' 10s export timeout (default 1s)"`
 	MaxAttributeDepth int               `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) in a request; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
 	MaxRequestValues  int               `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
 	ProduceTimeout    time.Duration     `yaml:"produce_timeout" desc:"how long a request waits for Kafka's acknowledgement before it is answered 503 / UNAVAILABLE with a retry hint; keep it well under the SDKs' 10s export timeout (default 5s)"`
@@ -92,7 +93,7 @@ func Defaults() Config {
 			ReplicaPath: "/clickhouse/tables/{shard}/{db}/{table}"},
 		Ingest: Ingest{GRPCAddr: "127.0.0.1:4317", HTTPAddr: "127.0.0.1:4318", MaxRequestBytes: 16 << 20, MaxInflightBytes: 256 << 20,
 			MaxAttributeDepth: 32, MaxRequestValues: 1_000_000, ProduceTimeout: 5 * time.Second, MaxBufferedBytes: 256 << 20,
-			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second},
+			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second, InflightWait: time.Second},
 		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
 			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits, Outcome: normalize.DefaultOutcomes(),
 			MaxSpanDuration: process.DefaultMaxSpanDuration},
@@ -149,6 +150,9 @@ func (in Ingest) validate() error {
 	}
 	if in.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("ingest.shutdown_timeout: must not be negative"))
+	}
+	if in.InflightWait < 0 || in.InflightWait+in.ProduceTimeout >= 10*time.Second {
+		errs = append(errs, fmt.Errorf("ingest.inflight_wait: %s plus ingest.produce_timeout %s must be under the SDKs' 10s export timeout (and not negative)", in.InflightWait, in.ProduceTimeout))
 	}
 	errs = append(errs, validateTokens("ingest.tokens", in.Tokens), in.TLS.Validate("ingest.tls"))
 	return errors.Join(errs...)

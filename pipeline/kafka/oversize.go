@@ -51,6 +51,9 @@ type Bound struct {
 	Stage string
 	// Source is the dead letters' source header ("ingest" when empty).
 	Source string
+	// Take lets Records move the spans out of the payload instead of copying them (the
+	// caller is done with it; ingest's producer is).
+	Take bool
 }
 
 // Bounded is what Bound.Records made of a request.
@@ -83,7 +86,7 @@ func (b Bound) Records(td ptrace.Traces, tenant string) (Bounded, error) {
 	if b.MaxRecordBytes < 1024 {
 		// Below the least kafka.max_record_bytes accepts: one span per record, as they
 		// are (the load generator's shuffled delivery asks for that with 1).
-		recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes)
+		recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes, b.Take)
 		return Bounded{Records: recs}, err
 	}
 	if b.Source == "" {
@@ -131,7 +134,7 @@ func (b Bound) Records(td ptrace.Traces, tenant string) (Bounded, error) {
 	if out.Rejected > 0 {
 		out.Message = fmt.Sprintf("%d span(s) dead-lettered: %s", out.Rejected, strings.Join(why, "; "))
 	}
-	recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes)
+	recs, err := traceRecords(td, tenant, b.Topic, b.MaxRecordBytes, b.Take)
 	out.Records = recs
 	return out, err
 }
@@ -139,7 +142,8 @@ func (b Bound) Records(td ptrace.Traces, tenant string) (Bounded, error) {
 // records turns a request into the records to produce (Bound), producing the dead
 // letters first.
 func (p *Producer) records(ctx context.Context, td ptrace.Traces, tenant string) ([]*kgo.Record, otlp.Result, error) {
-	b := Bound{Topic: p.cfg.Topic, DeadLetterTopic: p.cfg.DeadLetterTopic, MaxRecordBytes: p.cfg.MaxRecordBytes, Estimate: p.cfg.Estimate}
+	// td is the request's, which the receiver no longer reads: its spans are moved, not copied.
+	b := Bound{Topic: p.cfg.Topic, DeadLetterTopic: p.cfg.DeadLetterTopic, MaxRecordBytes: p.cfg.MaxRecordBytes, Estimate: p.cfg.Estimate, Take: true}
 	out, err := b.Records(td, tenant)
 	if err != nil {
 		return nil, otlp.Result{}, err

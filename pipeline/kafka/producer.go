@@ -217,9 +217,14 @@ func TraceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.
 }
 
 // traceRecords splits td by trace and by size into records; Bound made every span fit.
-func traceRecords(td ptrace.Traces, tenant, topic string, maxBytes int) ([]*kgo.Record, error) {
+// take moves the spans out of td instead of copying them.
+func traceRecords(td ptrace.Traces, tenant, topic string, maxBytes int, take bool) ([]*kgo.Record, error) {
+	split := otlp.SplitByTrace
+	if take {
+		split = otlp.TakeByTrace
+	}
 	var recs []*kgo.Record
-	for _, b := range otlp.SplitByTrace(td) {
+	for _, b := range split(td) {
 		key := []byte(pipeline.TraceID(b.TraceID).String())
 		parts := []ptrace.Traces{b.Traces}
 		var sizer ptrace.ProtoMarshaler

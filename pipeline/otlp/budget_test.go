@@ -43,10 +43,11 @@ func (g *gate) Accept(ctx context.Context, tenant string, td ptrace.Traces) (otl
 }
 
 // Many concurrent exports of the largest size a listener accepts must not grow the heap
-// past ingest.max_inflight_bytes: over gRPC the budget is reserved in the transport tap,
-// before a message is read (it used to be checked only once gRPC had read the whole
-// message, so N exports held N messages), over HTTP as the body is read. Exports that do
-// not fit are refused at once, retryably (UNAVAILABLE with RetryInfo, 503 with
+// past ingest.max_inflight_bytes: over gRPC the budget is reserved before a message is
+// read (the stream's window in the transport tap, the read's twice the largest message in
+// the handler; it used to be checked only once gRPC had read the whole message, so N
+// exports held N messages), over HTTP as the body is read. Exports that do not fit within
+// ingest.inflight_wait are refused, retryably (UNAVAILABLE with RetryInfo, 503 with
 // Retry-After), and every accepted one is in Kafka exactly.
 //
 // The measure is not a timing: the garbage collector is off from before the burst until

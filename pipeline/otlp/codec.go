@@ -80,7 +80,15 @@ type TraceBatch struct {
 // SplitByTrace groups a payload's spans by trace id, keeping each span's resource and
 // scope. A payload that holds a single trace is returned as is, without copying. Order of
 // the result follows the first appearance of each trace id.
-func SplitByTrace(td ptrace.Traces) []TraceBatch {
+func SplitByTrace(td ptrace.Traces) []TraceBatch { return splitByTrace(td, false) }
+
+// TakeByTrace is SplitByTrace for a payload its caller is done with: the spans are moved
+// out of td rather than copied (a span's attributes, events and links are not
+// duplicated), leaving td's spans empty. Resources and scopes are still copied, once per
+// trace.
+func TakeByTrace(td ptrace.Traces) []TraceBatch { return splitByTrace(td, true) }
+
+func splitByTrace(td ptrace.Traces, move bool) []TraceBatch {
 	var first [16]byte
 	seen, single := false, true
 	rss := td.ResourceSpans()
@@ -136,7 +144,11 @@ func SplitByTrace(td ptrace.Traces) []TraceBatch {
 					slice = nss.Spans()
 					dst[id] = slice
 				}
-				sp.CopyTo(slice.AppendEmpty())
+				if move {
+					sp.MoveTo(slice.AppendEmpty())
+				} else {
+					sp.CopyTo(slice.AppendEmpty())
+				}
 			}
 		}
 	}

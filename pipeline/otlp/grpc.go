@@ -55,11 +55,13 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 // tap rejects an export without a valid token before its message is read, and reserves
-// from the in-flight budget what reading its message may hold at most (grpcReadFactor
-// times the largest message gRPC accepts): the budget holds while messages are read, not
-// only once they are. An export that does not fit is refused here, UNAVAILABLE with
-// RetryInfo, having read nothing. The reservation is resized to the request's real needs
-// once the message is read, and given back when the RPC ends, whichever way it ends.
+// from the in-flight budget what the stream's data may occupy before its handler reads it:
+// the stream's flow-control window (grpcStreamWindow), so the budget holds for streams
+// waiting for a handler too. The tap runs on the connection's reader goroutine, which it
+// must never block, so an export that does not fit even that is refused here, UNAVAILABLE
+// with RetryInfo, having read nothing. The handler grows the reservation before it reads
+// the message (it may wait for room there), resizes it to the request's real needs once
+// read, and the reservation is given back when the RPC ends, whichever way it ends.
 func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
 	if info.FullMethodName != exportMethod {
 		return ctx, nil
@@ -69,7 +71,7 @@ func (r *Receiver) tap(ctx context.Context, info *tap.Info) (context.Context, er
 		r.stats.Request("grpc", 0, http.StatusUnauthorized)
 		return ctx, status.Error(codes.Unauthenticated, "missing or unknown bearer token")
 	}
-	h := r.inflight.reserve(grpcReadFactor * r.grpcMax)
+	h := r.inflight.reserve(grpcStreamWindow)
 	if h == nil {
 		return ctx, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
@@ -99,19 +101,24 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 	if !ok { // the tap checked already; kept so the handler is safe on its own
 		return nil, r.grpcReject(ctx, codes.Unauthenticated, http.StatusUnauthorized, "auth", "missing or unknown bearer token")
 	}
+	// Reading the message holds up to grpcReadFactor times the largest message (its size
+	// is unknown until gRPC has read it whole): wait for that much, a bounded time, so
+	// that exports arriving together are read in turn rather than refused.
+	read := grpcReadFactor * r.grpcMax
 	h := holdOf(ctx)
 	if h == nil { // no tap ran (the handler used on its own): reserve now
-		if h = r.inflight.reserve(grpcReadFactor * r.grpcMax); h == nil {
+		if h = r.inflight.reserveWait(ctx, read, r.cfg.InflightWait); h == nil {
 			return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 		}
+	} else if !h.resize(ctx, read, r.cfg.InflightWait) {
+		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
 	defer h.release()
 	var raw rawMessage
 	if err := dec(&raw); err != nil {
 		return nil, err
 	}
-	// Read: gRPC's buffers are gone, the body stays.
-	h.resize(int64(len(raw.b)))
+	// Read: gRPC's buffers are gone, the body stays; the hold still covers twice it.
 	st, err := Scan(raw.b, EncodingProto, r.cfg.Limits)
 	if err != nil {
 		reason := "decode"
@@ -120,7 +127,8 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 		}
 		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, reason, err.Error())
 	}
-	if !h.resize(int64(len(raw.b)) + decodedCost(len(raw.b), st.Values)) {
+	// The body and its decoded form; usually less than the read held, so this shrinks.
+	if !h.resize(ctx, int64(len(raw.b))+decodedCost(len(raw.b), st.Values), r.cfg.InflightWait) {
 		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
 	td, err := Decode(raw.b, EncodingProto)

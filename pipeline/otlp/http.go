@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +58,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpReject(w, enc, http.StatusUnsupportedMediaType, "content_encoding", "content encoding must be gzip or identity", remote)
 		return
 	}
-	b, held, err := r.readBody(body, req.ContentLength)
+	b, held, err := r.readBody(req.Context(), body, req.ContentLength)
 	defer r.inflight.release(held)
 	switch {
 	case errors.Is(err, errInflight):
@@ -83,7 +84,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	// The decoded form: the strings pdata copies out of the body, and about ValueCost
 	// per value, on top of the body.
 	decoded := decodedCost(len(b), st.Values)
-	if !r.inflight.acquire(decoded) {
+	if !r.inflight.acquireWait(req.Context(), decoded, r.cfg.InflightWait) {
 		r.httpBusy(w, enc, "inflight", errInflight.Error(), 0, remote)
 		return
 	}
@@ -112,9 +113,10 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // readBody reads at most MaxRequestBytes (decompressed), taking every buffer it grows
-// from the in-flight budget first (while a buffer grows, the old and the new one are
-// both held). It returns the bytes held, to release.
-func (r *Receiver) readBody(body io.Reader, contentLength int64) ([]byte, int64, error) {
+// from the in-flight budget first, waiting for room up to InflightWait (while a buffer
+// grows, the old and the new one are both held; what is not read yet waits in the
+// connection). It returns the bytes held, to release.
+func (r *Receiver) readBody(ctx context.Context, body io.Reader, contentLength int64) ([]byte, int64, error) {
 	limit := r.cfg.MaxRequestBytes
 	size := int64(64 << 10)
 	if contentLength > 0 && contentLength+1 > size {
@@ -122,7 +124,7 @@ func (r *Receiver) readBody(body io.Reader, contentLength int64) ([]byte, int64,
 	}
 	var held int64
 	grow := func(buf []byte, to int64) ([]byte, error) {
-		if !r.inflight.acquire(to) {
+		if !r.inflight.acquireWait(ctx, to, r.cfg.InflightWait) {
 			return buf, errInflight
 		}
 		held += to

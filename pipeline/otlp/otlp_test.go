@@ -74,6 +74,41 @@ func TestSplitByTrace(t *testing.T) {
 	}
 }
 
+// TakeByTrace gives the same batches as SplitByTrace, byte for byte, having moved the
+// spans (with their attributes and events) rather than copied them.
+func TestTakeByTraceEqualsSplitByTrace(t *testing.T) {
+	t.Parallel()
+	build := func() ptrace.Traces {
+		td := traces(1, 2, 1, 3, 2)
+		sp := td.ResourceSpans().At(1).ScopeSpans().At(0).Spans().At(3)
+		sp.Attributes().PutStr("gen_ai.request.model", "m")
+		sp.Events().AppendEmpty().SetName("e")
+		return td
+	}
+	want := otlp.SplitByTrace(build())
+	src := build()
+	got := otlp.TakeByTrace(src)
+	if len(got) != len(want) {
+		t.Fatalf("%d batches, want %d", len(got), len(want))
+	}
+	for i := range want {
+		a, _ := otlp.Encode(want[i].Traces)
+		b, _ := otlp.Encode(got[i].Traces)
+		if got[i].TraceID != want[i].TraceID || !bytes.Equal(a, b) {
+			t.Errorf("batch %d differs", i)
+		}
+	}
+	// The spans were moved: the source keeps empty ones.
+	for i := 0; i < src.ResourceSpans().Len(); i++ {
+		spans := src.ResourceSpans().At(i).ScopeSpans().At(0).Spans()
+		for k := 0; k < spans.Len(); k++ {
+			if spans.At(k).Name() != "" || spans.At(k).Attributes().Len() != 0 {
+				t.Fatalf("span %d/%d still in the source", i, k)
+			}
+		}
+	}
+}
+
 func TestDecodeBothEncodings(t *testing.T) {
 	t.Parallel()
 	td := traces(7)

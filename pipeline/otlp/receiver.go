@@ -48,13 +48,17 @@ type ReceiverConfig struct {
 	MaxRequestBytes int64
 	// MaxInflightBytes caps the memory held by requests being served together: their
 	// bodies plus an estimate of the decoded form (ValueCost per value, and the strings
-	// copied out of the body). A request that does not fit is answered 503 / UNAVAILABLE
-	// with a retry hint. An OTLP/HTTP body takes it as it is read; a gRPC export reserves
-	// twice the largest message gRPC accepts before its message is read (see tap), so at
-	// most MaxInflightBytes / (2 x that) gRPC exports are read at once, and the largest
-	// gRPC message is MaxRequestBytes or half the budget, whichever is smaller. Default
-	// 256 MiB.
+	// copied out of the body). An OTLP/HTTP body takes it as it is read. A gRPC export
+	// reserves its stream's flow-control window (64 KiB) when it arrives, and twice the
+	// largest message gRPC accepts while its message is read (see tap), then what it
+	// really holds; the largest gRPC message is MaxRequestBytes or half the budget,
+	// whichever is smaller. A request that does not fit waits for room up to
+	// InflightWait, then is answered 503 / UNAVAILABLE with a retry hint. Default 256 MiB.
 	MaxInflightBytes int64
+	// InflightWait bounds how long a request waits for room in MaxInflightBytes before it
+	// is refused. Default 1s: with the sink's timeout, well inside the SDKs' 10 s export
+	// timeout.
+	InflightWait time.Duration
 	// Limits bound nesting and value count (see Scan).
 	Limits Limits
 	// Tokens maps bearer tokens to tenants. Empty: no authentication, DefaultTenant.
@@ -117,12 +121,19 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 2 * time.Second
 	}
+	if cfg.InflightWait <= 0 {
+		cfg.InflightWait = time.Second
+	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	if stats == nil {
 		stats = noStats{}
 	}
-	r := &Receiver{cfg: cfg, sink: sink, stats: stats, log: ratelog.New(cfg.Log, 5*time.Second), inflight: &inflight{max: cfg.MaxInflightBytes},
-		grpcMax: min(cfg.MaxRequestBytes, cfg.MaxInflightBytes/grpcReadFactor)}
+	grpcMax := min(cfg.MaxRequestBytes, cfg.MaxInflightBytes/grpcReadFactor)
+	// A sixteenth of the budget (256 stream windows with the defaults) is left to the
+	// tap, unless that leaves no room to read the largest message.
+	headroom := max(0, min(cfg.MaxInflightBytes/16, cfg.MaxInflightBytes-grpcReadFactor*grpcMax))
+	r := &Receiver{cfg: cfg, sink: sink, stats: stats, log: ratelog.New(cfg.Log, 5*time.Second),
+		inflight: &inflight{max: cfg.MaxInflightBytes, headroom: headroom}, grpcMax: grpcMax}
 	for tok, tenant := range cfg.Tokens {
 		if tok == "" || tenant == "" {
 			return nil, errors.New("ingest.tokens: every token and every tenant must be non-empty (an unset ${VAR} in the config file?)")
@@ -136,6 +147,10 @@ func NewReceiver(cfg ReceiverConfig, sink Sink, stats ReceiverStats) (*Receiver,
 		}
 		opts := []grpc.ServerOption{
 			grpc.MaxRecvMsgSize(int(r.grpcMax)),
+			// Static windows: what a stream buffers before its handler reads is at most
+			// grpcStreamWindow, which the tap reserves (see inflight.go).
+			grpc.InitialWindowSize(grpcStreamWindow),
+			grpc.InitialConnWindowSize(grpcConnWindow),
 			grpc.ForceServerCodecV2(rawCodec{}),
 			grpc.InTapHandle(r.tap),
 			grpc.StatsHandler(grpcStats{r}),

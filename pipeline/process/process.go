@@ -32,6 +32,7 @@ import (
 )
 
 // Writer stores priced line items and workflow facts; it returns once they are durable.
+// The processor calls it from up to maxWriteJobs goroutines at once.
 type Writer interface {
 	Write(ctx context.Context, b pipeline.Batch) error
 }
@@ -136,12 +137,13 @@ type Processor struct {
 	// dead letter's value to the dead-letter topic's limit.
 	rekey   kafka.Bound
 	deadMax int
-	// inflight is the one write job running (nil: none); its traces hold the commit back
-	// like unwritten ones until finishLocked takes them back.
-	inflight *writeJob
-	wctx     context.Context // write jobs' context: outlives Run's, cancelled by Close
-	wcancel  context.CancelFunc
-	onWrite  func(pipeline.Batch)
+	// jobs are the write jobs in flight, oldest first (at most maxWriteJobs); their traces
+	// hold the commit back like unwritten ones until finishLocked takes them back, in order.
+	jobs    []*writeJob
+	wake    chan struct{}   // a job finished: the consumer's poll returns at once
+	wctx    context.Context // write jobs' context: outlives Run's, cancelled by Close
+	wcancel context.CancelFunc
+	onWrite func(pipeline.Batch)
 
 	ready     atomic.Bool
 	closeOnce sync.Once
@@ -175,6 +177,7 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 		handled: map[stitch.Partition]int64{},
 		commits: map[stitch.Partition]int64{},
 		pending: map[*stitch.Trace]*pending{},
+		wake:    make(chan struct{}, 1),
 		rekey: kafka.Bound{Topic: kcfg.SpansTopic, DeadLetterTopic: kcfg.DeadLetterTopic, MaxRecordBytes: kcfg.MaxRecordBytes,
 			Estimate: Estimator(cfg.Limits), Stage: "process (re-keying a Collector record)"},
 		deadMax: kcfg.MaxRecordBytes,
@@ -218,6 +221,7 @@ func (p *Processor) Client() *kgo.Client { return p.cl }
 // committed offset, so the next owner of the partition re-reads them.
 func (p *Processor) Run(ctx context.Context) error {
 	defer p.Close()
+	p.preloadTokenizer()
 	if err := kafka.EnsureTopics(ctx, p.cl, p.kcfg); err != nil {
 		return err
 	}
@@ -237,7 +241,16 @@ func (p *Processor) Run(ctx context.Context) error {
 	defer p.ready.Store(false)
 	lastFlush := time.Now()
 	for {
+		// The poll waits at most FlushInterval for records, and returns as soon as a write
+		// job finishes, so the next write starts at once.
 		pctx, cancel := context.WithTimeout(ctx, p.cfg.FlushInterval)
+		go func() {
+			select {
+			case <-p.wake:
+				cancel()
+			case <-pctx.Done():
+			}
+		}()
 		fs := p.cl.PollRecords(pctx, p.cfg.PollRecords)
 		cancel()
 		if ctx.Err() != nil {
@@ -245,8 +258,8 @@ func (p *Processor) Run(ctx context.Context) error {
 			// whatever it cannot write stays uncommitted and is re-read by the next owner.
 			fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
 			p.mu.Lock()
-			if job := p.inflight; job != nil && job.retrying.Load() {
-				p.wcancel() // ClickHouse is failing: give the write up now (it stays uncommitted)
+			if p.retryingLocked() {
+				p.wcancel() // ClickHouse is failing: give the writes up now (they stay uncommitted)
 			}
 			err := p.flushLocked(fctx, time.Now(), false, true)
 			p.mu.Unlock()
@@ -279,9 +292,9 @@ func (p *Processor) Run(ctx context.Context) error {
 				break
 			}
 		}
-		if err == nil && (now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || (p.inflight != nil && p.inflight.finished())) {
-			// Consumption waits for the write in flight only when it is failing, or when
-			// closed traces waiting for the next write pass the bound; then the next write
+		if err == nil && (now.Sub(lastFlush) >= p.cfg.FlushInterval || len(p.unwritten) > 0 || p.headFinished()) {
+			// Consumption waits for the oldest write in flight only when a write is failing,
+			// or when closed traces waiting for a write pass the bound; then the next write
 			// starts and consumption goes on.
 			if p.mustWaitLocked() {
 				err = p.waitLocked(ctx)
@@ -568,19 +581,17 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait 
 		p.produce = p.produce[:0]
 	}
 	// (2) write closed workflows, a chunk at a time; until their last rows are written
-	// they stay in unwritten or in the job in flight, and both hold the commit back.
+	// they stay in unwritten or in a job in flight, and both hold the commit back.
 	p.closeLocked(p.st.Due(now, force))
-	if job := p.inflight; job != nil && job.finished() {
-		if err := p.finishLocked(job); err != nil {
-			return err
-		}
+	if err := p.reapLocked(); err != nil {
+		return err
 	}
 	if wait {
 		if err := p.drainLocked(ctx); err != nil {
 			return err
 		}
-	} else if p.inflight == nil && len(p.unwritten) > 0 {
-		p.startWriteLocked()
+	} else {
+		p.startWritesLocked()
 	}
 	p.m.observe(p.st.Stats(), now)
 	p.m.ClosedSpans.Set(float64(p.held))
@@ -591,10 +602,44 @@ func (p *Processor) flushLocked(ctx context.Context, now time.Time, force, wait 
 // commitLocked commits, for each owned partition (or only those in only), the lowest
 // offset still held, or the next offset when nothing of the partition is held.
 func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]bool) error {
+	offsets := p.safeOffsetsLocked(only)
+	if len(offsets) == 0 {
+		return nil
+	}
+	var cerr error
+	p.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgOffsetCommitRequest, resp *kmsgOffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, pt := range t.Partitions {
+				part := stitch.Partition{Topic: t.Topic, Partition: pt.Partition}
+				if e := kerrErr(pt.ErrorCode); e != nil {
+					cerr = errors.Join(cerr, fmt.Errorf("commit %s/%d: %w", t.Topic, pt.Partition, e))
+					continue
+				}
+				p.commits[part] = offsets[t.Topic][pt.Partition].Offset
+			}
+		}
+	})
+	if cerr != nil {
+		// A failed commit loses nothing: the records are re-read and rewritten idempotently.
+		p.m.CommitErrors.Inc()
+		p.log.Warn("offset commit failed; will retry", "err", cerr)
+	}
+	return nil
+}
+
+// safeOffsetsLocked is what may be committed now, per owned partition (or only those in
+// only) whose offset moved: the lowest offset still held by an open trace, by a closed
+// trace not wholly written or by a job in flight not yet taken back, or the next offset
+// when the partition holds none.
+func (p *Processor) safeOffsetsLocked(only map[stitch.Partition]bool) map[string]map[int32]kgo.EpochOffset {
 	marks := p.st.Watermarks()
 	held := p.unwritten
-	if p.inflight != nil {
-		held = append(held[:len(held):len(held)], p.inflight.traces...)
+	for _, j := range p.jobs {
+		held = append(held[:len(held):len(held)], j.traces...)
 	}
 	for _, t := range held {
 		pd := p.pending[t]
@@ -622,32 +667,7 @@ func (p *Processor) commitLocked(ctx context.Context, only map[stitch.Partition]
 		}
 		offsets[part.Topic][part.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
 	}
-	if len(offsets) == 0 {
-		return nil
-	}
-	var cerr error
-	p.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsgOffsetCommitRequest, resp *kmsgOffsetCommitResponse, err error) {
-		if err != nil {
-			cerr = err
-			return
-		}
-		for _, t := range resp.Topics {
-			for _, pt := range t.Partitions {
-				part := stitch.Partition{Topic: t.Topic, Partition: pt.Partition}
-				if e := kerrErr(pt.ErrorCode); e != nil {
-					cerr = errors.Join(cerr, fmt.Errorf("commit %s/%d: %w", t.Topic, pt.Partition, e))
-					continue
-				}
-				p.commits[part] = offsets[t.Topic][pt.Partition].Offset
-			}
-		}
-	})
-	if cerr != nil {
-		// A failed commit loses nothing: the records are re-read and rewritten idempotently.
-		p.m.CommitErrors.Inc()
-		p.log.Warn("offset commit failed; will retry", "err", cerr)
-	}
-	return nil
+	return offsets
 }
 
 func (p *Processor) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {

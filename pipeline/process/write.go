@@ -66,10 +66,13 @@ func (pd *pending) labelsOf(wid string) (stitch.Labels, bool) {
 }
 
 // writeJob writes one priced chunk of closed traces on its own goroutine while the
-// consumer goes on polling: consumption does not stop for each ClickHouse insert. There is
-// at most one job at a time. Until finishLocked takes the job back after ClickHouse
-// acknowledged it, its traces hold the commit back (commitLocked): the traces it completes
-// are in traces, and the trace it writes only part of (part) stays in p.unwritten.
+// consumer goes on polling: consumption does not stop for each ClickHouse insert. Up to
+// maxWriteJobs jobs are in flight at once (p.jobs, oldest first), so ClickHouse works on
+// one insert while the next is priced and sent. Jobs are taken back strictly in the order
+// they started (finishLocked): a trace written in chunks by consecutive jobs advances only
+// once every earlier chunk is acknowledged. Until a job is taken back its traces hold the
+// commit back (commitLocked): the traces it completes are in traces, and the trace it
+// writes only part of (part) stays in p.unwritten.
 type writeJob struct {
 	traces   []*stitch.Trace // traces whose last rows are in batch
 	part     *stitch.Trace   // trace whose spans [written, partTo) are in batch, or nil
@@ -255,7 +258,7 @@ func (p *Processor) startWriteLocked() {
 	}
 	job.traces = p.unwritten[:n:n]
 	p.unwritten = p.unwritten[n:]
-	p.inflight = job
+	p.jobs = append(p.jobs, job)
 	go p.write(p.wctx, job)
 }
 
@@ -263,7 +266,15 @@ func (p *Processor) startWriteLocked() {
 // touches no state of the processor but its metrics: the traces left the stitcher and the
 // spans of the chunk belong to the job until it is taken back.
 func (p *Processor) write(ctx context.Context, job *writeJob) {
-	defer close(job.done)
+	defer func() {
+		close(job.done)
+		// Wake the consumer's poll, so the job is taken back and the next one started
+		// now rather than when the poll times out (FlushInterval).
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}()
 	items := len(job.batch.LineItems)
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -292,22 +303,28 @@ func (p *Processor) write(ctx context.Context, job *writeJob) {
 	p.m.Workflows.Add(float64(len(job.batch.Workflows)))
 }
 
-// finishLocked takes a finished job back. Written: the spans of its chunk are released,
-// and the traces it completed stop holding the commit. Abandoned: its traces return to
-// the front of unwritten, still holding it, to be priced again from their last written
-// span.
-func (p *Processor) finishLocked(job *writeJob) error {
-	p.inflight = nil
+// finishLocked takes back the oldest job in flight, p.jobs[0], once it finished. Written:
+// the spans of its chunk are released, and the traces it completed stop holding the
+// commit. Abandoned (its context ended: the processor is closing): it and every later job
+// (waited for; they end with the same context) give their traces back to the front of
+// unwritten, still holding the commit, to be priced again from their last written span;
+// a later job's rows that did reach ClickHouse are simply written again.
+func (p *Processor) finishLocked() error {
+	job := p.jobs[0]
+	p.jobs = p.jobs[1:]
 	if job.err != nil {
-		for _, t := range job.traces {
+		back := append([]*stitch.Trace(nil), job.traces...)
+		for _, j := range p.jobs {
+			<-j.done
+			back = append(back, j.traces...)
+		}
+		p.jobs = nil
+		p.unwritten = append(back, p.unwritten...)
+		for _, t := range p.unwritten {
 			if pd := p.pending[t]; pd != nil {
 				pd.next, pd.wfQueued = pd.written, false
 			}
 		}
-		if pd := p.pending[job.part]; pd != nil {
-			pd.next = pd.written
-		}
-		p.unwritten = append(job.traces, p.unwritten...)
 		return job.err
 	}
 	big := false
@@ -336,32 +353,82 @@ func (p *Processor) finishLocked(job *writeJob) error {
 	return nil
 }
 
-// waitLocked waits for the job in flight, if any, and takes it back; ctx bounds the wait
-// (the job goes on).
+// reapLocked takes back, in order, the jobs at the head of p.jobs that finished.
+func (p *Processor) reapLocked() error {
+	for len(p.jobs) > 0 && p.jobs[0].finished() {
+		if err := p.finishLocked(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headFinished says whether the oldest job in flight finished (and waits to be taken back).
+func (p *Processor) headFinished() bool { return len(p.jobs) > 0 && p.jobs[0].finished() }
+
+// retryingLocked says whether a job in flight is failing and retrying.
+func (p *Processor) retryingLocked() bool {
+	for _, j := range p.jobs {
+		if j.retrying.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// waitingSpansLocked counts the spans of closed traces not yet in any job.
+func (p *Processor) waitingSpansLocked() int {
+	n := p.held
+	for _, j := range p.jobs {
+		n -= j.spans
+	}
+	return n
+}
+
+// startWritesLocked starts write jobs for the unwritten traces: one when none is in
+// flight, and more, up to maxWriteJobs, while a whole chunk waits (a short chunk waits
+// for a free slot instead, so it gathers more traces than the rows of one flush interval
+// and ClickHouse is not sent many small inserts).
+func (p *Processor) startWritesLocked() {
+	if len(p.unwritten) > 0 && len(p.jobs) == 0 {
+		p.startWriteLocked()
+	}
+	for len(p.unwritten) > 0 && len(p.jobs) < maxWriteJobs && p.waitingSpansLocked() >= writeChunk {
+		p.startWriteLocked()
+	}
+}
+
+// waitLocked waits for the oldest job in flight, if any, and takes it back with every
+// job finished after it; ctx bounds the wait (the job goes on).
 func (p *Processor) waitLocked(ctx context.Context) error {
-	job := p.inflight
-	if job == nil {
+	if len(p.jobs) == 0 {
 		return nil
 	}
 	select {
-	case <-job.done:
-		return p.finishLocked(job)
+	case <-p.jobs[0].done:
+		return p.reapLocked()
 	case <-ctx.Done():
 		return fmt.Errorf("wait for the clickhouse write in flight: %w", ctx.Err())
 	}
 }
 
-// drainLocked writes every closed trace, a chunk at a time, and returns once all are
-// written (or with the error that stopped it; what is not written stays unwritten).
+// drainLocked writes every closed trace, a chunk at a time with up to maxWriteJobs in
+// flight, and returns once all are written (or with the error that stopped it; what is
+// not written stays unwritten).
 func (p *Processor) drainLocked(ctx context.Context) error {
 	for {
+		if err := p.reapLocked(); err != nil {
+			return err
+		}
+		for len(p.unwritten) > 0 && len(p.jobs) < maxWriteJobs {
+			p.startWriteLocked()
+		}
+		if len(p.jobs) == 0 {
+			return nil
+		}
 		if err := p.waitLocked(ctx); err != nil {
 			return err
 		}
-		if len(p.unwritten) == 0 {
-			return nil
-		}
-		p.startWriteLocked()
 	}
 }
 
@@ -374,7 +441,9 @@ func (p *Processor) boundLocked(ctx context.Context) error {
 	limit := p.cfg.Stitch.WithDefaults().MaxSpans
 	p.peakHeld = max(p.peakHeld, p.held+p.st.Stats().OpenSpans)
 	for p.held > 0 && p.held+p.st.Stats().OpenSpans > limit {
-		if p.inflight == nil {
+		// One job at a time here: each chunk in flight is transient memory on top of the
+		// bound (the client's columns), and the bound is what is being kept.
+		if len(p.jobs) == 0 {
 			if len(p.unwritten) == 0 {
 				return nil
 			}
@@ -396,22 +465,26 @@ func (p *Processor) PeakSpansHeld() int {
 	return p.peakHeld
 }
 
-// maxWaitingSpans bounds the spans of closed traces waiting for the next write while one
-// is in flight. Past ~50k spans (~80k line items) an insert is no cheaper per row, and
-// the spans held meanwhile are memory.
+// maxWaitingSpans bounds the spans of closed traces waiting for the next write while
+// jobs are in flight. Past ~50k spans (~80k line items) an insert is no cheaper per row,
+// and the spans held meanwhile are memory.
 const maxWaitingSpans = 50_000
 
-// mustWaitLocked says whether consumption waits for the write in flight: while it fails
-// (ClickHouse down: memory must not grow with the backlog), or while the closed traces
-// waiting for the next write hold more than maxWaitingSpans spans (or half the open-span
+// maxWriteJobs is the most write jobs in flight at once. With one, ClickHouse sat idle
+// while process priced and encoded the next chunk, and process sat idle while ClickHouse
+// wrote parts; two overlap them. Each job in flight costs one chunk of transient memory.
+const maxWriteJobs = 2
+
+// mustWaitLocked says whether consumption waits for the oldest job in flight: while a
+// job fails (ClickHouse down: memory must not grow with the backlog), or while the closed
+// traces waiting for a write hold more than maxWaitingSpans spans (or half the open-span
 // bound, if lower).
 func (p *Processor) mustWaitLocked() bool {
-	job := p.inflight
-	if job == nil {
+	if len(p.jobs) == 0 {
 		return false
 	}
-	if job.retrying.Load() {
+	if p.retryingLocked() {
 		return true
 	}
-	return p.held-job.spans > min(maxWaitingSpans, p.cfg.Stitch.WithDefaults().MaxSpans/2)
+	return p.waitingSpansLocked() > min(maxWaitingSpans, p.cfg.Stitch.WithDefaults().MaxSpans/2)
 }

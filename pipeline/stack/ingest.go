@@ -51,7 +51,7 @@ func (s *Stack) ingest(ctx context.Context, cfg config.Config, reg *prometheus.R
 	}
 	s.Receiver, err = otlp.NewReceiver(otlp.ReceiverConfig{
 		GRPCAddr: cfg.Ingest.GRPCAddr, HTTPAddr: cfg.Ingest.HTTPAddr,
-		MaxRequestBytes: cfg.Ingest.MaxRequestBytes, MaxInflightBytes: cfg.Ingest.MaxInflightBytes,
+		MaxRequestBytes: cfg.Ingest.MaxRequestBytes, MaxInflightBytes: cfg.Ingest.MaxInflightBytes, InflightWait: cfg.Ingest.InflightWait,
 		Limits: otlp.Limits{MaxDepth: cfg.Ingest.MaxAttributeDepth, MaxValues: cfg.Ingest.MaxRequestValues},
 		Tokens: cfg.Ingest.Tokens, DefaultTenant: cfg.Ingest.DefaultTenant, RetryAfter: cfg.Ingest.RetryAfter,
 		TLS: tc, Log: s.log,

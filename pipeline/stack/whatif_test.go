@@ -53,6 +53,10 @@ func TestWhatifGroundTruth(t *testing.T) {
 	start := time.Now().Add(-6 * time.Hour).Truncate(time.Minute)
 	truth := generate(t, exp, loadgen.Config{Seed: 18, Workflows: 4000, Start: start, Mix: map[string]int{"rag_qa": 1, "ticket_classification": 1}})
 	waitCounts(t, st, uint64(len(truth.Workflows)), uint64(truth.LineItems))
+	// the what-if reads the hourly rollups as of their last refresh: bring them up to date
+	if _, err := st.RefreshRollups(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	bk, err := pricing.Builtin()
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func (s *Store) BreakdownWhere(ctx context.Context, dim string, from, to time.Ti
 		return nil, err
 	}
 	q, fa := f.bind(strings.ReplaceAll(q, "{dim}", col))
-	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC(), from.UTC(), to.UTC()}, fa)...)
 	if err != nil {
 		return nil, fmt.Errorf("breakdown query: %w", err)
 	}
@@ -164,7 +164,8 @@ func (s *Store) TopWorkflowsWhere(ctx context.Context, from, to time.Time, f Fil
 		return nil, err
 	}
 	q, fa := f.bind(q)
-	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), to.UTC()}, fa, []any{from.UTC(), from.UTC(), to.UTC()}, fa, []any{uint64(limit)})...)
+	w := []any{from.UTC(), to.UTC(), from.UTC(), to.UTC()} // the workflows' days, their start times
+	rows, err := s.conn.Query(ctx, q, args(w, fa, []any{from.UTC()}, w, fa, []any{uint64(limit)})...)
 	if err != nil {
 		return nil, fmt.Errorf("top workflows query: %w", err)
 	}
@@ -294,7 +295,7 @@ func (s *Store) ReportedCost(ctx context.Context, from, to time.Time, f Filter) 
 		return nil, err
 	}
 	q, fa := f.bind(q)
-	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
+	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), from.UTC(), to.UTC(), from.UTC(), to.UTC()}, fa)...)
 	if err != nil {
 		return nil, fmt.Errorf("reported cost query: %w", err)
 	}

@@ -68,7 +68,8 @@ func (s *Store) UnitEconomicsWhere(ctx context.Context, from, to time.Time, f Fi
 		return nil, err
 	}
 	q, fa := f.bind(q)
-	rows, err := s.conn.Query(ctx, q, args([]any{from.UTC(), to.UTC()}, fa, []any{from.UTC(), from.UTC(), to.UTC()}, fa)...)
+	w := []any{from.UTC(), to.UTC(), from.UTC(), to.UTC()} // the workflows' days, their start times
+	rows, err := s.conn.Query(ctx, q, args(w, fa, []any{from.UTC()}, w, fa)...)
 	if err != nil {
 		return nil, fmt.Errorf("unit economics query: %w", err)
 	}
@@ -166,7 +167,8 @@ func (s *Store) ContextShare(ctx context.Context, from, to time.Time, tenant str
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.conn.Query(ctx, q, from.UTC(), to.UTC(), tenant, tenant, from.UTC(), from.UTC(), to.UTC(), tenant, tenant)
+	f, t := from.UTC(), to.UTC()
+	rows, err := s.conn.Query(ctx, q, f, t, f, t, tenant, tenant, f, f, t, f, t, tenant, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("context share query: %w", err)
 	}

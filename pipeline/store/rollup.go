@@ -46,13 +46,14 @@ func (s *Store) RefreshRollups(ctx context.Context, margin time.Duration) (Refre
 // refreshMarker is the rollup_builds bucket that marks a whole refresh done. Refreshes
 // before migration 0011 marked 1970-01-01 00:00:00 and did not build rollup_top_hourly;
 // the marker moved one second on, so the first refresh after the upgrade finds none and
-// rebuilds every hour, the top list included. Neither is a real hour.
-var refreshMarker = time.Unix(1, 0).UTC()
+// rebuilds every hour, the top list included. Migration 0012 (the what-if's rollups) moved
+// it one second again for the same reason. None is a real hour.
+var refreshMarker = time.Unix(2, 0).UTC()
 
 // lastCompleteRefresh is the build of the newest refresh that finished (0 if none).
 func (s *Store) lastCompleteRefresh(ctx context.Context) (uint64, error) {
 	var last uint64
-	err := s.conn.QueryRow(ctx, "SELECT max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket = toDateTime(1)").Scan(&last)
+	err := s.conn.QueryRow(ctx, "SELECT max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket = toDateTime("+fmt.Sprint(refreshMarker.Unix())+")").Scan(&last)
 	if err != nil {
 		return 0, fmt.Errorf("read rollup_builds: %w", err)
 	}
@@ -167,6 +168,43 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("record rollup builds: %w", err)
 	}
+	return s.rebuildWhatif(ctx, hours, build, list, span)
+}
+
+// rebuildWhatif rebuilds the what-if's rollups (migration 0012) of the hours under the
+// same build, once that build is recorded, so that they do not delay the other rollups,
+// and records it in rollup_whatif_builds. The what-if reads an hour from them only when
+// that record is the hour's newest build in rollup_builds too; until then (a rebuild in
+// flight, failed, or from before 0012) it reads the hour's calls one by one.
+func (s *Store) rebuildWhatif(ctx context.Context, hours []time.Time, build uint64, list, span string) error {
+	from, to := hours[0], hours[len(hours)-1].Add(time.Hour)
+	q, err := s.query("rollup_whatif_calls")
+	if err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_whatif_calls_hourly %s: %w", span, err)
+	}
+	if q, err = s.query("rollup_whatif_cohorts"); err != nil {
+		return err
+	}
+	if err := s.conn.Exec(ctx, strings.ReplaceAll(q, "{hours}", list), build, from, to, from, from, to); err != nil {
+		return fmt.Errorf("rebuild rollup_whatif_cohorts_hourly %s: %w", span, err)
+	}
+	b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.cfg.Database+".rollup_whatif_builds (bucket, build, built_at)")
+	if err != nil {
+		return fmt.Errorf("record what-if rollup builds: %w", err)
+	}
+	now := time.Now().UTC()
+	for _, h := range hours {
+		if err := b.Append(h, build, now); err != nil {
+			b.Abort()
+			return fmt.Errorf("record what-if rollup builds: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record what-if rollup builds: %w", err)
+	}
 	return nil
 }
 
@@ -177,7 +215,7 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 // build still being written (newer than it). It returns how many hours had stale rows.
 func (s *Store) DropSupersededBuilds(ctx context.Context) (int, error) {
 	current := map[int64]uint64{}
-	rows, err := s.conn.Query(ctx, "SELECT bucket, max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket > toDateTime(1) GROUP BY bucket")
+	rows, err := s.conn.Query(ctx, "SELECT bucket, max(build) FROM "+s.cfg.Database+".rollup_builds WHERE bucket > toDateTime("+fmt.Sprint(refreshMarker.Unix())+") GROUP BY bucket")
 	if err != nil {
 		return 0, fmt.Errorf("read rollup builds: %w", err)
 	}
@@ -192,7 +230,7 @@ func (s *Store) DropSupersededBuilds(ctx context.Context) (int, error) {
 	}
 	rows.Close()
 	stale := 0
-	for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly", "rollup_top_hourly"} {
+	for _, t := range []string{"rollup_workflows_hourly", "rollup_costs_hourly", "rollup_top_hourly", "rollup_whatif_calls_hourly", "rollup_whatif_cohorts_hourly"} {
 		rows, err := s.conn.Query(ctx, "SELECT bucket, min(build) FROM "+s.cfg.Database+"."+t+" GROUP BY bucket")
 		if err != nil {
 			return stale, fmt.Errorf("read %s builds: %w", t, err)

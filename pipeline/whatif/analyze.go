@@ -33,6 +33,12 @@ func Analyze(d Data, opts Options) (*Report, error) {
 	for _, g := range d.Groups {
 		recorded += g.Cost
 	}
+	for _, g := range d.Sums {
+		recorded += g.Cost
+	}
+	if len(d.Sums) > 0 && (cut > 0 || opts.Pricer.CachePolicy == CacheSystem) {
+		return nil, fmt.Errorf("what-if %q: %w: the context cut and the %s cache policy change each call by its own token mix", d.Workflow, ErrNotExact, CacheSystem)
+	}
 	a.other = a.total.MachineCost - recorded
 	rep := &Report{Workflow: d.Workflow, Tenant: d.Tenant, From: d.From.UTC().Format("2006-01-02T15:04:05Z"), To: d.To.UTC().Format("2006-01-02T15:04:05Z"),
 		Currency: Currency, PriceVersion: opts.Pricer.Version, CachePolicy: opts.Pricer.CachePolicy, Workflows: a.total.Workflows,
@@ -98,9 +104,10 @@ type analysis struct {
 	total Cohort
 	other pipeline.Money // recorded machine cost that is not a model call
 	// the calls by step key, and each (step, change)'s re-priced cost (see reprice)
-	byStep   map[string][]LineGroup
-	stepKeys []string
-	stepCost map[stepChange]Repriced
+	byStep     map[string][]LineGroup
+	sumsByStep map[string][]CallSum
+	stepKeys   []string
+	stepCost   map[stepChange]Repriced
 	// asRecorded is the model calls' cost priced again as they ran.
 	asRecorded pipeline.Money
 	cut        float64 // percent of retrieved context the context what-if removes
@@ -191,23 +198,30 @@ func (a *analysis) steps() []Step {
 	idx := map[string]*Step{}
 	models := map[mk]*ModelStats{}
 	var order []string
-	for i := range a.d.Groups {
-		g := &a.d.Groups[i]
-		key := StepKey(g.Step, g.Operation, g.Model)
+	add := func(step, op, provider, model string, lines uint64, cost pipeline.Money) {
+		key := StepKey(step, op, model)
 		s := idx[key]
 		if s == nil {
-			s = &Step{Step: key, Operation: g.Operation, Models: []ModelStats{}}
+			s = &Step{Step: key, Operation: op, Models: []ModelStats{}}
 			idx[key] = s
 			order = append(order, key)
 		}
-		s.Calls += g.Lines
-		m := models[mk{key, g.Model}]
+		s.Calls += lines
+		m := models[mk{key, model}]
 		if m == nil {
-			m = &ModelStats{Model: g.Model, Provider: g.Provider, TokenizerModel: TokenizerFamily(g.Provider, g.Model)}
-			models[mk{key, g.Model}] = m
+			m = &ModelStats{Model: model, Provider: provider, TokenizerModel: TokenizerFamily(provider, model)}
+			models[mk{key, model}] = m
 		}
-		m.Calls += g.Lines
-		m.CostNano += int64(g.Cost)
+		m.Calls += lines
+		m.CostNano += int64(cost)
+	}
+	for i := range a.d.Groups {
+		g := &a.d.Groups[i]
+		add(g.Step, g.Operation, g.Provider, g.Model, g.Lines, g.Cost)
+	}
+	for i := range a.d.Sums {
+		g := &a.d.Sums[i]
+		add(g.Step, g.Operation, g.Provider, g.Model, g.Sums.Calls, g.Cost)
 	}
 	sort.Strings(order)
 	out := make([]Step, 0, len(order))
@@ -425,12 +439,19 @@ func (a *analysis) evaluate(name string, changes map[string]Change, assumed *Ass
 // priced once however many routings share it: groups x models, not groups x routings.
 func (a *analysis) reprice(changes map[string]Change) (Repriced, error) {
 	if a.byStep == nil {
-		a.byStep, a.stepCost = map[string][]LineGroup{}, map[stepChange]Repriced{}
+		a.byStep, a.sumsByStep, a.stepCost = map[string][]LineGroup{}, map[string][]CallSum{}, map[stepChange]Repriced{}
+		keys := map[string]bool{}
 		for _, g := range a.d.Groups {
 			k := StepKey(g.Step, g.Operation, g.Model)
 			a.byStep[k] = append(a.byStep[k], g)
+			keys[k] = true
 		}
-		for k := range a.byStep {
+		for _, g := range a.d.Sums {
+			k := StepKey(g.Step, g.Operation, g.Model)
+			a.sumsByStep[k] = append(a.sumsByStep[k], g)
+			keys[k] = true
+		}
+		for k := range keys {
 			a.stepKeys = append(a.stepKeys, k)
 		}
 		sort.Strings(a.stepKeys)
@@ -449,6 +470,15 @@ func (a *analysis) reprice(changes map[string]Change) (Repriced, error) {
 			if r, err = a.opts.Pricer.Reprice(a.byStep[k], ch); err != nil {
 				return out, err
 			}
+			rs, err := a.opts.Pricer.RepriceSums(a.sumsByStep[k], ch)
+			if err != nil {
+				return out, err
+			}
+			r.Cost += rs.Cost
+			r.Lines += rs.Lines
+			r.Unpriced += rs.Unpriced
+			r.Estimated += rs.Estimated
+			r.Reasons = append(r.Reasons, rs.Reasons...)
 			a.stepCost[sc] = r
 		}
 		out.Cost += r.Cost
@@ -463,6 +493,8 @@ func (a *analysis) reprice(changes map[string]Change) (Repriced, error) {
 			}
 		}
 	}
+	// the same reasons in the same order whether the calls came one by one or summed
+	sort.Strings(out.Reasons)
 	return out, nil
 }
 

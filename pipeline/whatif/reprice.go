@@ -1,6 +1,7 @@
 package whatif
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -178,6 +179,84 @@ func (p *Pricer) Reprice(groups []LineGroup, changes map[string]Change) (Reprice
 			return r, fmt.Errorf("re-priced cost of step %q overflows int64 nano-dollars", g.Step)
 		}
 		r.Cost += total
+	}
+	return r, nil
+}
+
+// ErrNotExact says that summed calls (Data.Sums) cannot be re-priced exactly under the
+// options or a routing: a rate finer than a nano-dollar per token, calls on both sides of
+// a context threshold, the system-prompt cache policy or a context cut (both change each
+// call by its own token mix). Run then reads the calls one by one.
+var ErrNotExact = errors.New("summed calls cannot be re-priced exactly")
+
+// PriceSum prices the calls of s with change applied (nil: as recorded), as Price would
+// price each of them, added up; ErrNotExact where that does not follow from the sums.
+func (p *Pricer) PriceSum(s *CallSum, change *Change) (pipeline.Money, bool, string, error) {
+	bk, err := p.book(s.Day)
+	if err != nil {
+		return 0, false, "", err
+	}
+	if p.CutContextPct > 0 {
+		return 0, false, "", ErrNotExact
+	}
+	provider, model, tier := s.Provider, s.Model, s.ServiceTier
+	if change != nil {
+		if change.Model != "" {
+			model, provider = change.Model, change.Provider
+		}
+		if change.ServiceTier != "" {
+			tier = change.ServiceTier
+			if tier == "standard" || tier == "default" {
+				tier = ""
+			}
+		}
+	}
+	sums := s.Sums
+	switch p.CachePolicy {
+	case "", CacheAsRecorded:
+	case CacheNone:
+		sums.Usage.CacheReadTokens, sums.Usage.CacheWriteTokens, sums.Usage.CacheWrite1hTokens = 0, 0, 0
+	default:
+		return 0, false, "", ErrNotExact
+	}
+	if model == "" || pipeline.Operation(s.Operation) == pipeline.OpHumanReview {
+		// Price makes no model line of such a span (see Price's last return)
+		return 0, false, "not a billable model call under price book " + bk.Version, nil
+	}
+	cost, priced, reason, exact := bk.PriceSum(s.Tenant, provider, model, tier, sums)
+	if !exact {
+		return 0, false, "", ErrNotExact
+	}
+	return cost, priced, reason, nil
+}
+
+// RepriceSums is Reprice over summed calls.
+func (p *Pricer) RepriceSums(sums []CallSum, changes map[string]Change) (Repriced, error) {
+	var r Repriced
+	seen := map[string]bool{}
+	for i := range sums {
+		s := &sums[i]
+		var ch *Change
+		if c, ok := changes[StepKey(s.Step, s.Operation, s.Model)]; ok && !(c.ServiceTier == "" && sameModel(s.Model, c.Model)) {
+			ch = &c
+			if c.Model != "" && TokenizerFamily(c.Provider, c.Model) != TokenizerFamily(s.Provider, s.Model) {
+				r.Estimated += s.Sums.Calls
+			}
+		}
+		cost, priced, reason, err := p.PriceSum(s, ch)
+		if err != nil {
+			return r, err
+		}
+		r.Lines += s.Sums.Calls
+		if !priced {
+			r.Unpriced += s.Sums.Calls
+			if !seen[reason] {
+				seen[reason] = true
+				r.Reasons = append(r.Reasons, reason)
+			}
+			continue
+		}
+		r.Cost += cost
 	}
 	return r, nil
 }

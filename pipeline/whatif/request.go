@@ -16,6 +16,22 @@ type Source interface {
 	Load(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
 }
 
+// CallSource is a Source that can also read every call one by one, without the rollups
+// (Data.Sums empty): what Run falls back to where summed calls cannot be re-priced exactly
+// (ErrNotExact).
+type CallSource interface {
+	Source
+	LoadCalls(ctx context.Context, workflow, tenant string, from, to time.Time) (Data, error)
+}
+
+// BatchSource is a Source that can read every workflow type of a window at once (fewer
+// round trips than Workflows and a Load per type); ok=false when it cannot for this
+// window (then Run uses Workflows and Load).
+type BatchSource interface {
+	Source
+	LoadAll(ctx context.Context, tenant string, from, to time.Time) (ds []Data, ok bool, err error)
+}
+
 // Request is one what-if: a workflow type ("" = every type with workflows in the
 // window), a tenant ("" = all) and a window of workflow start times.
 type Request struct {
@@ -32,6 +48,24 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	}
 	if err := req.Options.Pricer.Validate(); err != nil {
 		return nil, err
+	}
+	req.From, req.To = WholeHours(req.From, req.To)
+	if bs, ok := src.(BatchSource); ok && req.Workflow == "" && !perCall(req.Options) {
+		ds, ok, err := bs.LoadAll(ctx, req.Tenant, req.From, req.To)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			reps := make([]*Report, 0, len(ds))
+			for _, d := range ds {
+				rep, err := analyzeOrCalls(ctx, src, req, d)
+				if err != nil {
+					return nil, err
+				}
+				reps = append(reps, rep)
+			}
+			return reps, nil
+		}
 	}
 	types := []string{req.Workflow}
 	if req.Workflow == "" {
@@ -67,15 +101,49 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	return reps, nil
 }
 
+// WholeHours widens [from, to) to whole hours (UTC): the what-if reads whole hours of
+// workflow start, as the hourly rollups hold them, whichever source it reads.
+func WholeHours(from, to time.Time) (time.Time, time.Time) {
+	from, to = from.UTC(), to.UTC()
+	f, t := from.Truncate(time.Hour), to.Truncate(time.Hour)
+	if t.Before(to) {
+		t = t.Add(time.Hour)
+	}
+	return f, t
+}
+
 // runParallel is how many workflow types Run loads and analyses at once.
 const runParallel = 2
 
+// perCall says whether the options change each call by its own token mix, which summed
+// calls cannot tell (ErrNotExact).
+func perCall(o Options) bool {
+	return o.Pricer.CutContextPct > 0 || o.Pricer.CachePolicy == CacheSystem
+}
+
 func runOne(ctx context.Context, src Source, req Request, wf string) (*Report, error) {
-	d, err := src.Load(ctx, wf, req.Tenant, req.From, req.To)
+	load := src.Load
+	if cs, ok := src.(CallSource); ok && perCall(req.Options) {
+		load = cs.LoadCalls
+	}
+	d, err := load(ctx, wf, req.Tenant, req.From, req.To)
 	if err != nil {
 		return nil, fmt.Errorf("what-if %q: %w", wf, err)
 	}
+	return analyzeOrCalls(ctx, src, req, d)
+}
+
+// analyzeOrCalls analyses d, or the calls of its type one by one where its summed calls
+// cannot be re-priced exactly.
+func analyzeOrCalls(ctx context.Context, src Source, req Request, d Data) (*Report, error) {
+	wf := d.Workflow
 	rep, err := Analyze(d, req.Options)
+	if cs, ok := src.(CallSource); ok && errors.Is(err, ErrNotExact) && len(d.Sums) > 0 {
+		if d, err = cs.LoadCalls(ctx, wf, req.Tenant, req.From, req.To); err != nil {
+			return nil, fmt.Errorf("what-if %q: %w", wf, err)
+		}
+		rep, err = Analyze(d, req.Options)
+	}
 	if errors.Is(err, ErrNoWorkflows) && req.Workflow != "" {
 		return nil, fmt.Errorf("what-if %q: %w: none started between %s and %s (check the name with `unitcost report`)",
 			wf, ErrNoWorkflows, req.From.Format(time.RFC3339), req.To.Format(time.RFC3339))

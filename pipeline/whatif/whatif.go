@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/unitcost/unitcost/pipeline"
+	"github.com/unitcost/unitcost/pipeline/pricing"
 )
 
 // LineGroup is a set of recorded model calls of one workflow type with identical pricing
@@ -47,6 +48,25 @@ type LineGroup struct {
 	Cost        pipeline.Money // recorded cost of all Lines
 	Unpriced    uint64
 	Errors      uint64 // calls whose span ended in error (failed attempts, billed)
+}
+
+// CallSum is recorded model calls of one workflow type summed (a row of the what-if's
+// hourly rollup added up over a window): the same tenant, day, step, operation, provider,
+// model and service tier, regular and billable counts (see pricing.CallSums), their token
+// counts added up. Re-pricing it is exact where pricing.Book.PriceSum says so; elsewhere
+// the what-if reads the calls one by one (ErrNotExact).
+type CallSum struct {
+	Tenant      string
+	Day         time.Time // UTC day the calls started: selects the price-book version
+	Step        string
+	Operation   string
+	Provider    string
+	Model       string
+	ServiceTier string
+	Sums        pricing.CallSums // Sums.Calls is the line count
+	Cost        pipeline.Money   // recorded cost of the calls
+	Unpriced    uint64
+	Errors      uint64
 }
 
 // StepModel is one (step, model) pair a workflow ran.
@@ -79,7 +99,8 @@ type Data struct {
 	Workflow string
 	Tenant   string // "" = all tenants
 	From, To time.Time
-	Groups   []LineGroup
+	Groups   []LineGroup // calls grouped by identical pricing inputs (exact per call)
+	Sums     []CallSum   // calls summed from the rollups (exact where PriceSum allows)
 	Cohorts  []Cohort
 }
 

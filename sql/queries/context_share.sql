@@ -1,6 +1,6 @@
 -- Token mix of model input per workflow type over [from, to) of workflow start time, for
--- calls whose messages were captured. Parameters: from, to, tenant ('' = all), tenant,
--- from, then the first four again. (Line items from the day before `from` on.) Context share = context_tokens / mix_tokens.
+-- calls whose messages were captured. Parameters: from, to (the workflows' days, as
+-- in unit_economics.sql), from, to, tenant ('' = all), tenant, from, then the first six again. (Line items from the day before `from` on.) Context share = context_tokens / mix_tokens.
 SELECT
     w.name AS workflow,
     sum(c.calls) AS calls_with_mix,
@@ -14,7 +14,7 @@ FROM
 (
     SELECT auth_tenant, workflow_id, name
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+    WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
 ) AS w
 ANY INNER JOIN
 (
@@ -34,7 +34,7 @@ ANY INNER JOIN
       AND workflow_id IN
       (
           SELECT workflow_id FROM {db}.workflows FINAL
-          WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
+          WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?)
       )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)

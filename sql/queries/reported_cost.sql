@@ -3,8 +3,8 @@
 -- Langfuse cost_details), it is stored beside the computed one on the span's line; this
 -- compares the two over the lines that have both. Compute lines are left out: they repeat
 -- their span's reported cost, which is for the model call.
--- Parameters: from (line items from the day before on), from, to, tenant ('' = all),
--- tenant, {filter}'s. Line items count toward the tenant that owns their workflow (and was
+-- Parameters: from (line items from the day before on), from, to (the workflows' days, as
+-- in unit_economics.sql), from, to, tenant ('' = all), tenant, {filter}'s. Line items count toward the tenant that owns their workflow (and was
 -- authenticated as writing them: auth_tenant).
 SELECT
     provider,
@@ -22,7 +22,7 @@ WHERE day >= toDate(?) - 1
   AND (auth_tenant, workflow_id) IN
 (
     SELECT auth_tenant, workflow_id FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
+    WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 )
 GROUP BY provider, model
 HAVING reported_lines > 0

@@ -1,6 +1,6 @@
 -- The most expensive workflows over [from, to) of start time, with their line counts.
--- Parameters: from, to, tenant ('' = all), tenant, {filter}'s, from, then the first four
--- and the filter's again, then limit. {filter}: see unit_economics.sql. (Line items from the day before `from` on, as in unit_economics.sql.)
+-- Parameters: from, to (the workflows' days, as in unit_economics.sql), from, to, tenant
+-- ('' = all), tenant, {filter}'s, from, then the first six and the filter's again, then limit. {filter}: see unit_economics.sql. (Line items from the day before `from` on, as in unit_economics.sql.)
 SELECT
     w.workflow_id AS workflow_id,
     w.name AS workflow,
@@ -16,7 +16,7 @@ FROM
 (
     SELECT auth_tenant, workflow_id, name, tenant, outcome, outcome_source, session, end_user, start_time
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
+    WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w
 ANY INNER JOIN
 (
@@ -26,7 +26,7 @@ ANY INNER JOIN
       AND workflow_id IN
     (
         SELECT workflow_id FROM {db}.workflows FINAL
-        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
+        WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
     )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)

@@ -1,6 +1,7 @@
 -- Unit economics per workflow type over [from, to) of workflow start time.
--- Parameters: from, to (DateTime), tenant ('' = all), tenant, {filter}'s; from; then the
--- first four and the filter's again. {filter} narrows the workflows by dimension values
+-- Parameters: from, to (the workflows' days, a day of margin: parts of other days are
+-- skipped, as the what-if's queries do), from, to (DateTime), tenant ('' = all), tenant,
+-- {filter}'s; from; then the first six and the filter's again. {filter} narrows the workflows by dimension values
 -- (' AND service = ?'..., see store.Filter), '' for none.
 -- Line items are read from the day before `from` on: none of a workflow starts earlier,
 -- and the bound lets ClickHouse skip older parts.
@@ -25,7 +26,7 @@ FROM
 (
     SELECT auth_tenant, workflow_id, name, outcome, validated_outputs
     FROM {db}.workflows FINAL
-    WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
+    WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
 ) AS w
 ANY LEFT JOIN
 (
@@ -41,7 +42,7 @@ ANY LEFT JOIN
       AND workflow_id IN
     (
         SELECT workflow_id FROM {db}.workflows FINAL
-        WHERE start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
+        WHERE day >= toDate(?) - 1 AND day <= toDate(?) + 1 AND start_time >= ? AND start_time < ? AND (? = '' OR tenant = ?){filter}
     )
     GROUP BY auth_tenant, workflow_id
 ) AS c USING (auth_tenant, workflow_id)

@@ -1,16 +1,18 @@
 package clickhouse_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
-	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/whatif"
 	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
@@ -19,12 +21,16 @@ import (
 // BENCHMARKS.md records 10,000,000) over 30 days into a fresh database on the local
 // ClickHouse - four workflow types, five lines per workflow (model calls on two steps with
 // two models each, a tool, one review in eight), every call's tokens drawn at random so
-// hardly two calls group together (the worst case for the grouped re-pricing) - then times
-// the what-if: reading (the shipped queries) and analysing (re-pricing every routing,
-// rates, recommendation), for one workflow type over 24 hours and 30 days, and for every
-// type over 30 days:
+// hardly two calls group together (the worst case for the grouped re-pricing) - rebuilds
+// the rollups, then times the what-if (whatif.Run: read and analyse) for one workflow type
+// over 24 hours and 30 days and every type over 30 days, two ways interleaved: from the
+// rollups (Load, as the API and CLI run it) and call by call (LoadCalls, the path before
+// migration 0012), and requires both to give the same report, every figure:
 //
 //	UNITCOST_BENCH_LINE_ITEMS=10000000 go test -run '^$' -bench Whatif -benchtime 1x -timeout 90m ./pipeline/whatif/clickhouse
+//
+// UNITCOST_BENCH_DATABASE=name keeps the data (see benchdata.Store); UNITCOST_BENCH_CALLS=0
+// skips the call-by-call runs (minutes at 10M) and the comparison.
 func BenchmarkWhatif(b *testing.B) {
 	n := 200_000
 	if s := os.Getenv("UNITCOST_BENCH_LINE_ITEMS"); s != "" {
@@ -33,16 +39,15 @@ func BenchmarkWhatif(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, false)
+	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, true)
 	ctx := context.Background()
 	start := end.Add(-benchdata.Window)
 	bk, err := pricing.Builtin()
 	if err != nil {
 		b.Fatal(err)
 	}
-	books := pricing.Single(bk)
 	src := whatifch.New(st)
-	opts := whatif.Options{Pricer: whatif.Pricer{Books: books}}
+	calls := os.Getenv("UNITCOST_BENCH_CALLS") != "0"
 	cases := []struct {
 		name     string
 		workflow string
@@ -52,57 +57,49 @@ func BenchmarkWhatif(b *testing.B) {
 		{"one workflow type, 30d", "rag_qa", start},
 		{"every workflow type, 30d", "", start},
 	}
+	run := func(s whatif.Source, c string, from time.Time) ([]byte, time.Duration, time.Duration) {
+		req := whatif.Request{Workflow: c, From: from, To: end, Options: whatif.Options{Pricer: whatif.Pricer{Books: pricing.Single(bk)}}}
+		cpu0, t0 := cpuTime(), time.Now()
+		reps, err := whatif.Run(ctx, s, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wall, cpu := time.Since(t0), cpuTime()-cpu0
+		for _, rep := range reps {
+			if rep.RecordedModelCostNano != rep.RepricedModelCostNano {
+				b.Fatalf("%s: as recorded re-priced %d, recorded %d", rep.Workflow, rep.RepricedModelCostNano, rep.RecordedModelCostNano)
+			}
+		}
+		doc, err := json.Marshal(reps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return doc, wall, cpu
+	}
 	b.ResetTimer()
 	for range b.N {
 		for _, c := range cases {
-			t0 := time.Now()
-			var groups, cohorts, lines int
-			var load time.Duration
-			types := []string{c.workflow}
-			if c.workflow == "" {
-				if types, err = src.Workflows(ctx, c.from, end, ""); err != nil {
-					b.Fatal(err)
-				}
+			fast, wall, cpu := run(src, c.workflow, c.from)
+			fmt.Fprintf(os.Stderr, "%-26s from the rollups: %9s (client CPU %8s; load %s)\n", c.name, wall.Round(100*time.Microsecond),
+				cpu.Round(100*time.Microsecond), benchdata.LoadAvg())
+			if !calls {
+				continue
 			}
-			var analyse time.Duration
-			for _, wf := range types {
-				l0 := time.Now()
-				d, err := src.Load(ctx, wf, "", c.from, end)
-				if err != nil {
-					b.Fatal(err)
-				}
-				load += time.Since(l0)
-				groups, cohorts = groups+len(d.Groups), cohorts+len(d.Cohorts)
-				for _, g := range d.Groups {
-					lines += int(g.Lines)
-				}
-				a0 := time.Now()
-				rep, err := whatif.Analyze(d, opts)
-				if err != nil {
-					b.Fatal(err)
-				}
-				analyse += time.Since(a0)
-				if rep.RecordedModelCostNano != rep.RepricedModelCostNano {
-					b.Fatalf("%s: as recorded re-priced %d, recorded %d", wf, rep.RepricedModelCostNano, rep.RecordedModelCostNano)
-				}
+			slow, wall, cpu := run(callsOnly{src}, c.workflow, c.from)
+			fmt.Fprintf(os.Stderr, "%-26s call by call:      %9s (client CPU %8s; load %s)\n", c.name, wall.Round(100*time.Microsecond),
+				cpu.Round(100*time.Microsecond), benchdata.LoadAvg())
+			if !bytes.Equal(fast, slow) {
+				b.Fatalf("%s: the what-if from the rollups differs from the one call by call\n%s", c.name, firstDiff(fast, slow))
 			}
-			// the lines query alone on the server, without sending its rows
-			var server time.Duration
-			if c.workflow != "" {
-				q, err := store.Query("whatif_lines", st.Database())
-				if err != nil {
-					b.Fatal(err)
-				}
-				s0 := time.Now()
-				var cnt uint64
-				if err := st.Conn().QueryRow(ctx, "SELECT count() FROM ("+q+")", c.from.UTC(), c.from.UTC(), end, c.from.UTC(), end, c.workflow, "", "").Scan(&cnt); err != nil {
-					b.Fatal(err)
-				}
-				server = time.Since(s0)
-			}
-			fmt.Fprintf(os.Stderr, "(lines query on the server alone: %s) ", server.Round(time.Millisecond))
-			fmt.Fprintf(os.Stderr, "%-26s %9d model lines, %9d groups, %3d cohorts: total %8s (read %8s, analyse %8s)\n", c.name, lines, groups, cohorts,
-				time.Since(t0).Round(time.Millisecond), load.Round(time.Millisecond), analyse.Round(time.Millisecond))
 		}
 	}
+}
+
+// cpuTime is the CPU time this process used so far (user + system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -18,7 +18,10 @@ type Source struct {
 	st *store.Store
 }
 
-var _ whatif.Source = (*Source)(nil)
+var (
+	_ whatif.CallSource  = (*Source)(nil)
+	_ whatif.BatchSource = (*Source)(nil)
+)
 
 // New returns a Source over st.
 func New(st *store.Store) *Source { return &Source{st: st} }
@@ -31,9 +34,16 @@ func (s *Source) query(name string) (string, error) {
 	return store.Globalize(q), nil
 }
 
-// Workflows lists the workflow types that have workflows in [from, to) for tenant
-// ("" = all).
+// Workflows lists the workflow types that have workflows in the whole hours of [from, to)
+// for tenant ("" = all), from the rollups where they hold the hour (see Load).
 func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
+	from, to = whatif.WholeHours(from, to)
+	return s.workflowsFromRollups(ctx, from, to, tenant)
+}
+
+// workflowsFromSource lists the workflow types with workflows in [from, to) from the
+// workflows table.
+func (s *Source) workflowsFromSource(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
 	q, err := s.query("whatif_workflows")
 	if err != nil {
 		return nil, err
@@ -56,8 +66,9 @@ func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant strin
 	return out, rows.Err()
 }
 
-// Load reads the line groups and cohorts of one workflow type over [from, to).
-func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
+// LoadCalls reads the line groups and cohorts of one workflow type over [from, to) from
+// the line items: every distinct call, exact to the latest write.
+func (s *Source) LoadCalls(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
 	d := whatif.Data{Workflow: workflow, Tenant: tenant, From: from, To: to}
 	f, t := from.UTC(), to.UTC()
 	q, err := s.query("whatif_lines")
@@ -97,19 +108,29 @@ func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to tim
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c whatif.Cohort
-		var routing string
-		var reviewCost, machine int64
-		if err := rows.Scan(&routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
-			&c.ValidatedOutputs, &c.ValidatedSq, &c.Reviewed, &reviewCost, &c.ReviewCostSq, &c.ReviewActiveMs,
-			&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls); err != nil {
+		c, err := scanCohort(rows)
+		if err != nil {
 			return d, fmt.Errorf("what-if cohorts row: %w", err)
 		}
-		c.ReviewCost, c.MachineCost = pipeline.Money(reviewCost), pipeline.Money(machine)
-		c.Routing = ParseRouting(routing)
 		d.Cohorts = append(d.Cohorts, c)
 	}
 	return d, rows.Err()
+}
+
+// scanCohort reads a row of whatif_cohorts.sql, or with first of whatif_cohorts_rollups.sql
+// (its workflow column).
+func scanCohort(rows interface{ Scan(...any) error }, first ...any) (whatif.Cohort, error) {
+	var c whatif.Cohort
+	var routing string
+	var reviewCost, machine int64
+	if err := rows.Scan(append(first, &routing, &c.Workflows, &c.Completed, &c.Failed, &c.Escalated, &c.ValidatedWorkflows,
+		&c.ValidatedOutputs, &c.ValidatedSq, &c.Reviewed, &reviewCost, &c.ReviewCostSq, &c.ReviewActiveMs,
+		&c.ReviewActiveMsSq, &machine, &c.Calls, &c.ErrorCalls)...); err != nil {
+		return c, err
+	}
+	c.ReviewCost, c.MachineCost = pipeline.Money(reviewCost), pipeline.Money(machine)
+	c.Routing = ParseRouting(routing)
+	return c, nil
 }
 
 // ParseRouting reads the cohorts query's routing column: "step<TAB>operation<TAB>model" lines.
