@@ -36,13 +36,13 @@ func TestCheckerChecksHeaders(t *testing.T) {
 	tokenTenant := map[string]string{"tok": "acme", "admin": report.AllTenants}
 	down := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
 	for _, c := range []struct {
-		name          string
-		method, path  string
-		token         string
-		err           error // what ClickHouse answers
-		mutate        func(http.Header)
-		status        int
-		wantErr       string // "" = valid
+		name         string
+		method, path string
+		token        string
+		err          error // what ClickHouse answers
+		mutate       func(http.Header)
+		status       int
+		wantErr      string // "" = valid
 	}{
 		{name: "200 as sent", method: "GET", path: "/api/v1/series", token: "tok", status: 200},
 		{name: "200 as sent, admin", method: "GET", path: "/api/v1/series?tenant=acme", token: "admin", status: 200},

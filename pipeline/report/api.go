@@ -68,7 +68,9 @@ type API struct {
 	mux    *http.ServeMux
 	// loopbackOnly: without tokens, answer loopback clients only
 	loopbackOnly bool
-	routes       []string
+	// unshared: each request runs its own rollup reads (see sharedReads)
+	unshared bool
+	routes   []string
 }
 
 // Option configures an API.
@@ -80,6 +82,10 @@ type Option func(*API)
 // loopback only, where the container sees the bridge's address, not a loopback one).
 func LoopbackOnlyWithoutTokens() Option { return func(a *API) { a.loopbackOnly = true } }
 
+// WithoutSharedReads makes every request run its own rollup reads instead of sharing the
+// identical ones that run at the same time (for comparisons; the answers are the same).
+func WithoutSharedReads() Option { return func(a *API) { a.unshared = true } }
+
 // WithLogger sets where server-side failures are logged (default: slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
 
@@ -88,6 +94,9 @@ func NewAPI(q Querier, tokens map[string]string, opts ...Option) *API {
 	a := &API{q: q, tokens: tokens, log: slog.Default(), mux: http.NewServeMux()}
 	for _, o := range opts {
 		o(a)
+	}
+	if !a.unshared {
+		a.q = &sharedReads{Querier: q}
 	}
 	a.handle("/api/v1/summary", a.summary)
 	a.handle("/api/v1/unit-economics", a.unitEconomics)

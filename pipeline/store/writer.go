@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -18,10 +19,21 @@ import (
 // values cannot drift apart.
 
 // col is one column of a table whose rows are made from R: its name and how to gather
-// its values for a batch of rows.
+// its values for a block of rows. buf is what the column returned for the previous block
+// of the same INSERT (nil for the first): that block is sent by then, and clickhouse-go
+// copied the values into its own column, so the slice is reused rather than allocated
+// again for every block.
 type col[R any] interface {
 	name() string
-	values(rows []R, c *rowCtx) any
+	values(rows []R, c *rowCtx, buf any) any
+}
+
+// reuse is buf as a []T of n elements when it has room, else a new one.
+func reuse[T any](buf any, n int) []T {
+	if out, ok := buf.([]T); ok && cap(out) >= n {
+		return out[:n]
+	}
+	return make([]T, n)
 }
 
 // rowCtx is what every row of one write shares.
@@ -37,8 +49,8 @@ type of[R, T any] struct {
 
 func (c of[R, T]) name() string { return c.n }
 
-func (c of[R, T]) values(rows []R, _ *rowCtx) any {
-	out := make([]T, len(rows))
+func (c of[R, T]) values(rows []R, _ *rowCtx, buf any) any {
+	out := reuse[T](buf, len(rows))
 	for i := range rows {
 		out[i] = c.f(&rows[i])
 	}
@@ -50,8 +62,8 @@ type versionCol[R any] struct{}
 
 func (versionCol[R]) name() string { return "version" }
 
-func (versionCol[R]) values(rows []R, c *rowCtx) any {
-	out := make([]uint64, len(rows))
+func (versionCol[R]) values(rows []R, c *rowCtx, buf any) any {
+	out := reuse[uint64](buf, len(rows))
 	for i := range out {
 		out[i] = c.version
 	}
@@ -82,11 +94,46 @@ type traceCol[R any] struct {
 
 func (c traceCol[R]) name() string { return c.n }
 
-func (c traceCol[R]) values(rows []R, _ *rowCtx) any {
-	out := make([]string, len(rows))
+func (c traceCol[R]) values(rows []R, _ *rowCtx, buf any) any {
+	out := reuse[string](buf, len(rows))
 	var h traceHex
 	for i := range rows {
 		out[i] = h.of(c.f(&rows[i]))
+	}
+	return out
+}
+
+// spanCol is a span id column rendered as hex ("" for the zero id, as SpanID.String):
+// the block's ids are rendered into one string and each row's value is a slice of it,
+// one allocation per block instead of one per row.
+type spanCol[R any] struct {
+	n string
+	f func(*R) pipeline.SpanID
+}
+
+func (c spanCol[R]) name() string { return c.n }
+
+func (c spanCol[R]) values(rows []R, _ *rowCtx, buf any) any {
+	out := reuse[string](buf, len(rows))
+	const w = 2 * len(pipeline.SpanID{})
+	var sb strings.Builder
+	sb.Grow(w * len(rows))
+	for i := range rows {
+		if id := c.f(&rows[i]); !id.IsZero() {
+			var h [w]byte
+			hex.Encode(h[:], id[:])
+			sb.Write(h[:])
+		}
+	}
+	all := sb.String()
+	at := 0
+	for i := range rows {
+		if id := c.f(&rows[i]); id.IsZero() {
+			out[i] = ""
+		} else {
+			out[i] = all[at : at+w]
+			at += w
+		}
 	}
 	return out
 }
@@ -107,8 +154,8 @@ var lineItemCols = []col[li]{
 	of[li, time.Time]{"day", func(l *li) time.Time { return utc(l.Span.StartUnixNano) }},
 	of[li, time.Time]{"start_time", func(l *li) time.Time { return utc(l.Span.StartUnixNano) }},
 	traceCol[li]{"trace_id", func(l *li) pipeline.TraceID { return l.Span.TraceID }},
-	of[li, string]{"span_id", func(l *li) string { return l.Span.SpanID.String() }},
-	of[li, string]{"parent_span_id", func(l *li) string { return l.Span.ParentSpanID.String() }},
+	spanCol[li]{"span_id", func(l *li) pipeline.SpanID { return l.Span.SpanID }},
+	spanCol[li]{"parent_span_id", func(l *li) pipeline.SpanID { return l.Span.ParentSpanID }},
 	of[li, string]{"workflow_id", func(l *li) string { return l.WorkflowID }},
 	of[li, string]{"component", func(l *li) string { return string(l.Component) }},
 	of[li, string]{"step", func(l *li) string { return l.Span.StepKey() }},
@@ -173,8 +220,8 @@ var workflowCols = []col[wf]{
 	of[wf, time.Time]{"start_time", func(w *wf) time.Time { return utc(w.StartUnixNano) }},
 	of[wf, time.Time]{"end_time", func(w *wf) time.Time { return utc(w.EndUnixNano) }},
 	of[wf, string]{"workflow_id", func(w *wf) string { return w.ID }},
-	of[wf, string]{"trace_id", func(w *wf) string { return w.TraceID.String() }},
-	of[wf, string]{"root_span_id", func(w *wf) string { return w.RootSpanID.String() }},
+	traceCol[wf]{"trace_id", func(w *wf) pipeline.TraceID { return w.TraceID }},
+	spanCol[wf]{"root_span_id", func(w *wf) pipeline.SpanID { return w.RootSpanID }},
 	of[wf, string]{"name", func(w *wf) string { return w.Name }},
 	of[wf, string]{"workflow_version", func(w *wf) string { return w.Version }},
 	of[wf, string]{"outcome", func(w *wf) string { return w.Outcome }},
@@ -204,7 +251,7 @@ var issueCols = []col[si]{
 	of[si, string]{"tenant", func(s *si) string { return s.Span.Tenant }},
 	of[si, time.Time]{"day", func(s *si) time.Time { return utc(s.Span.StartUnixNano) }},
 	traceCol[si]{"trace_id", func(s *si) pipeline.TraceID { return s.Span.TraceID }},
-	of[si, string]{"span_id", func(s *si) string { return s.Span.SpanID.String() }},
+	spanCol[si]{"span_id", func(s *si) pipeline.SpanID { return s.Span.SpanID }},
 	of[si, string]{"workflow_id", func(s *si) string { return s.WorkflowID }},
 	of[si, string]{"step", func(s *si) string { return s.Span.StepKey() }},
 	of[si, string]{"issue", func(s *si) string { return s.Issue }},
@@ -240,6 +287,7 @@ func insert[R any](ctx context.Context, conn driver.Conn, table, columns string,
 	if err != nil {
 		return fmt.Errorf("prepare %s batch: %w", table, err)
 	}
+	bufs := make([]any, len(cols))
 	for from := 0; from < len(rows); from += insertBlockRows {
 		chunk := rows[from:min(from+insertBlockRows, len(rows))]
 		if from > 0 {
@@ -250,7 +298,14 @@ func insert[R any](ctx context.Context, conn driver.Conn, table, columns string,
 			}
 		}
 		for i, c := range cols {
-			if err := b.Column(i).Append(c.values(chunk, rc)); err != nil {
+			bufs[i] = c.values(chunk, rc, bufs[i])
+			var err error
+			if arrays, ok := bufs[i].([][]string); ok {
+				err = appendArrays(b.Column(i), arrays)
+			} else {
+				err = b.Column(i).Append(bufs[i])
+			}
+			if err != nil {
 				_ = b.Abort()
 				return fmt.Errorf("append %s.%s: %w", table, c.name(), err)
 			}
@@ -258,6 +313,25 @@ func insert[R any](ctx context.Context, conn driver.Conn, table, columns string,
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("insert %d rows into %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+// emptyArray is the value of an empty Array(String) row, boxed once.
+var emptyArray any = []string{}
+
+// appendArrays appends Array(String) rows one by one: clickhouse-go takes a [][]string
+// whole only through reflection, allocating for every row and element, while a row given
+// as a []string takes its typed path (and an empty one, most rows, allocates nothing).
+func appendArrays(c driver.BatchColumn, rows [][]string) error {
+	for _, r := range rows {
+		v := emptyArray
+		if len(r) > 0 {
+			v = r
+		}
+		if err := c.AppendRow(v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

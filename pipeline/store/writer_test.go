@@ -231,25 +231,7 @@ func rowWrite(ctx context.Context, conn driver.Conn, db string, batch pipeline.B
 func BenchmarkWrite(b *testing.B) {
 	s := testenv.ClickHouse(b)
 	ctx := context.Background()
-	proto := fullBatch()
-	var batch pipeline.Batch
-	for w := 0; w < 4000; w++ {
-		for i, it := range proto.LineItems[:3] {
-			sp := *it.Span
-			sp.TraceID[1], sp.TraceID[2] = byte(w>>8), byte(w)
-			sp.SpanID[6] = byte(i)
-			for k := 0; k < 3; k++ {
-				sp := sp
-				sp.SpanID[5] = byte(k)
-				it.Span = &sp
-				batch.LineItems = append(batch.LineItems, it)
-			}
-		}
-		wf := proto.Workflows[0]
-		wf.TraceID[1], wf.TraceID[2] = byte(w>>8), byte(w)
-		wf.ID = wf.TraceID.String()
-		batch.Workflows = append(batch.Workflows, wf)
-	}
+	batch := benchBatch(4000)
 	columnar := func(block int) func() error {
 		return func() error {
 			defer store.SetInsertBlockRows(store.SetInsertBlockRows(block))
@@ -281,6 +263,62 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu0)/n/1e3, "client-cpu-us/line")
 			b.ReportMetric(float64(serverCPU()-srv0)/n/1e3, "server-cpu-us/line")
 			b.ReportMetric(float64(b.Elapsed())/n/1e3, "wall-us/line")
+		})
+	}
+}
+
+// benchBatch is a batch of n workflows of 9 line items each, every field set.
+func benchBatch(n int) pipeline.Batch {
+	proto := fullBatch()
+	var batch pipeline.Batch
+	for w := 0; w < n; w++ {
+		for i, it := range proto.LineItems[:3] {
+			sp := *it.Span
+			sp.TraceID[1], sp.TraceID[2] = byte(w>>8), byte(w)
+			sp.SpanID[6] = byte(i)
+			for k := 0; k < 3; k++ {
+				sp := sp
+				sp.SpanID[5] = byte(k)
+				it.Span = &sp
+				batch.LineItems = append(batch.LineItems, it)
+			}
+		}
+		wf := proto.Workflows[0]
+		wf.TraceID[1], wf.TraceID[2] = byte(w>>8), byte(w)
+		wf.ID = wf.TraceID.String()
+		batch.Workflows = append(batch.Workflows, wf)
+	}
+	return batch
+}
+
+// BenchmarkWriteInFlight writes eight chunks of 18,000 line items and 2,000 workflows (a
+// 40,000-workflow drain's writes) one at a time or two at once, as process's write jobs
+// do, against the real ClickHouse: wall per line item of the whole set. Run with -count to
+// interleave the two.
+func BenchmarkWriteInFlight(b *testing.B) {
+	s := testenv.ClickHouse(b)
+	ctx := context.Background()
+	chunk := benchBatch(2000)
+	const chunks = 8
+	for _, inflight := range []int{1, 2} {
+		b.Run(fmt.Sprintf("jobs-%d", inflight), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				sem := make(chan struct{}, inflight)
+				errs := make(chan error, chunks)
+				for c := 0; c < chunks; c++ {
+					sem <- struct{}{}
+					go func() {
+						defer func() { <-sem }()
+						errs <- s.Write(ctx, chunk)
+					}()
+				}
+				for c := 0; c < chunks; c++ {
+					if err := <-errs; err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed())/float64(b.N*chunks*len(chunk.LineItems))/1e3, "wall-us/line")
 		})
 	}
 }

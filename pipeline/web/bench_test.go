@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +29,11 @@ import (
 // API reads the page makes, sent at once over HTTP to the real handler (web.Handler over
 // report.API with the what-if enabled) on the local ClickHouse, for every window the page
 // offers, over UNITCOST_BENCH_LINE_ITEMS synthetic line items (default 200,000;
-// BENCHMARKS.md records 10,000,000) of 30 days, in time order. It reports p50 and p99 of
-// each page over UNITCOST_BENCH_RUNS runs (default 20).
+// BENCHMARKS.md records 10,000,000) of 30 days, in time order. It reports p50 and p95 of
+// each page over UNITCOST_BENCH_RUNS runs (default 20) and the CPU time this process (the
+// handler and the client) spent per load; every page but the what-if and the assets is
+// loaded in turn from a second handler whose requests share no rollup read
+// (report.WithoutSharedReads), and the ratio of the two p50s is given.
 //
 //	UNITCOST_BENCH_LINE_ITEMS=10000000 go test -run '^$' -bench DashboardPages -benchtime 1x -timeout 90m ./pipeline/web
 //
@@ -59,6 +63,10 @@ func BenchmarkDashboardPages(b *testing.B) {
 	api := report.NewAPI(st, nil).EnableWhatif(whatifch.New(st), pricing.Single(bk))
 	srv := httptest.NewServer(web.Handler(api, false))
 	defer srv.Close()
+	// the same handler with every request running its own rollup reads, loaded in turn with
+	// the first (interleaved, so the machine's load weighs on both alike)
+	unshared := httptest.NewServer(web.Handler(report.NewAPI(st, nil, report.WithoutSharedReads()), false))
+	defer unshared.Close()
 
 	sample := sampleWorkflow(b, st, end)
 	windows := []string{"1h", "6h", "24h", "168h", "720h"}
@@ -91,6 +99,13 @@ func BenchmarkDashboardPages(b *testing.B) {
 	// the assets every page loads before its reads
 	pages = append(pages, page{"assets", []string{"/ui/", "/ui/app.js", "/ui/app.css", "/ui/vendor/uPlot.iife.min.js", "/ui/vendor/uPlot.min.css"}})
 
+	// each window ends where the data does (the hour after its last line item), not now: a
+	// later re-run on the kept database loads the same windows of the same data
+	for i := range pages {
+		for j, u := range pages[i].urls {
+			pages[i].urls[j] = anchored(u, end)
+		}
+	}
 	var only *regexp.Regexp
 	if s := os.Getenv("UNITCOST_BENCH_PAGES"); s != "" {
 		only = regexp.MustCompile(s)
@@ -101,17 +116,24 @@ func BenchmarkDashboardPages(b *testing.B) {
 			if only != nil && !only.MatchString(p.name) {
 				continue
 			}
+			compare := !strings.HasPrefix(p.name, "what-if") && p.name != "assets"
 			w0 := time.Now()
 			first, err := load(ctx, srv.URL, p.urls) // warm-up, and a check that every read answers 200
 			if err != nil {
 				b.Fatalf("%s: %v", p.name, err)
 			}
 			warm := time.Since(w0)
+			if compare {
+				if _, err := load(ctx, unshared.URL, p.urls); err != nil {
+					b.Fatalf("%s (unshared): %v", p.name, err)
+				}
+			}
 			n := runs
 			if warm > 3*time.Second { // a slow page: about a minute of runs, at least 3
 				n = max(3, min(runs, int(time.Minute/warm)))
 			}
-			var lat []time.Duration
+			var lat, latU []time.Duration
+			var cpu, cpuU time.Duration
 			reads := make([][]time.Duration, len(p.urls))
 			if warm > 20*time.Second { // a very slow page: the one load is the figure
 				n, lat = 0, []time.Duration{warm}
@@ -120,17 +142,27 @@ func BenchmarkDashboardPages(b *testing.B) {
 				}
 			}
 			for range n {
+				c0 := cpuTime()
 				t0 := time.Now()
 				each, err := load(ctx, srv.URL, p.urls)
 				if err != nil {
 					b.Fatalf("%s: %v", p.name, err)
 				}
 				lat = append(lat, time.Since(t0))
+				cpu += cpuTime() - c0
 				for i, d := range each {
 					reads[i] = append(reads[i], d)
 				}
+				if compare {
+					c0 = cpuTime()
+					t0 = time.Now()
+					if _, err := load(ctx, unshared.URL, p.urls); err != nil {
+						b.Fatalf("%s (unshared): %v", p.name, err)
+					}
+					latU = append(latU, time.Since(t0))
+					cpuU += cpuTime() - c0
+				}
 			}
-			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 			slowest, slowestP50 := "", time.Duration(0)
 			for i, r := range reads {
 				sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
@@ -139,10 +171,53 @@ func BenchmarkDashboardPages(b *testing.B) {
 				}
 			}
 			path, _, _ := strings.Cut(slowest, "?")
-			fmt.Fprintf(os.Stderr, "%-40s %2d reads  p50 %9s  p99 %9s  %2d runs  (load %s; slowest read %s p50 %s)\n", p.name, len(p.urls), lat[len(lat)/2].Round(100*time.Microsecond),
-				lat[len(lat)*99/100].Round(100*time.Microsecond), n, benchdata.LoadAvg(), strings.TrimPrefix(path, "/api/v1/"), slowestP50.Round(100*time.Microsecond))
+			r := func(d time.Duration) time.Duration { return d.Round(100 * time.Microsecond) }
+			p50, p95 := pct(lat, 50), pct(lat, 95)
+			line := fmt.Sprintf("%-36s %2d reads  p50 %9s  p95 %9s  %2d runs", p.name, len(p.urls), r(p50), r(p95), max(n, 1))
+			if n > 0 {
+				line += fmt.Sprintf("  Go CPU %7s/load", r(cpu/time.Duration(n)))
+			}
+			if len(latU) > 0 {
+				u50 := pct(latU, 50)
+				line += fmt.Sprintf("  | unshared p50 %9s p95 %9s Go CPU %7s/load, shared/unshared p50 %.2f", r(u50), r(pct(latU, 95)),
+					r(cpuU/time.Duration(n)), float64(p50)/float64(u50))
+			}
+			fmt.Fprintf(os.Stderr, "%s  (load %s; slowest read %s p50 %s)\n", line, benchdata.LoadAvg(), strings.TrimPrefix(path, "/api/v1/"), r(slowestP50))
 		}
 	}
+}
+
+// anchored replaces a URL's since=D by from=end-D&to=end.
+func anchored(u string, end time.Time) string {
+	path, raw, ok := strings.Cut(u, "?")
+	q, err := url.ParseQuery(raw)
+	if !ok || err != nil || q.Get("since") == "" {
+		return u
+	}
+	d, err := time.ParseDuration(q.Get("since"))
+	if err != nil {
+		panic(err)
+	}
+	q.Del("since")
+	q.Set("from", end.Add(-d).UTC().Format(time.RFC3339))
+	q.Set("to", end.UTC().Format(time.RFC3339))
+	return path + "?" + q.Encode()
+}
+
+// pct is the p-th percentile of d (nearest rank); d is sorted in place.
+func pct(d []time.Duration, p int) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	i := (len(d)*p + 99) / 100
+	return d[max(0, min(len(d)-1, i-1))]
+}
+
+// cpuTime is the CPU time this process (the handler and the client) has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // overviewReads are the reads app.js's overview() makes at once for the URL's filters.
