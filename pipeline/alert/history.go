@@ -36,10 +36,12 @@ func band(r *Rule, baseline, spread float64) (lo, hi float64) {
 	return baseline - w, baseline + w
 }
 
-// readingRow is a reading as stored for the hour now falls in.
+// readingRow is a reading as stored for the hour now falls in, with its whole scope: the
+// stored row's Filter() is the filter the engine read it over (scope.filter()).
 func readingRow(rd Reading, now time.Time) store.AlertReading {
 	return store.AlertReading{Tenant: rd.Scope.Tenant, Key: rd.Key, Bucket: now.UTC().Truncate(time.Hour), EvaluatedAt: now.UTC(),
-		Rule: rd.Rule, Metric: string(rd.Metric), Workflow: rd.Scope.Workflow, Usable: rd.Usable, Reason: rd.Reason,
+		Rule: rd.Rule, Metric: string(rd.Metric), Workflow: rd.Scope.Workflow, WorkflowVersion: rd.Scope.WorkflowVersion, Team: rd.Scope.Team,
+		Model: rd.Scope.Model, Service: rd.Scope.Service, Environment: rd.Scope.Environment, Usable: rd.Usable, Reason: rd.Reason,
 		Current: rd.Current, Baseline: rd.Baseline, Spread: rd.Spread, BandLow: rd.BandLow, BandHigh: rd.BandHigh,
 		DeviationPct: rd.DeviationPct, Samples: rd.Samples, BaselineHours: uint32(rd.BaselineHours), Method: string(rd.Method)}
 }

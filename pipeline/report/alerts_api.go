@@ -1,10 +1,13 @@
 package report
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/unitcost/unitcost/pipeline/store"
 )
@@ -202,11 +205,12 @@ func (a *API) alertReadings(w http.ResponseWriter, r *http.Request) {
 		rows, err := a.q.AlertReadings(r.Context(), from, to, f)
 		a.reply(w, r, err, NewAlertReadingsDoc(from, to, rows))
 	case "day":
-		from = from.Truncate(time.Hour)
+		// whole UTC days, as the trend's daily view reads them (seriesArgs)
+		from = dayOf(from)
 		rows, err := a.q.AlertReadings(r.Context(), from, to, f)
 		var weights hourWeights
 		if err == nil {
-			weights, err = a.hourWeights(r, from, to, f.Workflow, rows)
+			weights, err = a.hourWeights(r.Context(), from, to, rows)
 		}
 		a.reply(w, r, err, AlertReadingsDoc{From: from.UTC(), To: to.UTC(), Bucket: "day", Currency: Currency, Rows: DayReadings(rows, weights)})
 	default:
@@ -214,35 +218,45 @@ func (a *API) alertReadings(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// hourWeights reads the hourly rollups of each tenant scope the usable readings have (the
-// token sees only readings of its own tenant, so only its own rollups are read), at once.
-func (a *API) hourWeights(r *http.Request, from, to time.Time, workflow string, rows []store.AlertReading) (hourWeights, error) {
-	tenants := map[string]bool{}
+// maxWeightQueries bounds the rollup queries one daily readings request runs at once (one
+// per reading scope: an admin over many tenants has one per tenant and rule scope).
+const maxWeightQueries = 4
+
+// hourWeights reads the hourly rollups of each scope the usable readings have, with the
+// scope's own filter (store.AlertReading.Filter, the alert engine's), at most
+// maxWeightQueries at once. The token sees only readings of its own tenant, so only its own
+// rollups are read.
+func (a *API) hourWeights(ctx context.Context, from, to time.Time, rows []store.AlertReading) (hourWeights, error) {
+	var scopes []store.SeriesFilter
+	seen := map[store.SeriesFilter]bool{}
 	for _, rd := range rows {
-		if rd.Usable {
-			tenants[rd.Tenant] = true
+		if f := rd.Filter(); rd.Usable && !seen[f] {
+			seen[f] = true
+			scopes = append(scopes, f)
 		}
 	}
-	type result struct {
-		tenant string
-		pts    []store.SeriesPoint
-		err    error
+	got := make([]scopeHours, len(scopes))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxWeightQueries)
+	for i, f := range scopes {
+		g.Go(func() error {
+			pts, err := a.q.Series(gctx, from, to, "hour", f)
+			if err != nil {
+				return err
+			}
+			got[i].points = pts
+			if f.Model != "" { // the model's own cost and lines, as the engine reads them
+				got[i].costs, err = a.q.SeriesCosts(gctx, from, to, "hour", f)
+			}
+			return err
+		})
 	}
-	ch := make(chan result, len(tenants))
-	for t := range tenants {
-		go func() {
-			pts, err := a.q.Series(r.Context(), from, to, "hour", store.SeriesFilter{Tenant: t, Workflow: workflow})
-			ch <- result{t, pts, err}
-		}()
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	out := hourWeights{}
-	var err error
-	for range tenants {
-		res := <-ch
-		out[res.tenant] = res.pts
-		if err == nil {
-			err = res.err
-		}
+	out := make(hourWeights, len(scopes))
+	for i, f := range scopes {
+		out[f] = got[i]
 	}
-	return out, err
+	return out, nil
 }

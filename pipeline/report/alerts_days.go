@@ -14,8 +14,10 @@ import (
 // for cost per completed workflow - which is the mean of the hours' values weighted by each
 // hour's denominator (completed workflows). A day's reading weights its hours' figures the
 // same way: value, baseline, spread and band edges are each the mean over the day's usable
-// hourly readings weighted by the hour's denominator in the reading's scope (its tenant, ""
-// = every tenant; its workflow type, "" = every type). So a day's point lies inside the
+// hourly readings weighted by the hour's denominator in the reading's scope: the rule's
+// whole scope as the engine read it (tenant, workflow type, version, team, model, service,
+// environment; "" = all), stored with the reading. Days are UTC days, the trend's day
+// buckets; a daily view reads whole days. So a day's point lies inside the
 // day's band whenever each of its hours lay inside its own band (a weighted mean of values
 // within their bands lies within the weighted mean of the bands), and a point outside it
 // means some hour of the day was outside its band.
@@ -42,21 +44,51 @@ func weightOf(metric string, p store.SeriesPoint) *big.Int {
 	return new(big.Int)
 }
 
-// hourWeights holds, per tenant ("" = every tenant), the hourly rollup points of each
-// workflow type.
-type hourWeights map[string][]store.SeriesPoint
+// hourWeights holds, per reading scope (store.AlertReading.Filter: the filter the alert
+// engine read the rollups with), the scope's hourly rollup points, and for a scope with a
+// model its hourly cost points (the model's own cost and lines, as the engine reads them).
+type hourWeights map[store.SeriesFilter]scopeHours
 
-// weight is the denominator of metric in hour for one tenant scope and workflow type ("" =
-// every type).
-func (w hourWeights) weight(tenant, workflow, metric string, hour time.Time) *big.Int {
+type scopeHours struct {
+	points []store.SeriesPoint
+	costs  []store.CostPoint
+}
+
+// weight is the denominator of the reading's metric in the reading's hour over the
+// reading's scope, as the engine computed it: completed workflows, validated outputs,
+// exceptions and workflows are the scope's workflows' (a model in scope narrows only the
+// cost, tokens and lines, to the model's own); review share is over the cost, unpriced
+// share over the line items.
+func (w hourWeights) weight(r store.AlertReading) *big.Int {
+	sh := w[r.Filter()]
 	sum := new(big.Int)
-	for _, p := range w[tenant] {
-		if p.Bucket.Equal(hour) && (workflow == "" || p.Workflow == workflow) {
-			sum.Add(sum, weightOf(metric, p))
+	if r.Model != "" && (r.Metric == "review_share" || r.Metric == "unpriced_share") {
+		for _, c := range sh.costs {
+			if !c.Bucket.Equal(r.Bucket) {
+				continue
+			}
+			if r.Metric == "unpriced_share" {
+				sum.Add(sum, new(big.Int).SetUint64(c.LineItems))
+			} else {
+				sum.Add(sum, big.NewInt(int64(c.Cost)))
+			}
+		}
+		if sum.Sign() < 0 {
+			return new(big.Int)
+		}
+		return sum
+	}
+	for _, p := range sh.points {
+		if p.Bucket.Equal(r.Bucket) {
+			sum.Add(sum, weightOf(r.Metric, p))
 		}
 	}
 	return sum
 }
+
+// dayOf is the UTC day an hour falls in: the trend's day bucket (toStartOfDay on a server
+// in UTC, deploy/local/clickhouse.sh).
+func dayOf(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // DayReadings aggregates hourly readings into one per alert and UTC day, over the hours
 // that are usable and have a positive weight; a day without one has no reading. Dollar
@@ -82,11 +114,11 @@ func DayReadings(in []store.AlertReading, weights hourWeights) []AlertReading {
 		if !r.Usable {
 			continue
 		}
-		w := weights.weight(r.Tenant, r.Workflow, r.Metric, r.Bucket)
+		w := weights.weight(r)
 		if w.Sign() <= 0 {
 			continue
 		}
-		day := r.Bucket.UTC().Truncate(24 * time.Hour)
+		day := dayOf(r.Bucket)
 		k := r.Tenant + "\x00" + r.Key + "\x00" + day.Format(time.RFC3339)
 		g := groups[k]
 		if g == nil {

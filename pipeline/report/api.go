@@ -453,7 +453,8 @@ func (a *API) contextShare(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, err, NewContextDoc(from, to, rows))
 }
 
-// seriesArgs reads the window (widened to whole hours), ?bucket=hour|day and the filters
+// seriesArgs reads the window (widened to whole hours, by day to whole UTC days: the first
+// day bucket is a whole day, as the daily alert band's), ?bucket=hour|day and the filters
 // workflow, workflow_version, team and model; the tenant comes from the token.
 func seriesArgs(r *http.Request) (from, to time.Time, bucket string, f store.SeriesFilter, err error) {
 	if from, to, err = window(r); err != nil {
@@ -470,6 +471,9 @@ func seriesArgs(r *http.Request) (from, to time.Time, bucket string, f store.Ser
 	}
 	f = store.SeriesFilter{Tenant: tenantOf(r), Workflow: q.Get("workflow"), Version: q.Get("workflow_version"), Team: q.Get("team"), Model: q.Get("model"),
 		Service: q.Get("service"), Environment: q.Get("environment")}
+	if bucket == "day" {
+		return dayOf(from), to, bucket, f, nil
+	}
 	return from.Truncate(time.Hour), to, bucket, f, nil
 }
 

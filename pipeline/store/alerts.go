@@ -16,15 +16,25 @@ type AlertReading struct {
 	Bucket, EvaluatedAt time.Time
 	Rule, Metric        string
 	Workflow            string // the workflow type in scope ("" = all)
-	Usable              bool
-	Reason              string // why not usable
-	Current, Baseline   float64
-	Spread              float64
-	BandLow, BandHigh   float64
-	DeviationPct        float64
-	Samples             uint64
-	BaselineHours       uint32
-	Method              string
+	// The rest of the rule's scope (migration 0014; "" = all): the reading was computed
+	// over Filter().
+	WorkflowVersion, Team, Model, Service, Environment string
+	Usable                                             bool
+	Reason                                             string // why not usable
+	Current, Baseline                                  float64
+	Spread                                             float64
+	BandLow, BandHigh                                  float64
+	DeviationPct                                       float64
+	Samples                                            uint64
+	BaselineHours                                      uint32
+	Method                                             string
+}
+
+// Filter is the rollup filter of the reading's scope: the population the alert engine read
+// it over (the rule's scope, with the group's tenant and workflow type).
+func (r AlertReading) Filter() SeriesFilter {
+	return SeriesFilter{Tenant: r.Tenant, Workflow: r.Workflow, Version: r.WorkflowVersion, Team: r.Team, Model: r.Model,
+		Service: r.Service, Environment: r.Environment}
 }
 
 // AlertEvent is one transition of an alert (table alert_events): firing at StartsAt, or
@@ -50,7 +60,7 @@ type AlertFilter struct {
 }
 
 const alertReadingColumns = `tenant, alert_key, bucket, evaluated_at, rule, metric, workflow, usable, reason, current, baseline,
-spread, band_low, band_high, deviation_pct, samples, baseline_hours, method, version`
+spread, band_low, band_high, deviation_pct, samples, baseline_hours, method, version, workflow_version, team, model, service, environment`
 
 const alertEventColumns = `tenant, alert_key, starts_at, status, at, bucket, rule, metric, workflow, severity, current, baseline,
 spread, band_low, band_high, deviation_pct, samples, summary, explanation, version`
@@ -69,7 +79,7 @@ func (s *Store) WriteAlertReadings(ctx context.Context, rs []AlertReading) error
 	for _, r := range rs {
 		if err := b.Append(r.Tenant, r.Key, r.Bucket.UTC(), r.EvaluatedAt.UTC(), r.Rule, r.Metric, r.Workflow, b2u(r.Usable), r.Reason,
 			r.Current, r.Baseline, r.Spread, r.BandLow, r.BandHigh, r.DeviationPct, r.Samples, r.BaselineHours, r.Method,
-			uint64(r.EvaluatedAt.UnixNano())); err != nil {
+			uint64(r.EvaluatedAt.UnixNano()), r.WorkflowVersion, r.Team, r.Model, r.Service, r.Environment); err != nil {
 			b.Abort()
 			return fmt.Errorf("append alert reading: %w", err)
 		}
@@ -121,7 +131,8 @@ func (s *Store) AlertReadings(ctx context.Context, from, to time.Time, f AlertFi
 		var r AlertReading
 		var usable uint8
 		if err := rows.Scan(&r.Tenant, &r.Key, &r.Bucket, &r.EvaluatedAt, &r.Rule, &r.Metric, &r.Workflow, &usable, &r.Reason,
-			&r.Current, &r.Baseline, &r.Spread, &r.BandLow, &r.BandHigh, &r.DeviationPct, &r.Samples, &r.BaselineHours, &r.Method); err != nil {
+			&r.Current, &r.Baseline, &r.Spread, &r.BandLow, &r.BandHigh, &r.DeviationPct, &r.Samples, &r.BaselineHours, &r.Method,
+			&r.WorkflowVersion, &r.Team, &r.Model, &r.Service, &r.Environment); err != nil {
 			return nil, fmt.Errorf("alert reading row: %w", err)
 		}
 		r.Usable = usable == 1
