@@ -117,7 +117,7 @@ EXPECT = {
     "whatif_cohorts_rollups": [["qa", "\t\t", 1, 1, 0, 0, 1, 2, 4, 1, 20000000000, 4e20, 0, 0, 1234567, 2, 0]],
     # the hour evaluated twice: the newest evaluation's row only (ReplacingMergeTree, FINAL)
     "alert_readings": [["acme", "cpc/qa", "2026-11-01 10:00:00", "2026-11-01 10:59:00", "cpc", "cost_per_completed", "qa", 1, "",
-                        0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, 24, "median_mad"]],
+                        0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, 24, "median_mad", "", "", "", "", ""]],
     # the firing written twice (a restart re-sent it), then its resolution
     "alert_events": [["acme", "cpc/qa", "2026-11-01 10:59:00", "firing", "2026-11-01 10:59:00", "2026-11-01 10:00:00", "cpc",
                       "cost_per_completed", "qa", "warning", 0.31, 0.25, 0.01, 0.2, 0.3, 24, 40, "cpc: rose", "model_tokens moved most"],
