@@ -324,8 +324,9 @@ def main():
                    .replace("$__toTime", f"toDateTime('{WINDOW[1]}')").replace("unitcost.", DB + "."))
             try:
                 got = rows(s, sql)
-                # the composition's two components; the alert history's three transitions
-                want = {"composition": 2, "alerts": 3}.get(q.stem, 1)
+                # the composition's two components; the alert history's three transitions (the
+                # table and the annotations)
+                want = {"composition": 2, "alerts": 3, "alert_markers": 3}.get(q.stem, 1)
                 if len(got) != want:
                     failed += 1
                     print(f"FAIL grafana panel {q.stem}: got {got}, want {want} rows")
