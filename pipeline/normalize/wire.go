@@ -769,15 +769,22 @@ func status(buf []byte, code *ptrace.StatusCode) error {
 
 // keyValue reads a KeyValue into a (zero on entry).
 func keyValue(buf []byte, a *kv) error {
-	// Fast path, the usual encoding: the key, then the value holding one scalar, each
-	// with a one-byte tag and length. Anything else (other fields, repeated or merged
-	// values, longer lengths) takes the general walk below, which reads the same bytes
-	// to the same result.
-	if len(buf) >= 4 && buf[0] == 1<<3|wtLen && buf[1] < 0x80 {
-		if p := 2 + int(buf[1]); p+2 <= len(buf) && buf[p] == 2<<3|wtLen && buf[p+1] < 0x80 &&
-			p+2+int(buf[p+1]) == len(buf) && scalar(buf[p+2:], &a.v) {
-			a.key = view(buf[2:p])
-			return nil
+	// Fast path, the usual encodings: the key and the value holding one scalar, each
+	// with a one-byte tag and length, key first (protobuf-go, the OTel SDKs) or value
+	// first (pdata's marshaler, the Collector). Anything else (other fields, repeated or
+	// merged values, longer lengths) takes the general walk below, which reads the same
+	// bytes to the same result.
+	if len(buf) >= 4 && buf[1] < 0x80 {
+		p := 2 + int(buf[1])
+		if p+2 <= len(buf) && buf[p+1] < 0x80 && p+2+int(buf[p+1]) == len(buf) {
+			switch {
+			case buf[0] == 1<<3|wtLen && buf[p] == 2<<3|wtLen && scalar(buf[p+2:], &a.v):
+				a.key = view(buf[2:p])
+				return nil
+			case buf[0] == 2<<3|wtLen && buf[p] == 1<<3|wtLen && scalar(buf[2:p], &a.v):
+				a.key = view(buf[p+2:])
+				return nil
+			}
 		}
 	}
 	for pos := 0; pos < len(buf); {

@@ -213,6 +213,13 @@ func (p *Processor) priceSpan(b *pipeline.Batch, t *stitch.Trace, pd *pending, s
 // (Core.Flush and tests, which take the batch themselves).
 func (p *Processor) priceAllLocked() pipeline.Batch {
 	var b pipeline.Batch
+	wfs := 0
+	for _, t := range p.unwritten {
+		wfs += len(p.pending[t].wfs)
+	}
+	if wfs > 0 {
+		b.Workflows = make([]pipeline.Workflow, 0, wfs)
+	}
 	for _, t := range p.unwritten {
 		pd := p.pending[t]
 		for ; pd.next < len(t.Spans); pd.next++ {

@@ -3,6 +3,8 @@ package report
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -66,5 +68,33 @@ func TestSharedReadOutlivesItsFirstCaller(t *testing.T) {
 	pts, err := s.Series(context.Background(), from, from.Add(2*time.Hour), "hour", store.SeriesFilter{Workflow: "qa"})
 	if err != nil || len(pts) != 1 || pts[0].Completed != 7 || pts[0].Workflow != "qa" {
 		t.Errorf("the next caller: %v %v", pts, err)
+	}
+}
+
+// Reads of different tenants (or any other filter) never share: each reaches ClickHouse with
+// its own filter, even while the other is in flight.
+func TestSharedReadsKeepTenantsApart(t *testing.T) {
+	t.Parallel()
+	b := blocking{started: make(chan context.Context, 2), release: make(chan struct{}), to: make(chan time.Time, 2)}
+	s := &sharedReads{Querier: b}
+	from := time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC)
+	got := make(chan string, 2)
+	for _, tenant := range []string{"acme", "globex"} {
+		go func() {
+			pts, err := s.Series(context.Background(), from, from.Add(time.Hour), "hour", store.SeriesFilter{Tenant: tenant, Workflow: tenant})
+			if err != nil || len(pts) != 1 {
+				got <- fmt.Sprint(err)
+				return
+			}
+			got <- tenant + ":" + pts[0].Workflow
+		}()
+	}
+	<-b.started // both reached the query (a shared one would leave the second waiting here)
+	<-b.started
+	close(b.release)
+	answers := []string{<-got, <-got}
+	sort.Strings(answers)
+	if fmt.Sprint(answers) != "[acme:acme globex:globex]" {
+		t.Errorf("answers %v, want each tenant its own rows", answers)
 	}
 }
