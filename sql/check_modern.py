@@ -260,6 +260,7 @@ def main():
                     f"'input tokens -5 negative; clamped to 0', {version})")
         alert_history(s)
         # the rollup rebuilds first (they write), then their build is recorded as Go does
+        results = {}
         queries = sorted((HERE / "queries").glob("*.sql"), key=lambda q: (q.stem not in REBUILDS, q.stem))
         for q in queries:
             name = q.stem
@@ -272,6 +273,7 @@ def main():
                 sql = sql.replace("{bucket}", "toStartOfDay(bucket)").replace("{hours}", f"toDateTime('{HOUR[0]}')")
                 sql = sql.replace("{builds}", "(0, 0), (1793527200, 7)")  # HOUR[0] in Unix seconds
                 got = rows(s, bind(sql, PARAMS[name]))
+                results[name] = got
                 if name == REBUILDS[-1]:
                     s.query(f"INSERT INTO {DB}.rollup_builds (bucket, build, built_at, workflows) "
                             f"VALUES ('{HOUR[0]}', 7, now(), 1)")
@@ -284,6 +286,26 @@ def main():
             except Exception as e:  # noqa: BLE001
                 failed += 1
                 print(f"FAIL query {name}: {e}")
+        # the what-if's two paths agree on current ClickHouse as on 18.16: the rollup's summed
+        # calls add up the call-by-call groups (per tenant, day, step, operation, provider,
+        # model, service tier: lines, cost, unpriced, errors, every token count), and its
+        # cohorts are the call-by-call cohorts
+        def summed(rows_, key, vals):
+            out = {}
+            for r in rows_:
+                k = tuple(r[i] for i in key)
+                out[k] = [a + b for a, b in zip(out.get(k, [0] * len(vals)), [r[i] for i in vals])]
+            return out
+        # whatif_lines: tenant..service_tier 0-6, tokens 7-15 (mix 16-20), lines 21, cost 22, unpriced 23, errors 24
+        per_call = summed(results.get("whatif_lines", []), range(7), [21, 22, 23, 24, *range(7, 16)])
+        # whatif_calls_rollups: workflow 0, line_tenant..service_tier 1-7, kind 8, bucket 9, lines..errors 10-13, tokens 14-22
+        rolled = summed(results.get("whatif_calls_rollups", []), range(1, 8), [*range(10, 14), *range(14, 23)])
+        cohorts_rolled = [r[1:] for r in results.get("whatif_cohorts_rollups", [])]
+        if per_call != rolled or not per_call or cohorts_rolled != results.get("whatif_cohorts"):
+            failed += 1
+            print(f"FAIL what-if rollups vs call by call: calls {rolled} vs {per_call}; cohorts {cohorts_rolled} vs {results.get('whatif_cohorts')}")
+        else:
+            passed += 1
         # a breakdown by a label, with the dimension filter store.Filter renders
         sql = ((HERE / "queries" / "breakdown.sql").read_text().replace("{db}", DB)
                .replace("{dim}", "label_values[indexOf(label_keys, 'tier')]")
@@ -302,8 +324,9 @@ def main():
                    .replace("$__toTime", f"toDateTime('{WINDOW[1]}')").replace("unitcost.", DB + "."))
             try:
                 got = rows(s, sql)
-                # the composition's two components; the alert history's three transitions
-                want = {"composition": 2, "alerts": 3}.get(q.stem, 1)
+                # the composition's two components; the alert history's three transitions (the
+                # table and the annotations)
+                want = {"composition": 2, "alerts": 3, "alert_markers": 3}.get(q.stem, 1)
                 if len(got) != want:
                     failed += 1
                     print(f"FAIL grafana panel {q.stem}: got {got}, want {want} rows")

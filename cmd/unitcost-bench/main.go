@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -44,6 +45,7 @@ func run(ctx context.Context, args []string) error {
 	ch := fs.String("clickhouse", "127.0.0.1:19000", "ClickHouse native addresses (comma-separated)")
 	unitcost := fs.String("unitcost", "./unitcost", "the unitcost binary to run `process` from")
 	compare := fs.String("compare", "", "another unitcost binary whose `process` also runs in every round, after the first (an A/B of two builds under the same load); \"\": none")
+	compareEnv := fs.String("compare-env", "", "variables set for the -compare process only, comma-separated K=V (e.g. UNITCOST_PROCESS_WRITE_JOBS=1 with -compare naming the same binary: an A/B of a setting)")
 	sizes := fs.String("sizes", "40000,200000", "workflows per preloaded topic (comma-separated)")
 	rounds := fs.Int("rounds", 2, "raw copy + process pairs per size, interleaved")
 	partitions := fs.Int("partitions", 8, "partitions of the preloaded topics")
@@ -84,6 +86,18 @@ func run(ctx context.Context, args []string) error {
 		if cfg.Compare, err = filepath.Abs(*compare); err != nil {
 			return err
 		}
+	}
+	for _, kv := range strings.Split(*compareEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("-compare-env: %q is not K=V", kv)
+		}
+		cfg.CompareEnv = append(cfg.CompareEnv, kv)
+	}
+	if len(cfg.CompareEnv) > 0 && cfg.Compare == "" {
+		return errors.New("-compare-env needs -compare (the binary to run with it; it may be the same as -unitcost)")
 	}
 	if *collector != "" {
 		if cfg.Collector, err = filepath.Abs(*collector); err != nil {

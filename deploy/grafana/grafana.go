@@ -77,6 +77,9 @@ func Build() (dashboard.Dashboard, error) {
 		Tags([]string{"unitcost"}).
 		Time("now-24h", "now").
 		Refresh("1m").
+		// a marker on every time series where a drift alert fired or resolved
+		Annotation(dashboard.NewAnnotationQueryBuilder().Name("Drift alerts").Datasource(datasource).Enable(true).
+			IconColor("red").Target(targetRef("Anno", "alert_markers", true))).
 		WithPanel(timeseries.NewPanelBuilder().Title("Cost per completed workflow, per workflow type").
 			Description("All cost of the type in the hour / its completed workflows (hourly rollups, by workflow start). "+
 				"Dashed: the drift alerts' baseline band (band_low, band_high) of the first rule over every tenant on the type's "+

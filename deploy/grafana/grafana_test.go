@@ -40,8 +40,8 @@ func TestDashboardUpToDate(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("dashboards/unitcost.json differs from grafana.Build(): run UNITCOST_UPDATE=1 go test ./deploy/grafana")
 	}
-	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 6 {
-		t.Errorf("%d panel queries, want 6", n)
+	if n := bytes.Count(got, []byte(`"rawSql"`)); n != 7 {
+		t.Errorf("%d panel and annotation queries, want 7", n)
 	}
 }
 
@@ -87,7 +87,7 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 	}
 	from, to := time.Now().Add(-24*time.Hour).UTC().Format("2006-01-02 15:04:05"), time.Now().Add(time.Hour).UTC().Format("2006-01-02 15:04:05")
 	names, _ := fs.Glob(grafana.SQL, "sql/*.sql")
-	if len(names) != 6 {
+	if len(names) != 7 {
 		t.Fatalf("panel queries %v", names)
 	}
 	for _, n := range names {
@@ -114,6 +114,7 @@ func TestPanelSQLOnClickHouse(t *testing.T) {
 			"sql/top_workflows.sql":  root.TraceID.String() + " qa acme completed 1 2.5",
 			"sql/alerts.sql":         "firing cpc acme qa cost_per_completed 2.5 1.25 1.875 100 cpc rose",
 			"sql/unit_cost_band.sql": "qa 1.125 1.875",
+			"sql/alert_markers.sql":  "firing: cpc rose [firing cpc acme qa]",
 		}[n]
 		if len(got) != 1 || !strings.HasSuffix(got[0], want) {
 			t.Errorf("%s: rows %q, want one ending %q", n, got, want)

@@ -109,7 +109,7 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 			r, rr.rawWall.Seconds(), inner.Seconds, inner.Inserts, rr.rawCPU.Seconds(), us(rr.rawCPU, truth.Spans), float64(rr.rawRSS)/1e6, rr.rawSrv.Seconds(), rows, loadavg())
 
 		// unitcost process
-		pr1, err := b.processRound(ctx, b.cfg.Unitcost, fmt.Sprintf("%s_w%d_proc%d", b.id, n, r), "process", r, topic, pr.records, truth, from, to)
+		pr1, err := b.processRound(ctx, b.cfg.Unitcost, nil, fmt.Sprintf("%s_w%d_proc%d", b.id, n, r), "process", r, topic, pr.records, truth, from, to)
 		if err != nil {
 			return res, err
 		}
@@ -118,7 +118,7 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 		if b.cfg.Compare != "" {
 			// Another build of unitcost, in the same round: an A/B of two builds under
 			// the same load.
-			pr2, err := b.processRound(ctx, b.cfg.Compare, fmt.Sprintf("%s_w%d_cmp%d", b.id, n, r), "compare", r, topic, pr.records, truth, from, to)
+			pr2, err := b.processRound(ctx, b.cfg.Compare, b.cfg.CompareEnv, fmt.Sprintf("%s_w%d_cmp%d", b.id, n, r), "compare", r, topic, pr.records, truth, from, to)
 			if err != nil {
 				return res, err
 			}
@@ -139,9 +139,10 @@ type procRound struct {
 	rss            int64
 }
 
-// processRound runs the unitcost binary bin's `process` over topic into a fresh database
-// db until every workflow and line item of the truth is written, then checks every total.
-func (b *run) processRound(ctx context.Context, bin, db, label string, r int, topic string, records int64, truth *loadgen.Truth, from, to time.Time) (procRound, error) {
+// processRound runs the unitcost binary bin's `process` (with the variables extra besides
+// the benchmark's own) over topic into a fresh database db until every workflow and line
+// item of the truth is written, then checks every total.
+func (b *run) processRound(ctx context.Context, bin string, extra []string, db, label string, r int, topic string, records int64, truth *loadgen.Truth, from, to time.Time) (procRound, error) {
 	p := func(format string, a ...any) { fmt.Fprintf(b.out, format, a...) }
 	var res procRound
 	st, err := b.openStore(ctx, db)
@@ -153,7 +154,7 @@ func (b *run) processRound(ctx context.Context, bin, db, label string, r int, to
 	if err != nil {
 		return res, err
 	}
-	env := processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr)
+	env := append(processEnv(b.cfg.Brokers, b.cfg.ClickHouse, topic, db, db, adminAddr), extra...)
 	if b.cfg.Profile {
 		env = append(env, "UNITCOST_ADMIN_PPROF=true")
 	}

@@ -97,7 +97,7 @@ func Defaults() Config {
 			RetryAfter: 2 * time.Second, ShutdownTimeout: 10 * time.Second, InflightWait: time.Second},
 		Process: process.Config{FlushInterval: 250 * time.Millisecond, PollRecords: 10_000,
 			Stitch: stitch.Config{}.WithDefaults(), Limits: normalize.DefaultLimits, Outcome: normalize.DefaultOutcomes(),
-			MaxSpanDuration: process.DefaultMaxSpanDuration},
+			MaxSpanDuration: process.DefaultMaxSpanDuration, WriteJobs: process.DefaultWriteJobs},
 		Rollup:   rollup.Defaults(),
 		Admin:    Admin{Addr: AdminAddr("ingest")},
 		API:      API{Addr: "127.0.0.1:8080"},

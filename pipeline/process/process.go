@@ -32,7 +32,7 @@ import (
 )
 
 // Writer stores priced line items and workflow facts; it returns once they are durable.
-// The processor calls it from up to maxWriteJobs goroutines at once.
+// The processor calls it from up to Config.WriteJobs goroutines at once.
 type Writer interface {
 	Write(ctx context.Context, b pipeline.Batch) error
 }
@@ -56,6 +56,9 @@ type Config struct {
 	// MaxSpanDuration is the longest wall time a span may claim; a longer span's compute
 	// line is quarantined (unpriced, with the reason). Default 720h.
 	MaxSpanDuration time.Duration `yaml:"max_span_duration" desc:"longest wall time a span may claim; a longer span's compute line is kept unpriced as quarantined (default 720h)"`
+	// WriteJobs is the most ClickHouse writes in flight at once beside consumption.
+	// Default 1; 2 lets ClickHouse write one chunk while the next is priced and sent.
+	WriteJobs int `yaml:"write_jobs" desc:"ClickHouse writes in flight at once while consumption goes on, each a chunk of up to 20,000 line items (and its transient memory); 2 overlaps one insert with the next where ClickHouse has cores to spare (default 1)"`
 	// MemoryLimitMiB is the Go runtime's soft memory limit for `unitcost process`
 	// (GOMEMLIMIT, which wins when set). Without one the runtime lets the heap grow to twice
 	// what is live, so RSS would be about twice the spans held. 0 derives it from
@@ -71,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollRecords < 0 {
 		errs = append(errs, errors.New("process.poll_records: must not be negative"))
+	}
+	if c.WriteJobs < 0 || c.WriteJobs > 16 {
+		errs = append(errs, errors.New("process.write_jobs: must be between 1 and 16 (0: the default, 1)"))
 	}
 	if c.MemoryLimitMiB < -1 {
 		errs = append(errs, errors.New("process.memory_limit_mib: must be -1 (none), 0 (derived) or a size in MiB"))
@@ -137,7 +143,7 @@ type Processor struct {
 	// dead letter's value to the dead-letter topic's limit.
 	rekey   kafka.Bound
 	deadMax int
-	// jobs are the write jobs in flight, oldest first (at most maxWriteJobs); their traces
+	// jobs are the write jobs in flight, oldest first (at most cfg.WriteJobs); their traces
 	// hold the commit back like unwritten ones until finishLocked takes them back, in order.
 	jobs    []*writeJob
 	wake    chan struct{}   // a job finished: the consumer's poll returns at once
@@ -159,6 +165,9 @@ func New(cfg Config, kcfg kafka.Config, w Writer, book *pricing.Books, log *slog
 	}
 	if cfg.PollRecords == 0 {
 		cfg.PollRecords = 10_000
+	}
+	if cfg.WriteJobs == 0 {
+		cfg.WriteJobs = DefaultWriteJobs
 	}
 	if cfg.MaxSpanDuration == 0 {
 		cfg.MaxSpanDuration = DefaultMaxSpanDuration

@@ -67,7 +67,7 @@ func (pd *pending) labelsOf(wid string) (stitch.Labels, bool) {
 
 // writeJob writes one priced chunk of closed traces on its own goroutine while the
 // consumer goes on polling: consumption does not stop for each ClickHouse insert. Up to
-// maxWriteJobs jobs are in flight at once (p.jobs, oldest first), so ClickHouse works on
+// cfg.WriteJobs jobs are in flight at once (p.jobs, oldest first), so ClickHouse works on
 // one insert while the next is priced and sent. Jobs are taken back strictly in the order
 // they started (finishLocked): a trace written in chunks by consecutive jobs advances only
 // once every earlier chunk is acknowledged. Until a job is taken back its traces hold the
@@ -386,14 +386,14 @@ func (p *Processor) waitingSpansLocked() int {
 }
 
 // startWritesLocked starts write jobs for the unwritten traces: one when none is in
-// flight, and more, up to maxWriteJobs, while a whole chunk waits (a short chunk waits
+// flight, and more, up to cfg.WriteJobs, while a whole chunk waits (a short chunk waits
 // for a free slot instead, so it gathers more traces than the rows of one flush interval
 // and ClickHouse is not sent many small inserts).
 func (p *Processor) startWritesLocked() {
 	if len(p.unwritten) > 0 && len(p.jobs) == 0 {
 		p.startWriteLocked()
 	}
-	for len(p.unwritten) > 0 && len(p.jobs) < maxWriteJobs && p.waitingSpansLocked() >= writeChunk {
+	for len(p.unwritten) > 0 && len(p.jobs) < p.writeJobs() && p.waitingSpansLocked() >= writeChunk {
 		p.startWriteLocked()
 	}
 }
@@ -412,7 +412,7 @@ func (p *Processor) waitLocked(ctx context.Context) error {
 	}
 }
 
-// drainLocked writes every closed trace, a chunk at a time with up to maxWriteJobs in
+// drainLocked writes every closed trace, a chunk at a time with up to cfg.WriteJobs in
 // flight, and returns once all are written (or with the error that stopped it; what is
 // not written stays unwritten).
 func (p *Processor) drainLocked(ctx context.Context) error {
@@ -420,7 +420,7 @@ func (p *Processor) drainLocked(ctx context.Context) error {
 		if err := p.reapLocked(); err != nil {
 			return err
 		}
-		for len(p.unwritten) > 0 && len(p.jobs) < maxWriteJobs {
+		for len(p.unwritten) > 0 && len(p.jobs) < p.writeJobs() {
 			p.startWriteLocked()
 		}
 		if len(p.jobs) == 0 {
@@ -470,10 +470,21 @@ func (p *Processor) PeakSpansHeld() int {
 // and the spans held meanwhile are memory.
 const maxWaitingSpans = 50_000
 
-// maxWriteJobs is the most write jobs in flight at once. With one, ClickHouse sat idle
-// while process priced and encoded the next chunk, and process sat idle while ClickHouse
-// wrote parts; two overlap them. Each job in flight costs one chunk of transient memory.
-const maxWriteJobs = 2
+// DefaultWriteJobs is the default of Config.WriteJobs, the most write jobs in flight at
+// once. With one, ClickHouse waits while process prices and encodes the next chunk, and
+// process waits while ClickHouse writes parts; two overlap them, which pays only where
+// ClickHouse has cores to spare: measured on the shared 2-core build machine (BENCHMARKS.md,
+// round 3), two in flight drained 1.10-1.28x slower end to end, so one stays the default.
+// Each job in flight costs one chunk of transient memory.
+const DefaultWriteJobs = 1
+
+// writeJobs is the most write jobs in flight at once.
+func (p *Processor) writeJobs() int {
+	if p.cfg.WriteJobs > 0 {
+		return p.cfg.WriteJobs
+	}
+	return DefaultWriteJobs
+}
 
 // mustWaitLocked says whether consumption waits for the oldest job in flight: while a
 // job fails (ClickHouse down: memory must not grow with the backlog), or while the closed

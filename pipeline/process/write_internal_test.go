@@ -170,11 +170,12 @@ func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 	want := run(t, func(k kafka.Config) []*kgo.Record { return chunkedRecords(t, k) })
 	w := newGatedWriter()
 	p := gated(t, w)
+	p.cfg.WriteJobs = 2
 	spans := p.held
 
 	p.startWritesLocked()
-	if len(p.jobs) != maxWriteJobs || maxWriteJobs != 2 {
-		t.Fatalf("%d jobs in flight, want 2 (maxWriteJobs %d)", len(p.jobs), maxWriteJobs)
+	if len(p.jobs) != 2 {
+		t.Fatalf("%d jobs in flight, want 2 (write_jobs)", len(p.jobs))
 	}
 	first, second := p.jobs[0], p.jobs[1]
 	if first.part == nil || first.part.TraceID[0] != 0xa || second.part == nil || second.part.TraceID[0] != 0xb {
@@ -249,6 +250,7 @@ func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 func TestAbandonedWriteGivesEveryJobBack(t *testing.T) {
 	w := newGatedWriter()
 	p := gated(t, w)
+	p.cfg.WriteJobs = 2
 	spans, traces := p.held, len(p.unwritten)
 	p.startWritesLocked()
 	if len(p.jobs) != 2 {

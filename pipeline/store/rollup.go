@@ -89,17 +89,30 @@ const rebuildChunk = 7 * 24
 
 // RebuildHours recomputes the given hours of the rollup tables under build, a week of
 // hours per pass over the source, and then records each hour's build, which makes it the
-// one readers see.
+// one readers see; then the what-if's rollups of the same hours, recorded in
+// rollup_whatif_builds.
 func (s *Store) RebuildHours(ctx context.Context, hours []time.Time, build uint64) error {
 	hs := make([]time.Time, len(hours))
 	for i, h := range hours {
 		hs[i] = h.UTC().Truncate(time.Hour)
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i].Before(hs[j]) })
+	var chunks [][]time.Time
 	for len(hs) > 0 {
 		chunk := hs[:min(len(hs), rebuildChunk)]
 		hs = hs[len(chunk):]
+		chunks = append(chunks, chunk)
+	}
+	for _, chunk := range chunks {
 		if err := s.rebuild(ctx, chunk, build); err != nil {
+			return err
+		}
+	}
+	// the what-if's rollups once every hour's other rollups are recorded: they do not
+	// delay those (see rebuildWhatif)
+	for _, chunk := range chunks {
+		span := chunk[0].Format(time.DateTime) + " to " + chunk[len(chunk)-1].Add(time.Hour).Format(time.DateTime)
+		if err := s.rebuildWhatif(ctx, chunk, build, hourList(chunk), span); err != nil {
 			return err
 		}
 	}
@@ -168,7 +181,7 @@ func (s *Store) rebuild(ctx context.Context, hours []time.Time, build uint64) er
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("record rollup builds: %w", err)
 	}
-	return s.rebuildWhatif(ctx, hours, build, list, span)
+	return nil
 }
 
 // rebuildWhatif rebuilds the what-if's rollups (migration 0012) of the hours under the

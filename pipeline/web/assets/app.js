@@ -128,18 +128,23 @@ function bucketFor(since) {
 }
 
 let charts = [];
-function plot(el, series, data, opts = {}) {
+// plot draws a chart over buckets of the given length (seconds): a window of one bucket gets
+// half a bucket either side rather than uPlot's guess of a range around a single instant.
+function plot(el, series, data, opts = {}, bucketSecs = 3600) {
   const width = Math.max(320, el.clientWidth || 600);
   const u = new uPlot(
     Object.assign({ width, height: 260, series: [{}].concat(series), axes: [{}, { values: (u, v) => v.map((x) => "$" + x.toFixed(x < 1 ? 4 : 2)), size: 70 }], legend: { live: false } }, opts),
     data,
     el
   );
+  if (data[0].length === 1) u.setScale("x", { min: data[0][0] - bucketSecs / 2, max: data[0][0] + bucketSecs / 2 });
   charts.push(u);
   return u;
 }
 
-function renderComposition(rows) {
+const bucketSecs = (bucket) => (bucket === "day" ? 86400 : 3600);
+
+function renderComposition(rows, bucket) {
   const el = $("#composition");
   el.innerHTML = "";
   const buckets = [...new Set(rows.map((r) => r.bucket))].sort();
@@ -161,7 +166,7 @@ function renderComposition(rows) {
   const xs = buckets.map((b) => Date.parse(b) / 1000);
   const order = comps.map((_, i) => comps.length - 1 - i);
   const series = order.map((i) => ({ label: comps[i], stroke: COLORS[i], fill: COLORS[i] + "cc", width: 1, value: (u, v, si, di) => (di == null ? "" : "$" + per[i][di].toFixed(4)) }));
-  plot(el, series, [xs].concat(order.map((i) => stacked[i])));
+  plot(el, series, [xs].concat(order.map((i) => stacked[i])), {}, bucketSecs(bucket));
 }
 
 // The alert band of each workflow type on the trend: the readings of one drift rule on
@@ -269,7 +274,7 @@ function renderTrend(rows, readings, events, tenant, bucket) {
     else if (idx.has(at)) y = data[types.indexOf(e.workflow)][idx.get(at)];
     markers.push({ key: e.alert_key, workflow: e.workflow, status: e.status, bucket: at, x: Date.parse(at) / 1000, y });
   }
-  const u = plot(el, series, all, { bands: bandOpts, plugins: [markersPlugin(el, markers)] });
+  const u = plot(el, series, all, { bands: bandOpts, plugins: [markersPlugin(el, markers)] }, bucketSecs(bucket));
   // the legend names the workflow types; the band-note says what the shading is
   const legend = u.root.querySelectorAll(".u-legend .u-series");
   const first = legend.length - series.length; // 1 when the legend has a row for x
@@ -384,7 +389,7 @@ async function overview() {
     api("alerts", af),
   ]);
   renderKPIs(sum);
-  renderComposition(costs.rows);
+  renderComposition(costs.rows, bucket);
   renderTrend(series.rows, readings.rows, alerts.rows, p.tenant || "", bucket);
   renderUnit(unit);
   renderBreakdown(bd);

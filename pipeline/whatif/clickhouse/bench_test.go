@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
+	"github.com/unitcost/unitcost/pipeline/store"
 	"github.com/unitcost/unitcost/pipeline/whatif"
 	whatifch "github.com/unitcost/unitcost/pipeline/whatif/clickhouse"
 )
@@ -102,4 +104,76 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRollupRebuildCost times what migration 0012 adds to a rollup rebuild: the five
+// INSERT ... SELECTs that rebuild the last hour of the data (the three other rollups, then
+// the what-if's two), UNITCOST_BENCH_RUNS rounds (default 3) interleaved, and prints the
+// minimum of each and the what-if's share. Its rows go under build 1, older than any
+// recorded build, so readers never see them and the refresher's cleanup deletes them:
+//
+//	UNITCOST_BENCH_DATABASE=ucbench_q18_10m UNITCOST_BENCH_LINE_ITEMS=10000000 go test -run '^$' -bench RollupRebuildCost -benchtime 1x ./pipeline/whatif/clickhouse
+func BenchmarkRollupRebuildCost(b *testing.B) {
+	n := 200_000
+	if s := os.Getenv("UNITCOST_BENCH_LINE_ITEMS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rounds := 3
+	if s := os.Getenv("UNITCOST_BENCH_RUNS"); s != "" {
+		var err error
+		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
+			b.Fatalf("UNITCOST_BENCH_RUNS=%q: want a positive integer", s)
+		}
+	}
+	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, true)
+	ctx := context.Background()
+	var last time.Time
+	if err := st.Conn().QueryRow(ctx, "SELECT toStartOfHour(max(start_time)) FROM "+st.Database()+".workflows WHERE start_time < ?", end).Scan(&last); err != nil {
+		b.Fatal(err)
+	}
+	from, to := last.UTC(), last.UTC().Add(time.Hour)
+	hours := fmt.Sprintf("toDateTime(%d)", from.Unix())
+	queries := []struct {
+		name string
+		args []any
+	}{
+		{"rollup_workflows", []any{1, from, to, from, from, to}},
+		{"rollup_costs", []any{1, from, from, to}},
+		{"rollup_top", []any{1, from, to, from, from, to}},
+		{"rollup_whatif_calls", []any{1, from, from, to}},
+		{"rollup_whatif_cohorts", []any{1, from, to, from, from, to}},
+	}
+	best := make([]time.Duration, len(queries))
+	b.ResetTimer()
+	for range b.N {
+		for r := 0; r < rounds; r++ {
+			for i, q := range queries {
+				sql, err := store.Query(q.name, st.Database())
+				if err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				if err := st.Conn().Exec(ctx, strings.ReplaceAll(sql, "{hours}", hours), q.args...); err != nil {
+					b.Fatalf("%s: %v", q.name, err)
+				}
+				if d := time.Since(t0); r == 0 || d < best[i] {
+					best[i] = d
+				}
+			}
+		}
+	}
+	var others, whatifs time.Duration
+	for i, q := range queries {
+		fmt.Fprintf(os.Stderr, "%-22s %9s\n", q.name, best[i].Round(time.Millisecond))
+		if strings.HasPrefix(q.name, "rollup_whatif") {
+			whatifs += best[i]
+		} else {
+			others += best[i]
+		}
+	}
+	fmt.Fprintf(os.Stderr, "rebuild of %s: the other rollups %s, the what-if's %s (+%.0f%%), minimum of %d rounds (load %s)\n",
+		from.Format(time.DateTime), others.Round(time.Millisecond), whatifs.Round(time.Millisecond), 100*float64(whatifs)/float64(others), rounds, benchdata.LoadAvg())
 }
