@@ -217,3 +217,21 @@ func TestInflightBudgetHoldsTheLargestValidRequest(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// R1-1: process.trust_unstamped_before is an RFC 3339 time, none by default, and never in
+// the future (unstamped records written until then would be trusted).
+func TestTrustUnstampedBefore(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("", nil, nil)
+	if err != nil || !c.Process.TrustUnstampedBefore.IsZero() {
+		t.Fatalf("default: %v %v", c.Process.TrustUnstampedBefore, err)
+	}
+	c, err = config.Load("", []string{"UNITCOST_PROCESS_TRUST_UNSTAMPED_BEFORE=2026-11-30T12:00:00Z"}, nil)
+	if err != nil || !c.Process.TrustUnstampedBefore.Equal(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("set: %v %v", c.Process.TrustUnstampedBefore, err)
+	}
+	_, err = config.Load("", []string{"UNITCOST_PROCESS_TRUST_UNSTAMPED_BEFORE=2999-01-01T00:00:00Z"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "process.trust_unstamped_before") {
+		t.Fatalf("future cut-over: %v", err)
+	}
+}
