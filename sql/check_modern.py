@@ -57,7 +57,7 @@ PARAMS = {
     "rollup_whatif_calls": [7, HOUR[0], *HOUR],
     "rollup_whatif_cohorts": [7, *HOUR, HOUR[0], *HOUR],
     "whatif_rollup_hours": [*WINDOW, *WINDOW],
-    "whatif_hours": [*WINDOW, *WINDOW, "qa", "", ""],
+    "whatif_hours": [*WINDOW, *WINDOW, "qa", "qa", "", ""],
     "whatif_calls_rollups": ["qa", "qa", "", ""],
     "whatif_cohorts_rollups": ["", "", "acme", "acme"],
     "whatif_workflows_rollups": ["", ""],

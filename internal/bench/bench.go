@@ -33,12 +33,12 @@ import (
 type Config struct {
 	Brokers       []string
 	ClickHouse    []string
-	Unitcost      string // the unitcost binary; process runs as a child
-	Compare       string // another unitcost binary whose process also runs in each round (A/B of two builds); "" none
+	Unitcost      string   // the unitcost binary; process runs as a child
+	Compare       string   // another unitcost binary whose process also runs in each round (A/B of two builds); "" none
 	CompareEnv    []string // variables (K=V) set for the compare process only, e.g. a setting to A/B
-	Self          string // this binary; the raw copy runs as a child (`raw-copy`)
-	Sizes         []int  // workflows per preloaded topic
-	Rounds        int    // baseline + process pairs per size
+	Self          string   // this binary; the raw copy runs as a child (`raw-copy`)
+	Sizes         []int    // workflows per preloaded topic
+	Rounds        int      // baseline + process pairs per size
 	Partitions    int32
 	CoreWorkflows int // workflows of the in-memory core and memory measurements (and of the ingest loads)
 	CorePasses    int // passes of the core measurement (0: skip the core and memory)

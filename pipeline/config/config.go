@@ -17,6 +17,7 @@ import (
 	"github.com/unitcost/unitcost/pipeline/admin"
 	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/normalize"
+	"github.com/unitcost/unitcost/pipeline/otlp"
 	"github.com/unitcost/unitcost/pipeline/process"
 	"github.com/unitcost/unitcost/pipeline/rollup"
 	"github.com/unitcost/unitcost/pipeline/stitch"
@@ -29,7 +30,7 @@ type Ingest struct {
 	GRPCAddr          string            `yaml:"grpc_addr" desc:"OTLP/gRPC listen address; \"\" disables (default 127.0.0.1:4317)"`
 	HTTPAddr          string            `yaml:"http_addr" desc:"OTLP/HTTP listen address; \"\" disables (default 127.0.0.1:4318)"`
 	MaxRequestBytes   int64             `yaml:"max_request_bytes" desc:"largest OTLP request accepted, decompressed, in bytes; larger ones get 413 (HTTP) or RESOURCE_EXHAUSTED (gRPC) (default 16777216)"`
-	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes, at least twice max_request_bytes; a gRPC export holds twice max_request_bytes while its message is read; a request that does not fit within inflight_wait gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
+	MaxInflightBytes  int64             `yaml:"max_inflight_bytes" desc:"memory of the requests served at once (bodies and decoded form), in bytes, at least twice max_request_bytes plus 88 bytes per max_request_values (what the largest valid request holds); a gRPC export holds twice max_request_bytes while its message is read; a request that does not fit within inflight_wait gets 503 / UNAVAILABLE with a retry hint (default 268435456)"`
 	InflightWait      time.Duration     `yaml:"inflight_wait" desc:"how long a request waits for room in max_inflight_bytes before it gets 503 / UNAVAILABLE with a retry hint; with produce_timeout, keep it well under the SDKs' 10s export timeout (default 1s)"`
 	MaxAttributeDepth int               `yaml:"max_attribute_depth" desc:"deepest nesting of attribute values (arrays, key-value lists) in a request; deeper requests get 400 / INVALID_ARGUMENT (default 32)"`
 	MaxRequestValues  int               `yaml:"max_request_values" desc:"most spans, events, links, attributes and attribute values in one request; more get 400 / INVALID_ARGUMENT (default 1000000)"`
@@ -125,13 +126,22 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// largestNeed is the most of ingest.max_inflight_bytes one valid request holds at a time
+// (pipeline/otlp): a body of max_request_bytes in a buffer one byte larger, the strings
+// pdata copies out of it, and otlp.ValueCost per value. A budget below it would refuse
+// such a request even on an idle receiver.
+func (in Ingest) largestNeed() int64 {
+	return 2*in.MaxRequestBytes + 1 + int64(otlp.ValueCost)*int64(max(in.MaxRequestValues, 0))
+}
+
 func (in Ingest) validate() error {
 	var errs []error
 	if in.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("ingest.max_request_bytes: must be positive"))
 	}
-	if in.MaxInflightBytes < 2*in.MaxRequestBytes {
-		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below twice ingest.max_request_bytes %d; no request of the largest size could be served (a gRPC message being read holds twice its size; a decoded one its body and a copy of its strings)", in.MaxInflightBytes, in.MaxRequestBytes))
+	if need := in.largestNeed(); in.MaxInflightBytes < need {
+		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is below %d, what the largest valid request holds (twice ingest.max_request_bytes %d plus one byte, plus %d B for each of ingest.max_request_values %d); such a request could never be served (a gRPC message being read holds twice its size; a decoded one its body, a copy of its strings and ~%d B per value)",
+			in.MaxInflightBytes, need, in.MaxRequestBytes, otlp.ValueCost, in.MaxRequestValues, otlp.ValueCost))
 	}
 	if in.MaxAttributeDepth < 1 {
 		errs = append(errs, errors.New("ingest.max_attribute_depth: must be at least 1"))

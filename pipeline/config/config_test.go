@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,45 @@ api:
 	if _, err := config.Load("", []string{"UNITCOST_INGEST_TLS_CERT_FILE=/x.pem", "UNITCOST_API_TLS_CLIENT_CA_FILE=/ca.pem"}, nil); err == nil ||
 		!strings.Contains(err.Error(), "ingest.tls.cert_file and ingest.tls.key_file") || !strings.Contains(err.Error(), "api.tls.client_ca_file") {
 		t.Errorf("TLS settings: %v", err)
+	}
+}
+
+// R1-2: max_inflight_bytes must hold the largest valid request (a body of
+// max_request_bytes, one byte of slack, its strings and 88 B per value), else that request
+// would be refused even on an idle receiver. The bound is exact.
+func TestInflightBudgetHoldsTheLargestValidRequest(t *testing.T) {
+	t.Parallel()
+	base := []string{"UNITCOST_INGEST_MAX_REQUEST_BYTES=1048576", "UNITCOST_INGEST_MAX_REQUEST_VALUES=1000"}
+	need := 2*1048576 + 1 + 88*1000
+	for budget, ok := range map[int]bool{need: true, need - 1: false, 2 * 1048576: false} {
+		env := append(append([]string(nil), base...), "UNITCOST_INGEST_MAX_INFLIGHT_BYTES="+strconv.Itoa(budget))
+		_, err := config.Load("", env, nil)
+		if got := err == nil; got != ok {
+			t.Errorf("max_inflight_bytes %d (need %d): error %v, want ok=%v", budget, need, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ingest.max_inflight_bytes") {
+			t.Errorf("error does not name ingest.max_inflight_bytes: %v", err)
+		}
+	}
+	if _, err := config.Load("", nil, nil); err != nil { // the defaults
+		t.Errorf("defaults: %v", err)
+	}
+}
+
+// R1-1: process.trust_unstamped_before is an RFC 3339 time, none by default, and never in
+// the future (unstamped records written until then would be trusted).
+func TestTrustUnstampedBefore(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("", nil, nil)
+	if err != nil || !c.Process.TrustUnstampedBefore.IsZero() {
+		t.Fatalf("default: %v %v", c.Process.TrustUnstampedBefore, err)
+	}
+	c, err = config.Load("", []string{"UNITCOST_PROCESS_TRUST_UNSTAMPED_BEFORE=2026-11-30T12:00:00Z"}, nil)
+	if err != nil || !c.Process.TrustUnstampedBefore.Equal(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)) {
+		t.Fatalf("set: %v %v", c.Process.TrustUnstampedBefore, err)
+	}
+	_, err = config.Load("", []string{"UNITCOST_PROCESS_TRUST_UNSTAMPED_BEFORE=2999-01-01T00:00:00Z"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "process.trust_unstamped_before") {
+		t.Fatalf("future cut-over: %v", err)
 	}
 }

@@ -107,7 +107,8 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 	read := grpcReadFactor * r.grpcMax
 	h := holdOf(ctx)
 	if h == nil { // no tap ran (the handler used on its own): reserve now
-		if h = r.inflight.reserveWait(ctx, read, r.cfg.InflightWait); h == nil {
+		var err error
+		if h, err = r.inflight.reserveWait(ctx, read, r.cfg.InflightWait); err != nil {
 			return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 		}
 	} else if !h.resize(ctx, read, r.cfg.InflightWait) {
@@ -128,7 +129,13 @@ func exportHandler(srv any, ctx context.Context, dec func(any) error, _ grpc.Una
 		return nil, r.grpcReject(ctx, codes.InvalidArgument, http.StatusBadRequest, reason, err.Error())
 	}
 	// The body and its decoded form; usually less than the read held, so this shrinks.
-	if !h.resize(ctx, int64(len(raw.b))+decodedCost(len(raw.b), st.Values), r.cfg.InflightWait) {
+	// When it must wait for more, it holds only the body meanwhile (see hold.grow).
+	switch err := h.grow(ctx, int64(len(raw.b))+decodedCost(len(raw.b), st.Values), int64(len(raw.b)), r.cfg.InflightWait); {
+	case errors.Is(err, errNeverFits):
+		// As for a message over the size limit: RESOURCE_EXHAUSTED without a retry hint
+		// (logged and counted by grpcStats, like that one).
+		return nil, status.Error(codes.ResourceExhausted, errNeverFits.Error())
+	case err != nil:
 		return nil, r.grpcBusy(ctx, "inflight", errInflight.Error(), 0)
 	}
 	td, err := Decode(raw.b, EncodingProto)
@@ -166,8 +173,9 @@ func (r *Receiver) grpcBusy(ctx context.Context, reason, msg string, spans int) 
 }
 
 // grpcStats sees what gRPC refuses before the handler runs - a message over
-// ingest.max_request_bytes (RESOURCE_EXHAUSTED) - so that it is logged and counted like
-// every other refusal.
+// ingest.max_request_bytes (RESOURCE_EXHAUSTED) - and the handler's RESOURCE_EXHAUSTED
+// (a request that can never fit ingest.max_inflight_bytes), so that they are logged and
+// counted like every other refusal.
 type grpcStats struct{ r *Receiver }
 
 func (grpcStats) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }

@@ -58,8 +58,10 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		r.httpReject(w, enc, http.StatusUnsupportedMediaType, "content_encoding", "content encoding must be gzip or identity", remote)
 		return
 	}
-	b, held, err := r.readBody(req.Context(), body, req.ContentLength)
-	defer r.inflight.release(held)
+	b, h, err := r.readBody(req.Context(), body, req.ContentLength)
+	if h != nil {
+		defer h.release()
+	}
 	switch {
 	case errors.Is(err, errInflight):
 		r.httpBusy(w, enc, "inflight", errInflight.Error(), 0, remote)
@@ -67,6 +69,9 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	case errors.Is(err, errTooLarge):
 		r.httpReject(w, enc, http.StatusRequestEntityTooLarge, "too_large",
 			fmt.Sprintf("request exceeds %d bytes after decompression (ingest.max_request_bytes); send smaller batches", r.cfg.MaxRequestBytes), remote)
+		return
+	case errors.Is(err, errNeverFits):
+		r.httpReject(w, enc, http.StatusRequestEntityTooLarge, "too_large", errNeverFits.Error(), remote)
 		return
 	case err != nil:
 		r.httpReject(w, enc, http.StatusBadRequest, "read", "read body: "+err.Error(), remote)
@@ -82,13 +87,15 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	// The decoded form: the strings pdata copies out of the body, and about ValueCost
-	// per value, on top of the body.
-	decoded := decodedCost(len(b), st.Values)
-	if !r.inflight.acquireWait(req.Context(), decoded, r.cfg.InflightWait) {
+	// per value, on top of the body (which the request holds while it waits for that).
+	switch err := h.grow(req.Context(), int64(cap(b))+decodedCost(len(b), st.Values), int64(cap(b)), r.cfg.InflightWait); {
+	case errors.Is(err, errNeverFits):
+		r.httpReject(w, enc, http.StatusRequestEntityTooLarge, "too_large", errNeverFits.Error(), remote)
+		return
+	case err != nil:
 		r.httpBusy(w, enc, "inflight", errInflight.Error(), 0, remote)
 		return
 	}
-	defer r.inflight.release(decoded)
 	td, err := Decode(b, enc)
 	if err != nil {
 		r.httpReject(w, enc, http.StatusBadRequest, "decode", err.Error(), remote)
@@ -112,51 +119,48 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	r.stats.Request("http", n, http.StatusOK)
 }
 
-// readBody reads at most MaxRequestBytes (decompressed), taking every buffer it grows
-// from the in-flight budget first, waiting for room up to InflightWait (while a buffer
-// grows, the old and the new one are both held; what is not read yet waits in the
-// connection). It returns the bytes held, to release.
-func (r *Receiver) readBody(ctx context.Context, body io.Reader, contentLength int64) ([]byte, int64, error) {
+// readBody reads at most MaxRequestBytes (decompressed) into a buffer covered by a hold
+// on the in-flight budget: the first buffer (Content-Length, or 64 KiB when the length
+// is unknown) is reserved before anything is read, holding nothing while it waits; a
+// buffer that must grow (unknown length) holds the old and the new one while it copies,
+// and waits for room holding only the old one (see hold.grow: at most one request waits
+// while holding). What is not read yet waits in the connection. It returns the hold
+// (nil when none was taken), which the caller releases.
+func (r *Receiver) readBody(ctx context.Context, body io.Reader, contentLength int64) ([]byte, *hold, error) {
 	limit := r.cfg.MaxRequestBytes
 	size := int64(64 << 10)
 	if contentLength > 0 && contentLength+1 > size {
 		size = min(contentLength+1, limit+1)
 	}
-	var held int64
-	grow := func(buf []byte, to int64) ([]byte, error) {
-		if !r.inflight.acquireWait(ctx, to, r.cfg.InflightWait) {
-			return buf, errInflight
-		}
-		held += to
-		nb := make([]byte, len(buf), to)
-		copy(nb, buf)
-		r.inflight.release(int64(cap(buf)))
-		held -= int64(cap(buf))
-		return nb, nil
-	}
-	buf, err := grow(nil, size)
+	h, err := r.inflight.reserveWait(ctx, size, r.cfg.InflightWait)
 	if err != nil {
-		return nil, held, err
+		return nil, nil, err
 	}
+	buf := make([]byte, 0, size)
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
-				return nil, held, errTooLarge
+				return nil, h, errTooLarge
 			}
-			if buf, err = grow(buf, min(2*int64(cap(buf)), limit+1)); err != nil {
-				return nil, held, err
+			old, to := int64(cap(buf)), min(2*int64(cap(buf)), limit+1)
+			if err := h.grow(ctx, old+to, old, r.cfg.InflightWait); err != nil {
+				return nil, h, err
 			}
+			nb := make([]byte, len(buf), to)
+			copy(nb, buf)
+			buf = nb
+			h.grow(ctx, to, to, 0) // the old buffer is garbage now: shrinks, never fails
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, held, errTooLarge
+			return nil, h, errTooLarge
 		}
 		if errors.Is(err, io.EOF) {
-			return buf, held, nil
+			return buf, h, nil
 		}
 		if err != nil {
-			return nil, held, err
+			return nil, h, err
 		}
 	}
 }

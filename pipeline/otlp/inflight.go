@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,11 @@ type inflight struct {
 	mu sync.Mutex
 	// freed is closed (and cleared) by the next release once a waiter has asked for it.
 	freed chan struct{}
+	// holding is set while a request waits for more room holding memory it cannot give
+	// back (a body it has read). At most one does: others in that case are refused at
+	// once, giving back what they hold, so that a crowd of part-read or read requests
+	// cannot fill the budget and all wait for each other until all are refused.
+	holding atomic.Bool
 }
 
 // acquire takes n bytes if they fit under the limit, at once (it never waits).
@@ -45,10 +51,31 @@ func (f *inflight) take(n, limit int64) bool {
 	}
 }
 
-// acquireWait takes n bytes, waiting for releases up to wait (or until ctx ends) when
-// they do not fit now, the headroom excepted. It holds nothing while it waits.
+// errNeverFits is a request whose needs exceed ingest.max_inflight_bytes: it would not fit
+// even on an idle receiver, so it is refused for what it is (413 / RESOURCE_EXHAUSTED
+// without a retry hint), not as a transient overload.
+var errNeverFits = errors.New("request needs more memory than ingest.max_inflight_bytes once decoded; send smaller batches")
+
+// limitFor is what a waiting acquisition that brings its request's hold to total bytes
+// may bring the budget's total to: the budget less the tap's headroom, unless the request
+// alone needs more than that, when it may use the whole budget (else it could never be
+// served, even on an idle receiver, and would be refused with a retry hint forever).
+func (f *inflight) limitFor(total int64) int64 {
+	if total <= f.max-f.headroom {
+		return f.max - f.headroom
+	}
+	return f.max
+}
+
+// acquireWait takes n bytes for a request that holds nothing else, waiting for releases
+// up to wait (or until ctx ends) when they do not fit now, the headroom excepted (see
+// limitFor). It holds nothing while it waits. n above the whole budget is refused at once.
 func (f *inflight) acquireWait(ctx context.Context, n int64, wait time.Duration) bool {
-	limit := f.max - f.headroom
+	return f.waitTake(ctx, n, f.limitFor(n), wait)
+}
+
+// waitTake takes n bytes within limit, waiting for releases up to wait (or until ctx ends).
+func (f *inflight) waitTake(ctx context.Context, n, limit int64, wait time.Duration) bool {
 	if f.take(n, limit) {
 		return true
 	}
@@ -111,17 +138,24 @@ func (f *inflight) reserve(n int64) *hold {
 	return &hold{f: f, n: n}
 }
 
-// reserveWait takes n bytes for a new request, waiting as acquireWait does.
-func (f *inflight) reserveWait(ctx context.Context, n int64, wait time.Duration) *hold {
-	if !f.acquireWait(ctx, n, wait) {
-		return nil
+// reserveWait takes n bytes for a new request, waiting as acquireWait does (holding
+// nothing meanwhile). It fails with errNeverFits when n exceeds the whole budget, else
+// with errInflight when no room came in time.
+func (f *inflight) reserveWait(ctx context.Context, n int64, wait time.Duration) (*hold, error) {
+	if n > f.max {
+		return nil, errNeverFits
 	}
-	return &hold{f: f, n: n}
+	if !f.acquireWait(ctx, n, wait) {
+		return nil, errInflight
+	}
+	return &hold{f: f, n: n}, nil
 }
 
 // resize makes the hold n bytes: shrinking always succeeds; growing waits for room as
 // acquireWait does, holding meanwhile what the hold has (the hold keeps its size if
-// the room does not come, and the caller refuses the request).
+// the room does not come, and the caller refuses the request). Only for holds that are
+// no more than a stream window (the headroom covers those): a request that holds memory
+// of its own grows with grow.
 func (h *hold) resize(ctx context.Context, n int64, wait time.Duration) bool {
 	h.mu.Lock()
 	if h.done {
@@ -136,7 +170,7 @@ func (h *hold) resize(ctx context.Context, n int64, wait time.Duration) bool {
 		return true
 	}
 	h.mu.Unlock()
-	if !h.f.acquireWait(ctx, grow, wait) {
+	if !h.f.waitTake(ctx, grow, h.f.limitFor(n), wait) {
 		return false
 	}
 	h.mu.Lock()
@@ -147,6 +181,61 @@ func (h *hold) resize(ctx context.Context, n int64, wait time.Duration) bool {
 	}
 	h.n += grow
 	return true
+}
+
+// grow makes the hold n bytes for a request that really holds keep of the hold's bytes
+// (keep <= the hold's size; the rest is reserved, not allocated). What fits at once is
+// taken at once. Otherwise the hold first gives back all but keep, and then waits, as
+// acquireWait does, for the rest: with keep == 0 (nothing held) like any new request;
+// with keep > 0 only if no other request is waiting while holding memory, else it fails
+// at once (errInflight), so that its caller refuses it and gives back what it holds. It
+// fails with errNeverFits, at once, when n exceeds the whole budget. On failure the hold
+// is left at keep bytes or more, and the caller refuses the request.
+func (h *hold) grow(ctx context.Context, n, keep int64, wait time.Duration) error {
+	f := h.f
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		return errInflight
+	}
+	if n <= h.n {
+		f.release(h.n - n)
+		h.n = n
+		h.mu.Unlock()
+		return nil
+	}
+	if n > f.max {
+		h.mu.Unlock()
+		return errNeverFits
+	}
+	if f.take(n-h.n, f.limitFor(n)) {
+		h.n = n
+		h.mu.Unlock()
+		return nil
+	}
+	if keep < h.n {
+		f.release(h.n - keep)
+		h.n = keep
+	}
+	more := n - h.n
+	h.mu.Unlock()
+	if keep > 0 {
+		if !f.holding.CompareAndSwap(false, true) {
+			return errInflight
+		}
+		defer f.holding.Store(false)
+	}
+	if !f.waitTake(ctx, more, f.limitFor(n), wait) {
+		return errInflight
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done { // released while waiting: the RPC ended
+		f.release(more)
+		return errInflight
+	}
+	h.n += more
+	return nil
 }
 
 // release gives the hold back. Idempotent.

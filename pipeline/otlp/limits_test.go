@@ -224,7 +224,8 @@ func TestDeeplyNestedRequestIsRefusedAndIngestStaysUp(t *testing.T) {
 }
 
 // Each memory limit: the decompressed size (a gzip bomb gets 413 after reading at most
-// the limit), the in-flight budget (503 with Retry-After / UNAVAILABLE with RetryInfo).
+// the limit), the in-flight budget for a request that can never fit it (413 /
+// RESOURCE_EXHAUSTED, no retry hint).
 func TestRequestMemoryLimits(t *testing.T) {
 	t.Parallel()
 	sk := &sink{}
@@ -245,12 +246,15 @@ func TestRequestMemoryLimits(t *testing.T) {
 		arr.AppendEmpty()
 	}
 	dense, _ := otlp.Encode(td)
+	// It could never fit, so it is refused for good (not "retry later"), like a body over
+	// max_request_bytes. (A request that fits but finds the budget busy gets 503: see
+	// TestInflightBudgetRefusesNewRequests.)
 	code, h, body := post(t, url, dense, "application/x-protobuf", "", "")
-	if code != http.StatusServiceUnavailable || h.Get("Retry-After") != "2" || !strings.Contains(body, "max_inflight_bytes") {
+	if code != http.StatusRequestEntityTooLarge || h.Get("Retry-After") != "" || !strings.Contains(body, "max_inflight_bytes") {
 		t.Fatalf("over the in-flight budget: %d Retry-After=%q %q", code, h.Get("Retry-After"), body)
 	}
 	err := grpcExport(t, r.GRPCAddr(), dense, "")
-	if status.Code(err) != codes.Unavailable || !hasRetryInfo(err) {
+	if status.Code(err) != codes.ResourceExhausted || hasRetryInfo(err) || !strings.Contains(status.Convert(err).Message(), "max_inflight_bytes") {
 		t.Fatalf("grpc over the in-flight budget: %v", err)
 	}
 	if sk.spans != 0 {

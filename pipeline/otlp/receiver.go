@@ -53,7 +53,8 @@ type ReceiverConfig struct {
 	// largest message gRPC accepts while its message is read (see tap), then what it
 	// really holds; the largest gRPC message is MaxRequestBytes or half the budget,
 	// whichever is smaller. A request that does not fit waits for room up to
-	// InflightWait, then is answered 503 / UNAVAILABLE with a retry hint. Default 256 MiB.
+	// InflightWait, then is answered 503 / UNAVAILABLE with a retry hint; one that would
+	// not fit even alone is answered 413 / RESOURCE_EXHAUSTED at once. Default 256 MiB.
 	MaxInflightBytes int64
 	// InflightWait bounds how long a request waits for room in MaxInflightBytes before it
 	// is refused. Default 1s: with the sink's timeout, well inside the SDKs' 10 s export

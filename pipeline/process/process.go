@@ -64,6 +64,10 @@ type Config struct {
 	// what is live, so RSS would be about twice the spans held. 0 derives it from
 	// stitch.max_spans; -1 sets none.
 	MemoryLimitMiB int `yaml:"memory_limit_mib" desc:"soft memory limit of the Go runtime for unitcost process, in MiB (the GOMEMLIMIT variable wins when set); 0 derives it from stitch.max_spans: 1 KiB per span + 512 MiB, 1,489 MiB at the default; -1 none (default 0)"`
+	// TrustUnstampedBefore trusts the reserved marks on spans-topic records without the
+	// kafka.HeaderOrigin header whose Kafka timestamp is before it: records an ingest older
+	// than that header wrote (see README, upgrading). Zero: none.
+	TrustUnstampedBefore time.Time `yaml:"trust_unstamped_before" desc:"upgrade window: records on the spans topic without the unitcost.origin header (written by an ingest older than that header) whose Kafka timestamp is before this RFC 3339 time keep their unitcost.usage.estimated and unitcost.ingest.issues marks; set it to when the last old ingest stopped, never later (default none: such marks are ignored with an issue)"`
 }
 
 // Validate reports every bad field.
@@ -83,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxSpanDuration < 0 {
 		errs = append(errs, errors.New("process.max_span_duration: must not be negative"))
+	}
+	if c.TrustUnstampedBefore.After(time.Now()) {
+		errs = append(errs, errors.New("process.trust_unstamped_before: must not be in the future (unstamped records written until then, e.g. by a Collector, would be trusted)"))
 	}
 	s := c.Stitch
 	if s.QuietPeriod < 0 || s.MaxOpen < 0 || s.MaxTraces < 0 || s.MaxSpans < 0 || s.ClosedMemory < 0 {
@@ -378,7 +385,11 @@ func (p *Processor) add(r *kgo.Record, now time.Time) {
 	// unitcost's own marks on a span count only from a record kafka.Bound wrote (which
 	// removed any a client set): not from one a Collector or anything else put on the
 	// spans topic directly (normalize.Normalizer.TrustMarks).
-	trust := r.Topic == p.kcfg.SpansTopic && string(header(r, kafka.HeaderOrigin)) == kafka.OriginUnitcost
+	// During an upgrade, records an older ingest wrote (no header at all) before
+	// process.trust_unstamped_before count too.
+	origin := header(r, kafka.HeaderOrigin)
+	trust := r.Topic == p.kcfg.SpansTopic && (string(origin) == kafka.OriginUnitcost ||
+		origin == nil && r.Timestamp.Before(p.cfg.TrustUnstampedBefore))
 	p.norm.TrustMarks = trust
 	if enc == otlp.EncodingProto && r.Topic == p.kcfg.SpansTopic && p.wire != nil {
 		p.wire.N.TrustMarks = trust

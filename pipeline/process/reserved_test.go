@@ -77,6 +77,8 @@ func TestClientCannotForgeReservedMarks(t *testing.T) {
 		recs      func(t *testing.T, p *Processor) []*kgo.Record
 		issues    string
 		estimated bool
+		// cutover is process.trust_unstamped_before (records are stamped at 12:00).
+		cutover time.Time
 	}{
 		{"ingest", func(t *testing.T, p *Processor) []*kgo.Record {
 			recs, err := kafka.TraceRecords(forged(0xa1, ""), "", p.kcfg.SpansTopic, p.kcfg.MaxRecordBytes)
@@ -84,7 +86,7 @@ func TestClientCannotForgeReservedMarks(t *testing.T) {
 				t.Fatal(err)
 			}
 			return recs
-		}, strings.ReplaceAll(removedAt, "%s", "ingest"), false},
+		}, strings.ReplaceAll(removedAt, "%s", "ingest"), false, time.Time{}},
 		{"collector topic, re-keyed", func(t *testing.T, p *Processor) []*kgo.Record {
 			p.add(raw(t, p.kcfg.CollectorTopics[0], forged(0xa2, "")), time.Now())
 			recs := p.produce
@@ -93,16 +95,35 @@ func TestClientCannotForgeReservedMarks(t *testing.T) {
 				t.Fatalf("re-key produced %d records, want 1 for the spans topic", len(recs))
 			}
 			return recs
-		}, strings.ReplaceAll(removedAt, "%s", rekeyStage), false},
+		}, strings.ReplaceAll(removedAt, "%s", rekeyStage), false, time.Time{}},
 		{"spans topic, not written by unitcost", func(t *testing.T, p *Processor) []*kgo.Record {
 			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa3, ""))}
-		}, ignored, false},
+		}, ignored, false, time.Time{}},
 		{"spans topic, a forged origin value", func(t *testing.T, p *Processor) []*kgo.Record {
 			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa4, ""), kgo.RecordHeader{Key: kafka.HeaderOrigin, Value: []byte("x")})}
-		}, ignored, false},
+		}, ignored, false, time.Time{}},
 		{"written by unitcost", func(t *testing.T, p *Processor) []*kgo.Record {
 			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa5, "ingest"), origin)}
-		}, "captured content trimmed at ingest", true},
+		}, "captured content trimmed at ingest", true, time.Time{}},
+		// R1-1: an ingest older than the origin header wrote its marks on records without
+		// it. Before process.trust_unstamped_before they count; after it (a Collector
+		// writing straight to the spans topic), or with the header set to anything else,
+		// or on a Collector topic, they do not.
+		{"spans topic, unstamped, before the upgrade cut-over", func(t *testing.T, p *Processor) []*kgo.Record {
+			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa6, "ingest"))}
+		}, "captured content trimmed at ingest", true, time.Date(2026, 11, 1, 12, 0, 1, 0, time.UTC)},
+		{"spans topic, unstamped, at the upgrade cut-over", func(t *testing.T, p *Processor) []*kgo.Record {
+			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa7, ""))}
+		}, ignored, false, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)},
+		{"spans topic, a forged origin value before the cut-over", func(t *testing.T, p *Processor) []*kgo.Record {
+			return []*kgo.Record{raw(t, p.kcfg.SpansTopic, forged(0xa8, ""), kgo.RecordHeader{Key: kafka.HeaderOrigin, Value: []byte("x")})}
+		}, ignored, false, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
+		{"collector topic before the cut-over, re-keyed", func(t *testing.T, p *Processor) []*kgo.Record {
+			p.add(raw(t, p.kcfg.CollectorTopics[0], forged(0xa9, "")), time.Now())
+			recs := p.produce
+			p.produce = nil
+			return recs
+		}, strings.ReplaceAll(removedAt, "%s", rekeyStage), false, time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, wire := range []bool{false, true} {
 		for _, c := range cases {
@@ -112,6 +133,7 @@ func TestClientCannotForgeReservedMarks(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				p := bare(t)
+				p.cfg.TrustUnstampedBefore = c.cutover
 				if wire {
 					p.wire = &normalize.Decoder{Borrow: true}
 				}

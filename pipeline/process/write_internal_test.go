@@ -18,13 +18,21 @@ import (
 
 // gatedWriter holds every write until the test releases it (or the write's context
 // ends), so a test decides the order in which ClickHouse "acknowledges" the jobs in
-// flight.
+// flight. The jobs in flight call Write from their own goroutines, in whatever order the
+// scheduler runs them (on a loaded machine the later job often arrives first): a test
+// finds a job's call by its batch (callOf), never by its place in the order of arrival.
 type gatedWriter struct {
 	mu      sync.Mutex
 	open    bool // every write from now on is acknowledged at once
 	calls   []*gatedCall
 	arrived chan struct{}
 	written []pipeline.Batch // acknowledged batches, in acknowledgement order
+	// reversed makes a batch without workflow rows (the first job of chunkedRecords: trace
+	// A's first chunk only) arrive only after a batch with workflow rows (the second job):
+	// the arrival order the scheduler produces under load, made certain.
+	reversed bool
+	laterIn  chan struct{} // closed once a batch with workflow rows arrived
+	once     sync.Once
 }
 
 type gatedCall struct {
@@ -32,9 +40,18 @@ type gatedCall struct {
 	release chan struct{}
 }
 
-func newGatedWriter() *gatedWriter { return &gatedWriter{arrived: make(chan struct{}, 64)} }
+func newGatedWriter() *gatedWriter {
+	return &gatedWriter{arrived: make(chan struct{}, 64), laterIn: make(chan struct{})}
+}
 
 func (w *gatedWriter) Write(ctx context.Context, b pipeline.Batch) error {
+	if w.reversed && len(b.Workflows) == 0 {
+		select {
+		case <-w.laterIn:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	c := &gatedCall{batch: b, release: make(chan struct{})}
 	w.mu.Lock()
 	w.calls = append(w.calls, c)
@@ -42,7 +59,13 @@ func (w *gatedWriter) Write(ctx context.Context, b pipeline.Batch) error {
 		close(c.release)
 	}
 	w.mu.Unlock()
-	w.arrived <- struct{}{}
+	if len(b.Workflows) > 0 {
+		w.once.Do(func() { close(w.laterIn) })
+	}
+	select { // a waiter re-checks calls after each token: a full buffer loses nothing
+	case w.arrived <- struct{}{}:
+	default:
+	}
 	select {
 	case <-c.release:
 		w.mu.Lock()
@@ -68,20 +91,36 @@ func (w *gatedWriter) openAll() {
 	}
 }
 
-// call waits for the n-th write (from 0) to arrive.
-func (w *gatedWriter) call(t *testing.T, n int) *gatedCall {
+// callOf waits for job's write to arrive and returns it: the call whose batch is the
+// job's (the same line items).
+func (w *gatedWriter) callOf(t *testing.T, job *writeJob) *gatedCall {
 	t.Helper()
 	for {
 		w.mu.Lock()
-		if n < len(w.calls) {
-			c := w.calls[n]
-			w.mu.Unlock()
-			return c
+		for _, c := range w.calls {
+			if len(c.batch.LineItems) > 0 && &c.batch.LineItems[0] == &job.batch.LineItems[0] {
+				w.mu.Unlock()
+				return c
+			}
 		}
 		w.mu.Unlock()
 		<-w.arrived
 	}
 }
+
+// arrivedFirst is the call that reached the writer first.
+func (w *gatedWriter) arrivedFirst() *gatedCall {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.calls[0]
+}
+
+// arrivals are the orders in which the two jobs in flight reach the writer: as the
+// scheduler runs them, and the later job first.
+var arrivals = []struct {
+	name     string
+	reversed bool
+}{{"as scheduled", false}, {"later job first", true}}
 
 // bigTrace is one record of trace id {id}: its root (when root) and n model calls.
 func bigTrace(t *testing.T, topic string, id byte, offset int64, root bool, from, n int) *kgo.Record {
@@ -168,7 +207,14 @@ func lineKey(li pipeline.LineItem) string {
 // written exactly once, and the line items equal pricing the same records whole.
 func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 	want := run(t, func(k kafka.Config) []*kgo.Record { return chunkedRecords(t, k) })
+	for _, a := range arrivals {
+		t.Run(a.name, func(t *testing.T) { writeJobsInOrder(t, want, a.reversed) })
+	}
+}
+
+func writeJobsInOrder(t *testing.T, want pipeline.Batch, reversed bool) {
 	w := newGatedWriter()
+	w.reversed = reversed
 	p := gated(t, w)
 	p.cfg.WriteJobs = 2
 	spans := p.held
@@ -186,7 +232,10 @@ func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 	}
 
 	// The second job is acknowledged first: nothing is taken back, nothing released.
-	close(w.call(t, 1).release)
+	close(w.callOf(t, second).release)
+	if reversed && w.arrivedFirst() != w.callOf(t, second) {
+		t.Fatal("the later job did not reach the writer first")
+	}
 	<-second.done
 	if err := p.reapLocked(); err != nil {
 		t.Fatal(err)
@@ -199,7 +248,7 @@ func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 	}
 
 	// The first one: both are taken back; A is complete, B holds the commit at 1.
-	close(w.call(t, 0).release)
+	close(w.callOf(t, first).release)
 	<-first.done
 	if err := p.reapLocked(); err != nil {
 		t.Fatal(err)
@@ -248,7 +297,14 @@ func TestWriteJobsAreTakenBackInOrder(t *testing.T) {
 // its traces back, even one ClickHouse acknowledged: a trace is released only once all of
 // its chunks are taken back written, so nothing is committed past a span in no table.
 func TestAbandonedWriteGivesEveryJobBack(t *testing.T) {
+	for _, a := range arrivals {
+		t.Run(a.name, func(t *testing.T) { abandonedWrite(t, a.reversed) })
+	}
+}
+
+func abandonedWrite(t *testing.T, reversed bool) {
 	w := newGatedWriter()
+	w.reversed = reversed
 	p := gated(t, w)
 	p.cfg.WriteJobs = 2
 	spans, traces := p.held, len(p.unwritten)
@@ -256,9 +312,10 @@ func TestAbandonedWriteGivesEveryJobBack(t *testing.T) {
 	if len(p.jobs) != 2 {
 		t.Fatalf("%d jobs in flight, want 2", len(p.jobs))
 	}
-	close(w.call(t, 1).release) // the later job is acknowledged...
-	<-p.jobs[1].done
-	w.call(t, 0)
+	first, second := p.jobs[0], p.jobs[1]
+	close(w.callOf(t, second).release) // the later job is acknowledged...
+	<-second.done
+	w.callOf(t, first)
 	p.wcancel() // ...the earlier one abandoned
 	err := p.waitLocked(context.Background())
 	if err == nil {

@@ -49,7 +49,7 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	if err := req.Options.Pricer.Validate(); err != nil {
 		return nil, err
 	}
-	req.From, req.To = WholeHours(req.From, req.To)
+	req.From, req.To = req.From.UTC(), req.To.UTC()
 	if bs, ok := src.(BatchSource); ok && req.Workflow == "" && !perCall(req.Options) {
 		ds, ok, err := bs.LoadAll(ctx, req.Tenant, req.From, req.To)
 		if err != nil {
@@ -101,15 +101,30 @@ func Run(ctx context.Context, src Source, req Request) ([]*Report, error) {
 	return reps, nil
 }
 
-// WholeHours widens [from, to) to whole hours (UTC): the what-if reads whole hours of
-// workflow start, as the hourly rollups hold them, whichever source it reads.
-func WholeHours(from, to time.Time) (time.Time, time.Time) {
+// InnerHours splits [from, to) (UTC) into the whole hours strictly inside it, [hf, ht)
+// (empty when hf is not before ht), and its partial edge stretches (at most two, in time
+// order; the whole window when no whole hour lies inside it). Sources read the whole hours
+// from hourly rollups and the edges call by call, so that the what-if covers exactly the
+// window asked for.
+func InnerHours(from, to time.Time) (hf, ht time.Time, edges [][2]time.Time) {
 	from, to = from.UTC(), to.UTC()
-	f, t := from.Truncate(time.Hour), to.Truncate(time.Hour)
-	if t.Before(to) {
-		t = t.Add(time.Hour)
+	hf, ht = from.Truncate(time.Hour), to.Truncate(time.Hour)
+	if hf.Before(from) {
+		hf = hf.Add(time.Hour)
 	}
-	return f, t
+	if !hf.Before(ht) {
+		if from.Before(to) {
+			edges = append(edges, [2]time.Time{from, to})
+		}
+		return hf, hf, edges
+	}
+	if from.Before(hf) {
+		edges = append(edges, [2]time.Time{from, hf})
+	}
+	if ht.Before(to) {
+		edges = append(edges, [2]time.Time{ht, to})
+	}
+	return hf, ht, edges
 }
 
 // runParallel is how many workflow types Run loads and analyses at once.

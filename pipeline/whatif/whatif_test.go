@@ -424,3 +424,35 @@ func nanoString(t *testing.T, x any) string {
 	}
 	return pipeline.Money(int64(f)).Dollars(9)
 }
+
+// InnerHours: the whole hours strictly inside a window and its partial edges, which
+// together cover exactly the window.
+func TestInnerHours(t *testing.T) {
+	h := func(hh, mm int) time.Time { return time.Date(2026, 11, 1, hh, mm, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		from, to time.Time
+		want     string
+	}{
+		{h(10, 0), h(12, 0), "10:00-12:00 []"},
+		{h(10, 30), h(13, 15), "11:00-13:00 [10:30-11:00 13:00-13:15]"},
+		{h(10, 30), h(12, 0), "11:00-12:00 [10:30-11:00]"},
+		{h(10, 0), h(11, 45), "10:00-11:00 [11:00-11:45]"},
+		{h(10, 10), h(10, 50), "- [10:10-10:50]"},
+		{h(10, 30), h(11, 20), "- [10:30-11:20]"},
+		{h(10, 30), h(11, 0), "- [10:30-11:00]"},
+	} {
+		hf, ht, edges := whatif.InnerHours(c.from, c.to)
+		got := "-"
+		if hf.Before(ht) {
+			got = hf.Format("15:04") + "-" + ht.Format("15:04")
+		}
+		parts := []string{}
+		for _, e := range edges {
+			parts = append(parts, e[0].Format("15:04")+"-"+e[1].Format("15:04"))
+		}
+		got += " [" + strings.Join(parts, " ") + "]"
+		if got != c.want {
+			t.Errorf("%s-%s: %s, want %s", c.from.Format("15:04"), c.to.Format("15:04"), got, c.want)
+		}
+	}
+}

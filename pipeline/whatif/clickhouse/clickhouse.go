@@ -5,6 +5,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -34,11 +35,36 @@ func (s *Source) query(name string) (string, error) {
 	return store.Globalize(q), nil
 }
 
-// Workflows lists the workflow types that have workflows in the whole hours of [from, to)
-// for tenant ("" = all), from the rollups where they hold the hour (see Load).
+// Workflows lists the workflow types that have workflows started in [from, to) for
+// tenant ("" = all), in name order: from the rollups where they hold a whole hour inside
+// the window (see Load), from the workflows table for the partial edge hours and the rest.
 func (s *Source) Workflows(ctx context.Context, from, to time.Time, tenant string) ([]string, error) {
-	from, to = whatif.WholeHours(from, to)
-	return s.workflowsFromRollups(ctx, from, to, tenant)
+	hf, ht, edges := whatif.InnerHours(from, to)
+	seen := map[string]bool{}
+	if hf.Before(ht) {
+		names, err := s.workflowsFromRollups(ctx, hf, ht, tenant)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			seen[n] = true
+		}
+	}
+	for _, e := range edges {
+		names, err := s.workflowsFromSource(ctx, e[0], e[1], tenant)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			seen[n] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // workflowsFromSource lists the workflow types with workflows in [from, to) from the

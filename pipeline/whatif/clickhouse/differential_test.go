@@ -1,7 +1,6 @@
 package clickhouse_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -177,7 +176,9 @@ func (c callsOnly) Load(ctx context.Context, workflow, tenant string, from, to t
 
 // The what-if from the rollups equals the what-if from every call, to the nano-dollar and
 // in every figure of its JSON (routings, per-model costs and calls, unpriced lines and
-// their reasons, rates, recommendation), over whole and partial windows, per tenant, with
+// their reasons, rates, recommendation; interval bounds within intervalTol, see
+// sameReports), over whole windows and windows whose first, last or both hours are partial
+// (each report covering exactly the window asked for), per tenant, with
 // a named book version, with the cache policies, and in hours not rolled up yet; and its
 // as-recorded cost equals the calls priced one by one.
 func TestRollupWhatifEqualsPerCall(t *testing.T) {
@@ -233,20 +234,7 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 	}
 
 	// an hour written after the last refresh: read from the line items beside the rollups
-	var extra pipeline.Batch
-	for i := 0; i < 3; i++ {
-		var tid pipeline.TraceID
-		tid[0], tid[15] = 1, byte(i)
-		wid := tid.String()
-		ts := start.Add(10*time.Hour + time.Duration(i)*time.Minute).UnixNano()
-		extra.Workflows = append(extra.Workflows, pipeline.Workflow{ID: wid, Tenant: "acme", TraceID: tid, Name: "routed", Outcome: "completed",
-			ValidatedOutputs: 1, StartUnixNano: ts, EndUnixNano: ts + 1e9})
-		sp := &pipeline.Span{Tenant: "acme", TraceID: tid, Step: "classify", Operation: pipeline.OpChat, Provider: "openai", Model: "gpt-5",
-			Usage: pipeline.Usage{InputTokens: 777, OutputTokens: 7}, StartUnixNano: ts, EndUnixNano: ts + 1e8}
-		sp.SpanID[7] = 1
-		extra.LineItems = append(extra.LineItems, books.Price(nil, sp, wid)...)
-	}
-	if err := st.Write(ctx, extra); err != nil {
+	if err := st.Write(ctx, extraBatch(books, 1, start.Add(10*time.Hour), 3)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -273,6 +261,12 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 		{"whole window", start, start.Add(11 * time.Hour), "", whatif.Pricer{Books: books}, ""},
 		{"every hour rolled up (all types at once)", start, start.Add(10 * time.Hour), "", whatif.Pricer{Books: books}, ""},
 		{"partial hours", start.Add(90 * time.Minute), start.Add(7*time.Hour + 10*time.Minute), "", whatif.Pricer{Books: books}, ""},
+		{"partial first hour", start.Add(25 * time.Minute), start.Add(11 * time.Hour), "", whatif.Pricer{Books: books}, ""},
+		{"partial last hour", start, start.Add(6*time.Hour + 35*time.Minute), "", whatif.Pricer{Books: books}, ""},
+		{"partial last hour, not rolled up", start.Add(3 * time.Hour), start.Add(10*time.Hour + 2*time.Minute), "", whatif.Pricer{Books: books}, ""},
+		{"inside one hour", start.Add(2*time.Hour + 10*time.Minute), start.Add(2*time.Hour + 50*time.Minute), "", whatif.Pricer{Books: books}, ""},
+		{"two partial hours, none whole", start.Add(4*time.Hour + 30*time.Minute), start.Add(5*time.Hour + 20*time.Minute), "acme", whatif.Pricer{Books: books}, ""},
+		{"partial hours, scenario", start.Add(50 * time.Minute), start.Add(8*time.Hour + 5*time.Minute), "", whatif.Pricer{Books: books}, "answer=gpt-5@batch"},
 		{"tenant acme", start, start.Add(11 * time.Hour), "acme", whatif.Pricer{Books: books}, ""},
 		{"tenant globex, scenario", start, start.Add(11 * time.Hour), "globex", whatif.Pricer{Books: books}, "answer=gpt-5@batch,classify=openai/gpt-5-nano"},
 		{"named version", start, start.Add(11 * time.Hour), "", whatif.Pricer{Books: books, Version: "diff-1"}, "summarise=claude-sonnet-4-5"},
@@ -303,10 +297,33 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 		}
 		gotJSON, _ := json.MarshalIndent(fast, "", " ")
 		wantJSON, _ := json.MarshalIndent(want, "", " ")
-		if !bytes.Equal(gotJSON, wantJSON) {
-			t.Fatalf("%s: the what-if from the rollups differs from the one call by call\n%s", c.name, firstDiff(gotJSON, wantJSON))
+		if d := sameReports(gotJSON, wantJSON); d != "" {
+			t.Fatalf("%s: the what-if from the rollups differs from the one call by call: %s\n%s", c.name, d, firstDiff(gotJSON, wantJSON))
 		}
-		if c.name == "every hour rolled up (all types at once)" {
+		started := uint64(0) // the workflows diffData and the extra hour start in the window
+		for w := 0; w < 240; w++ {
+			if ts := start.Add(time.Duration(w) * 150 * time.Second); !ts.Before(c.from) && ts.Before(c.to) && (c.tenant == "" || c.tenant == []string{"acme", "globex"}[w/2%2]) {
+				started++
+			}
+		}
+		for i := 0; i < 3; i++ {
+			if ts := start.Add(10*time.Hour + time.Duration(i)*time.Minute); !ts.Before(c.from) && ts.Before(c.to) && c.tenant != "globex" {
+				started++
+			}
+		}
+		counted := uint64(0)
+		for _, r := range fast {
+			counted += r.Workflows
+		}
+		if counted != started {
+			t.Fatalf("%s: the reports count %d workflows, %d started in the window", c.name, counted, started)
+		}
+		for _, r := range fast {
+			if f, tt := c.from.UTC().Format(time.RFC3339), c.to.UTC().Format(time.RFC3339); r.From != f || r.To != tt {
+				t.Fatalf("%s: %s analyses %s to %s, asked %s to %s", c.name, r.Workflow, r.From, r.To, f, tt)
+			}
+		}
+		if c.name == "every hour rolled up (all types at once)" || c.name == "partial hours" {
 			if _, ok, err := src.LoadAll(ctx, "", c.from, c.to); !ok || err != nil {
 				t.Fatalf("%s: not read at once: %v", c.name, err)
 			}
@@ -321,6 +338,103 @@ func checkDifferential(t *testing.T, st, reader *store.Store) {
 			}
 		}
 	}
+}
+
+// extraBatch is n "routed" workflows of tenant acme a minute apart from at, each with one
+// gpt-5 call of 777 input tokens; id tells batches apart.
+func extraBatch(books *pricing.Books, id byte, at time.Time, n int) pipeline.Batch {
+	var extra pipeline.Batch
+	for i := 0; i < n; i++ {
+		var tid pipeline.TraceID
+		tid[0], tid[15] = id, byte(i)
+		wid := tid.String()
+		ts := at.Add(time.Duration(i) * time.Minute).UnixNano()
+		extra.Workflows = append(extra.Workflows, pipeline.Workflow{ID: wid, Tenant: "acme", TraceID: tid, Name: "routed", Outcome: "completed",
+			ValidatedOutputs: 1, StartUnixNano: ts, EndUnixNano: ts + 1e9})
+		sp := &pipeline.Span{Tenant: "acme", TraceID: tid, Step: "classify", Operation: pipeline.OpChat, Provider: "openai", Model: "gpt-5",
+			Usage: pipeline.Usage{InputTokens: 777, OutputTokens: 7}, StartUnixNano: ts, EndUnixNano: ts + 1e8}
+		sp.SpanID[7] = 1
+		extra.LineItems = append(extra.LineItems, books.Price(nil, sp, wid)...)
+	}
+	return extra
+}
+
+// An hour without workflows is never built, yet a window over it keeps the fast path
+// (every type read at once from the rollups); a workflow arriving late in that hour is read
+// call by call until the hour's rebuild, and the what-if equals the one call by call at
+// every step.
+func TestRollupWhatifQuietHour(t *testing.T) {
+	st := testenv.ClickHouse(t)
+	ctx := context.Background()
+	books, err := pricing.ParseBooks([]byte(diffBooks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := diffData(t, st, books) // ten busy hours, then hour 10 quiet, hour 11 busy again
+	if err := st.Write(ctx, extraBatch(books, 2, start.Add(11*time.Hour+5*time.Minute), 4)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RefreshRollups(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	src := whatifch.New(st)
+	req := whatif.Request{From: start.Add(30 * time.Minute), To: start.Add(12 * time.Hour), Options: whatif.Options{Pricer: whatif.Pricer{Books: books}, MinSamples: 5}}
+	check := func(step string, workflows, oneByOne uint64) {
+		t.Helper()
+		ds, ok, err := src.LoadAll(ctx, "", req.From, req.To)
+		if err != nil || !ok {
+			t.Fatalf("%s: not read at once from the rollups (ok %v, %v)", step, ok, err)
+		}
+		lines := uint64(0)
+		for _, d := range ds {
+			for _, g := range d.Groups {
+				if g.Usage.InputTokens == 777 {
+					lines += g.Lines
+				}
+			}
+		}
+		if lines != oneByOne {
+			t.Fatalf("%s: %d calls of the quiet hour's late workflows read one by one, want %d", step, lines, oneByOne)
+		}
+		fast, err := whatif.Run(ctx, src, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := whatif.Run(ctx, callsOnly{src}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotJSON, _ := json.MarshalIndent(fast, "", " ")
+		wantJSON, _ := json.MarshalIndent(want, "", " ")
+		if d := sameReports(gotJSON, wantJSON); d != "" {
+			t.Fatalf("%s: the what-if from the rollups differs from the one call by call: %s\n%s", step, d, firstDiff(gotJSON, wantJSON))
+		}
+		n := uint64(0)
+		for _, r := range fast {
+			n += r.Workflows
+		}
+		if n != workflows {
+			t.Fatalf("%s: %d workflows, want %d", step, n, workflows)
+		}
+	}
+	check("quiet hour", 240-12+4, 0)
+	// a late workflow in the quiet hour: its hour is read call by call, then rebuilt
+	if err := st.Write(ctx, extraBatch(books, 3, start.Add(10*time.Hour+20*time.Minute), 2)); err != nil {
+		t.Fatal(err)
+	}
+	check("late workflow in the quiet hour", 240-12+4+2, 2)
+	rs, err := st.RefreshRollups(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := false
+	for _, h := range rs.Hours {
+		rebuilt = rebuilt || h.Equal(start.Add(10*time.Hour))
+	}
+	if !rebuilt {
+		t.Fatalf("the late workflow's hour was not rebuilt: %v", rs.Hours)
+	}
+	check("rebuilt", 240-12+4+2, 0)
 }
 
 // firstDiff shows where two JSON documents part.

@@ -16,15 +16,20 @@ import (
 // is read from the line items, in two queries rather than many.
 const maxCallRanges = 8
 
-// Load reads one workflow type over the whole hours of [from, to): from the what-if's
-// rollups (rollup_whatif_calls_hourly, rollup_whatif_cohorts_hourly) for every hour whose
-// newest recorded build holds them, as of that build, and from the line items
-// (LoadCalls) for hours with workflows but no such build. The rollups' calls come summed
-// (Data.Sums); whatif.Run falls back to LoadCalls where summed calls cannot be re-priced
-// exactly. A window that is not whole hours is widened to them.
+// Load reads one workflow type over exactly [from, to): the whole hours strictly inside
+// the window from the what-if's rollups (rollup_whatif_calls_hourly,
+// rollup_whatif_cohorts_hourly) for every hour whose newest recorded build holds them, as
+// of that build, and from the line items (LoadCalls) the partial hours at its edges (at
+// most two, each over exactly its part of the window) and the hours with workflows but no
+// such build. The rollups' calls come summed (Data.Sums); whatif.Run falls back to
+// LoadCalls where summed calls cannot be re-priced exactly.
 func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to time.Time) (whatif.Data, error) {
-	from, to = whatif.WholeHours(from, to)
-	builds, ranges, err := s.plan(ctx, workflow, tenant, from, to)
+	from, to = from.UTC(), to.UTC()
+	hf, ht, edges := whatif.InnerHours(from, to)
+	if !hf.Before(ht) {
+		return s.LoadCalls(ctx, workflow, tenant, from, to)
+	}
+	builds, ranges, err := s.plan(ctx, workflow, tenant, hf, ht)
 	if err != nil {
 		return whatif.Data{}, err
 	}
@@ -43,31 +48,66 @@ func (s *Source) Load(ctx context.Context, workflow, tenant string, from, to tim
 	if d == nil {
 		d = newData(workflow, tenant, from, to)
 	}
-	for _, r := range ranges {
-		part, err := s.LoadCalls(ctx, workflow, tenant, r[0], r[1])
-		if err != nil {
-			return *d, err
-		}
-		d.Groups = append(d.Groups, part.Groups...)
-		d.Cohorts = append(d.Cohorts, part.Cohorts...)
+	if err := s.addCalls(ctx, d, tenant, append(edges, ranges...)); err != nil {
+		return *d, err
 	}
 	d.Cohorts = mergeCohorts(d.Cohorts)
 	return *d, nil
 }
 
-// LoadAll reads every workflow type of the whole hours of [from, to) at once, in name
-// order, when every hour of the window with workflows has a build holding the what-if's
-// rollups (three queries whatever the number of types); ok is false otherwise (then use
-// Workflows and Load). A type with contradicting counts is read call by call.
+// addCalls adds to d the calls and cohorts of its type read one by one over ranges.
+func (s *Source) addCalls(ctx context.Context, d *whatif.Data, tenant string, ranges [][2]time.Time) error {
+	for _, r := range ranges {
+		part, err := s.LoadCalls(ctx, d.Workflow, tenant, r[0], r[1])
+		if err != nil {
+			return err
+		}
+		d.Groups = append(d.Groups, part.Groups...)
+		d.Cohorts = append(d.Cohorts, part.Cohorts...)
+	}
+	return nil
+}
+
+// LoadAll reads every workflow type of exactly [from, to) at once, in name order: the
+// whole hours strictly inside the window from the rollups (three queries whatever the
+// number of types) where they have a build holding the what-if's rollups, and, for each
+// partial edge hour and each stretch of hours with workflows but no such build (at most
+// maxCallRanges), its types and their calls read one by one. Hours without any workflow
+// have no build and nothing to read (plan tells them from the workflows table in one
+// query). ok is false when no hour is built or too many are not (then use Workflows and
+// Load). A type with contradicting counts is read call by call.
 func (s *Source) LoadAll(ctx context.Context, tenant string, from, to time.Time) ([]whatif.Data, bool, error) {
-	from, to = whatif.WholeHours(from, to)
-	builds, missing, err := s.builtHours(ctx, from, to)
-	if err != nil || len(builds) == 0 || !missing[0].IsZero() {
+	from, to = from.UTC(), to.UTC()
+	hf, ht, edges := whatif.InnerHours(from, to)
+	if !hf.Before(ht) {
+		return nil, false, nil
+	}
+	builds, ranges, err := s.plan(ctx, "", tenant, hf, ht)
+	if err != nil || len(builds) == 0 || len(ranges) > maxCallRanges {
 		return nil, false, err
 	}
 	all, irregular, err := s.loadRollups(ctx, "", tenant, from, to, builds)
 	if err != nil {
 		return nil, false, err
+	}
+	for _, e := range append(edges, ranges...) {
+		names, err := s.workflowsFromSource(ctx, e[0], e[1], tenant)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, n := range names {
+			d := all[n]
+			if d == nil {
+				d = newData(n, tenant, from, to)
+				all[n] = d
+			}
+			if irregular[n] {
+				continue
+			}
+			if err := s.addCalls(ctx, d, tenant, [][2]time.Time{e}); err != nil {
+				return nil, false, err
+			}
+		}
 	}
 	names := make([]string, 0, len(all))
 	for n := range all {
@@ -216,8 +256,10 @@ func (s *Source) builtHours(ctx context.Context, from, to time.Time) (map[int64]
 
 // plan splits [from, to) (whole hours) into the hours read from the rollups (each with
 // its newest build, which holds the what-if's rows) and the stretches of hours read from
-// the line items: hours in which workflows of the type started but which have no such
-// build.
+// the line items: hours in which workflows of the type ("" = any) started but which have
+// no such build. Hours without such workflows (never built: quiet hours) have nothing to
+// read; a workflow arriving late in one makes it a stretch to read call by call until the
+// refresher rebuilds it (its write makes the hour dirty).
 func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to time.Time) (map[int64]uint64, [][2]time.Time, error) {
 	built, missing, err := s.builtHours(ctx, from, to)
 	if err != nil || missing[0].IsZero() {
@@ -227,7 +269,7 @@ func (s *Source) plan(ctx context.Context, workflow, tenant string, from, to tim
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := s.st.Conn().Query(ctx, q, missing[0], missing[1], missing[0], missing[1], workflow, tenant, tenant)
+	rows, err := s.st.Conn().Query(ctx, q, missing[0], missing[1], missing[0], missing[1], workflow, workflow, tenant, tenant)
 	if err != nil {
 		return nil, nil, fmt.Errorf("what-if hours query: %w", err)
 	}
