@@ -72,7 +72,9 @@ type run struct {
 	out    io.Writer
 }
 
-func loadavg() string {
+// LoadAvg is the machine's load average (1, 5 and 15 minutes) for benchmark output: on a
+// shared machine a figure means little without it.
+func LoadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "?"
@@ -110,7 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	p("unitcost bench-e2e %s  run %s\n", time.Now().UTC().Format(time.RFC3339), b.id)
-	p("machine: %d CPUs (runtime.NumCPU), %s %s/%s; loadavg %s at start\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, loadavg())
+	p("machine: %d CPUs (runtime.NumCPU), %s %s/%s; loadavg %s at start\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, LoadAvg())
 	p("services: Kafka %s at %s (topic %d partitions), ClickHouse %s at %s; every figure below is from this run\n\n",
 		kafkaVersion, strings.Join(cfg.Brokers, ","), cfg.Partitions, chVersion, strings.Join(cfg.ClickHouse, ","))
 
@@ -155,7 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 		r := runCore(books, recs, truth.Spans)
 		p("  pass %d: %d spans, %d line items, %.2fs CPU, %.2fs wall: %.0f spans/s per core, %.1f allocations and %.0f B allocated per span (loadavg %s)\n",
 			i+1, r.Spans, r.LineItems, r.CPU.Seconds(), r.Wall.Seconds(), r.perCoreSpansPerSec(), r.allocsPerSpan(),
-			float64(r.AllocBytes)/float64(r.Spans), loadavg())
+			float64(r.AllocBytes)/float64(r.Spans), LoadAvg())
 		if r.LineItems != truth.LineItems {
 			return fmt.Errorf("core: %d line items, truth %d", r.LineItems, truth.LineItems)
 		}
@@ -180,7 +182,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		p("  workflow row: p50 %s p95 %s; rollup hour: p50 %s p95 %s; %d not seen within 3 minutes; rollups equal the truth: %v (loadavg %s)\n\n",
 			ms(percentile(fresh.Row, .5)), ms(percentile(fresh.Row, .95)), ms(percentile(fresh.Rollup, .5)), ms(percentile(fresh.Rollup, .95)),
-			fresh.Missing, fresh.Exact, loadavg())
+			fresh.Missing, fresh.Exact, LoadAvg())
 	}
 
 	var ingest []IngestResult
@@ -273,7 +275,7 @@ func Run(ctx context.Context, cfg Config) error {
 		p("| ingest + process sustained (OTLP/gRPC -> ingest -> Kafka -> process -> ClickHouse, %d exporters), nothing lost | %.0f spans/s (%d spans, first export to last row %.1fs; all acknowledged at %.1fs; loadavg %s) | >= 50k spans/s |\n",
 			cfg.SustainedClients, sus.SpansPerSec(), sus.Spans, sus.Done.Seconds(), sus.Acked.Seconds(), sus.LoadEnd)
 	}
-	p("\nloadavg at the end: %s\n", loadavg())
+	p("\nloadavg at the end: %s\n", LoadAvg())
 	return nil
 }
 

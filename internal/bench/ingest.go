@@ -214,7 +214,7 @@ service:
 // it.
 func (b *run) ingestTarget(ctx context.Context, target string, round int, reqs []*collectortrace.ExportTraceServiceRequest,
 	spans, traces []int, clients int, warm, d time.Duration) (IngestResult, error) {
-	res := IngestResult{Target: target, Load: loadavg()}
+	res := IngestResult{Target: target, Load: LoadAvg()}
 	topic := fmt.Sprintf("%s_ingest_%s%d", b.id, target, round)
 	if err := b.createTopic(ctx, topic); err != nil {
 		return res, err

@@ -67,7 +67,7 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 	to := time.Now().Add(time.Duration(n)*2*time.Second + 72*time.Hour)
 	for r := 1; r <= b.cfg.Rounds; r++ {
 		var rr roundResult
-		rr.load = loadavg()
+		rr.load = LoadAvg()
 		// baseline
 		db := fmt.Sprintf("%s_w%d_raw%d", b.id, n, r)
 		st, err := b.openStore(ctx, db)
@@ -106,7 +106,7 @@ func (b *run) size(ctx context.Context, n int) (sizeResult, error) {
 		}
 		inner, _ := lastJSON[RawCopyResult](c.log)
 		p("  round %d raw copy: %.2fs wall (%.2fs inside, %d inserts), %.2fs CPU = %.2f us/span, peak RSS %.0f MB; ClickHouse query CPU meanwhile %.2fs; %d rows = records (loadavg %s)\n",
-			r, rr.rawWall.Seconds(), inner.Seconds, inner.Inserts, rr.rawCPU.Seconds(), us(rr.rawCPU, truth.Spans), float64(rr.rawRSS)/1e6, rr.rawSrv.Seconds(), rows, loadavg())
+			r, rr.rawWall.Seconds(), inner.Seconds, inner.Inserts, rr.rawCPU.Seconds(), us(rr.rawCPU, truth.Spans), float64(rr.rawRSS)/1e6, rr.rawSrv.Seconds(), rows, LoadAvg())
 
 		// unitcost process
 		pr1, err := b.processRound(ctx, b.cfg.Unitcost, nil, fmt.Sprintf("%s_w%d_proc%d", b.id, n, r), "process", r, topic, pr.records, truth, from, to)
@@ -208,7 +208,7 @@ func (b *run) processRound(ctx context.Context, bin string, extra []string, db, 
 		return res, fmt.Errorf("%s round %d differs from the truth: %s", label, r, check)
 	}
 	p("  round %d %s:  %.2fs wall, %.2fs CPU = %.2f us/span, peak RSS %.0f MB; ClickHouse query CPU meanwhile %.2fs; %d workflows, %d line items and every unit-economics figure (all tenants and each) equal the truth, rollups too (loadavg %s)\n",
-		r, label, res.wall.Seconds(), res.cpu.Seconds(), us(res.cpu, truth.Spans), float64(res.rss)/1e6, res.srv.Seconds(), len(truth.Workflows), truth.LineItems, loadavg())
+		r, label, res.wall.Seconds(), res.cpu.Seconds(), us(res.cpu, truth.Spans), float64(res.rss)/1e6, res.srv.Seconds(), len(truth.Workflows), truth.LineItems, LoadAvg())
 	p("  round %d %s timeline: first record read at %.1fs, every record read at %.1fs, last row written at %.1fs; %.1fs in %0.f ClickHouse writes (%.0f line items per write)\n",
 		r, label, firstRecord.Seconds(), allRecords.Seconds(), res.wall.Seconds(), writeSum, writes, float64(truth.LineItems)/max(writes, 1))
 	return res, nil

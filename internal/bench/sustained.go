@@ -105,7 +105,7 @@ func (b *run) sustained(ctx context.Context, n, clients int) (SustainedResult, e
 		return res, err
 	}
 
-	res.LoadStart = loadavg()
+	res.LoadStart = LoadAvg()
 	began := time.Now()
 	retries, err := exportAll(ctx, grpcAddr, reqs, clients)
 	res.Acked, res.Retries = time.Since(began), retries
@@ -125,7 +125,7 @@ func (b *run) sustained(ctx context.Context, n, clients int) (SustainedResult, e
 		if time.Now().After(progress) {
 			fmt.Fprintf(b.out, "  ... %.0fs: %.0f/%d workflows, %.0f/%d line items written (loadavg %s)\n", time.Since(began).Seconds(),
 				scrape(adminAddr, "unitcost_process_workflows_written_total"), len(truth.Workflows),
-				scrape(adminAddr, "unitcost_process_line_items_written_total"), truth.LineItems, loadavg())
+				scrape(adminAddr, "unitcost_process_line_items_written_total"), truth.LineItems, LoadAvg())
 			progress = time.Now().Add(30 * time.Second)
 		}
 		select {
@@ -140,7 +140,7 @@ func (b *run) sustained(ctx context.Context, n, clients int) (SustainedResult, e
 		}
 	}
 	res.Done = time.Since(began)
-	res.LoadEnd = loadavg()
+	res.LoadEnd = LoadAvg()
 	if err := proc.stop(); err != nil {
 		return res, fmt.Errorf("process: %v\n%s", err, proc.tail())
 	}

@@ -18,10 +18,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/unitcost/unitcost/internal/bench"
 	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
 	"github.com/unitcost/unitcost/pipeline/pricing"
@@ -150,20 +150,6 @@ func Generate(o Options, write func(pipeline.Batch) error) error {
 	return nil
 }
 
-// LoadAvg is the machine's load average (1, 5 and 15 minutes) for benchmark output: on a
-// shared machine a figure means little without it.
-func LoadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // Store returns a store holding o.LineItems generated line items and the end of their
 // window (o.End is ignored: the data ends at the current hour when written). By default it
 // is a fresh database dropped after the benchmark. With UNITCOST_BENCH_DATABASE=name it is
@@ -209,7 +195,7 @@ func Store(tb testing.TB, o Options, rollups bool) (*store.Store, time.Time) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fmt.Fprintf(os.Stderr, "inserted %d line items and %d workflows in %s (load %s)\n", res.LineItems, res.Workflows, res.Took.Round(time.Millisecond), LoadAvg())
+	fmt.Fprintf(os.Stderr, "inserted %d line items and %d workflows in %s (load %s)\n", res.LineItems, res.Workflows, res.Took.Round(time.Millisecond), bench.LoadAvg())
 	refresh(tb, st, rollups, "rebuilt")
 	return st, o.End
 }
@@ -223,5 +209,5 @@ func refresh(tb testing.TB, st *store.Store, rollups bool, verb string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fmt.Fprintf(os.Stderr, "rollups: %s %d hours in %s (load %s)\n", verb, len(rs.Hours), time.Since(began).Round(time.Millisecond), LoadAvg())
+	fmt.Fprintf(os.Stderr, "rollups: %s %d hours in %s (load %s)\n", verb, len(rs.Hours), time.Since(began).Round(time.Millisecond), bench.LoadAvg())
 }

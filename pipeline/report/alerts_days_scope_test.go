@@ -181,7 +181,7 @@ func TestDayBandWeighsOverTheRulesOwnScope(t *testing.T) {
 			if strings.Contains(key, "lines") {
 				parts = append(parts, fmt.Sprintf("%s=%.9f", f, a.float[i]/float64(a.w.Int64())))
 			} else {
-				parts = append(parts, fmt.Sprintf("%s=%d", f, divRound(a.sum[i], a.w)))
+				parts = append(parts, fmt.Sprintf("%s=%d", f, report.DivRound(a.sum[i], a.w)))
 			}
 		}
 		exp = append(exp, fmt.Sprintf("%s %s %dh %s", key, day, a.hours, strings.Join(parts, " ")))
@@ -226,18 +226,6 @@ func TestDayBandWeighsOverTheRulesOwnScope(t *testing.T) {
 	if rows := get("/api/v1/alerts/readings?bucket=day&tenant=acme&"+window, "tok-admin"); len(rows) != len(daily) {
 		t.Errorf("admin sees %d acme day readings, acme %d", len(rows), len(daily))
 	}
-}
-
-func divRound(a, b *big.Int) int64 {
-	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
-	if twice := new(big.Int).Abs(r); twice.Lsh(twice, 1).Cmp(b) >= 0 {
-		if a.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q.Int64()
 }
 
 // boundedSeries counts the rollup queries in flight.

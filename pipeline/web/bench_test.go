@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unitcost/unitcost/internal/bench"
 	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/report"
@@ -182,7 +183,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 				line += fmt.Sprintf("  | unshared p50 %9s p95 %9s Go CPU %7s/load, shared/unshared p50 %.2f", r(u50), r(pct(latU, 95)),
 					r(cpuU/time.Duration(n)), float64(p50)/float64(u50))
 			}
-			fmt.Fprintf(os.Stderr, "%s  (load %s; slowest read %s p50 %s)\n", line, benchdata.LoadAvg(), strings.TrimPrefix(path, "/api/v1/"), r(slowestP50))
+			fmt.Fprintf(os.Stderr, "%s  (load %s; slowest read %s p50 %s)\n", line, bench.LoadAvg(), strings.TrimPrefix(path, "/api/v1/"), r(slowestP50))
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/unitcost/unitcost/internal/bench"
 	"github.com/unitcost/unitcost/internal/benchdata"
 	"github.com/unitcost/unitcost/pipeline/pricing"
 	"github.com/unitcost/unitcost/pipeline/store"
@@ -82,13 +83,13 @@ func BenchmarkWhatif(b *testing.B) {
 		for _, c := range cases {
 			fast, wall, cpu := run(src, c.workflow, c.from)
 			fmt.Fprintf(os.Stderr, "%-26s from the rollups: %9s (client CPU %8s; load %s)\n", c.name, wall.Round(100*time.Microsecond),
-				cpu.Round(100*time.Microsecond), benchdata.LoadAvg())
+				cpu.Round(100*time.Microsecond), bench.LoadAvg())
 			if !calls {
 				continue
 			}
 			slow, wall, cpu := run(callsOnly{src}, c.workflow, c.from)
 			fmt.Fprintf(os.Stderr, "%-26s call by call:      %9s (client CPU %8s; load %s)\n", c.name, wall.Round(100*time.Microsecond),
-				cpu.Round(100*time.Microsecond), benchdata.LoadAvg())
+				cpu.Round(100*time.Microsecond), bench.LoadAvg())
 			if d := sameReports(fast, slow); d != "" {
 				b.Fatalf("%s: the what-if from the rollups differs from the one call by call: %s\n%s", c.name, d, firstDiff(fast, slow))
 			}
@@ -174,5 +175,5 @@ func BenchmarkRollupRebuildCost(b *testing.B) {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "rebuild of %s: the other rollups %s, the what-if's %s (+%.0f%%), minimum of %d rounds (load %s)\n",
-		from.Format(time.DateTime), others.Round(time.Millisecond), whatifs.Round(time.Millisecond), 100*float64(whatifs)/float64(others), rounds, benchdata.LoadAvg())
+		from.Format(time.DateTime), others.Round(time.Millisecond), whatifs.Round(time.Millisecond), 100*float64(whatifs)/float64(others), rounds, bench.LoadAvg())
 }
