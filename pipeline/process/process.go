@@ -152,11 +152,12 @@ type Processor struct {
 	deadMax int
 	// jobs are the write jobs in flight, oldest first (at most cfg.WriteJobs); their traces
 	// hold the commit back like unwritten ones until finishLocked takes them back, in order.
-	jobs    []*writeJob
-	wake    chan struct{}   // a job finished: the consumer's poll returns at once
-	wctx    context.Context // write jobs' context: outlives Run's, cancelled by Close
-	wcancel context.CancelFunc
-	onWrite func(pipeline.Batch)
+	jobs        []*writeJob
+	lastVersion uint64          // the last write job's rows' version
+	wake        chan struct{}   // a job finished: the consumer's poll returns at once
+	wctx        context.Context // write jobs' context: outlives Run's, cancelled by Close
+	wcancel     context.CancelFunc
+	onWrite     func(pipeline.Batch)
 
 	ready     atomic.Bool
 	closeOnce sync.Once

@@ -79,7 +79,8 @@ type writeJob struct {
 	partTo   int
 	spans    int // spans whose rows are in batch
 	batch    pipeline.Batch
-	err      error // set when the write was abandoned (its context ended)
+	version  uint64 // the rows' version, given in start order (nextVersionLocked)
+	err      error  // set when the write was abandoned (its context ended)
 	retrying atomic.Bool
 	done     chan struct{}
 }
@@ -236,7 +237,7 @@ func (p *Processor) priceAllLocked() pipeline.Batch {
 // to a new write job: whole traces while the chunk has room, then part of the next one. A
 // trace's workflow rows go with its last line items.
 func (p *Processor) startWriteLocked() {
-	job := &writeJob{done: make(chan struct{})}
+	job := &writeJob{done: make(chan struct{}), version: p.nextVersionLocked()}
 	b := &job.batch
 	n := 0
 	for n < len(p.unwritten) && len(b.LineItems) < writeChunk {
@@ -262,6 +263,18 @@ func (p *Processor) startWriteLocked() {
 	go p.write(p.wctx, job)
 }
 
+// nextVersionLocked is the version of the next write job: the time, and always above the
+// previous job's, so rows of a later job replace an earlier job's rows with the same key
+// even when the earlier job is retried after it (write_jobs > 1).
+func (p *Processor) nextVersionLocked() uint64 {
+	v := uint64(time.Now().UnixNano())
+	if v <= p.lastVersion {
+		v = p.lastVersion + 1
+	}
+	p.lastVersion = v
+	return v
+}
+
 // write writes the job's batch, retrying until ClickHouse acknowledges or ctx ends. It
 // touches no state of the processor but its metrics: the traces left the stitcher and the
 // spans of the chunk belong to the job until it is taken back.
@@ -278,7 +291,7 @@ func (p *Processor) write(ctx context.Context, job *writeJob) {
 	items := len(job.batch.LineItems)
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		err := p.w.Write(ctx, job.batch)
+		err := p.w.Write(pipeline.WithWriteVersion(ctx, job.version), job.batch)
 		if err == nil {
 			break
 		}

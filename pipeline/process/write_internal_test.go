@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -37,6 +38,7 @@ type gatedWriter struct {
 
 type gatedCall struct {
 	batch   pipeline.Batch
+	version uint64 // pipeline.WriteVersion of the call's context
 	release chan struct{}
 }
 
@@ -52,7 +54,11 @@ func (w *gatedWriter) Write(ctx context.Context, b pipeline.Batch) error {
 			return ctx.Err()
 		}
 	}
-	c := &gatedCall{batch: b, release: make(chan struct{})}
+	v, ok := pipeline.WriteVersion(ctx)
+	if !ok {
+		return errors.New("gatedWriter: a write without its job's version")
+	}
+	c := &gatedCall{batch: b, version: v, release: make(chan struct{})}
 	w.mu.Lock()
 	w.calls = append(w.calls, c)
 	if w.open {
@@ -229,6 +235,12 @@ func writeJobsInOrder(t *testing.T, want pipeline.Batch, reversed bool) {
 	}
 	if got := safeOffset(p); got != -1 {
 		t.Fatalf("commit before any write: offset %d, want none", got)
+	}
+
+	// Versions follow the start order, whatever order the writes arrive in: the second
+	// job's rows replace the first's with the same key even if the first is retried later.
+	if v1, v2 := w.callOf(t, first).version, w.callOf(t, second).version; v1 == 0 || v2 <= v1 {
+		t.Fatalf("write versions %d (first job), %d (second): want 0 < first < second", v1, v2)
 	}
 
 	// The second job is acknowledged first: nothing is taken back, nothing released.

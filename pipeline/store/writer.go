@@ -341,9 +341,14 @@ func appendArrays(c driver.BatchColumn, rows [][]string) error {
 // after that. Rows replace earlier rows with the same key (see sql/migrations), so writing
 // the same rows twice - a retry, a replay - changes no figure. The key includes the
 // authenticated tenant (auth_tenant, migration 0007): a row of tenant A never replaces
-// tenant B's.
+// tenant B's. The rows' version is the one pipeline.WithWriteVersion set on ctx, else the
+// time of the call.
 func (s *Store) Write(ctx context.Context, batch pipeline.Batch) error {
-	rc := &rowCtx{version: uint64(time.Now().UnixNano())}
+	v, ok := pipeline.WriteVersion(ctx)
+	if !ok {
+		v = uint64(time.Now().UnixNano())
+	}
+	rc := &rowCtx{version: v}
 	db := s.cfg.Database
 	if len(batch.LineItems) > 0 {
 		if err := insert(ctx, s.conn, db+".line_items", lineItemColumns, lineItemCols, batch.LineItems, rc); err != nil {
