@@ -150,6 +150,21 @@ func Generate(o Options, write func(pipeline.Batch) error) error {
 	return nil
 }
 
+// EnvCount is the positive integer in the environment variable name (a benchmark's size or
+// repetitions), or def when it is unset; anything else fails the benchmark.
+func EnvCount(tb testing.TB, name string, def int) int {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
+}
+
 // Store returns a store holding o.LineItems generated line items and the end of their
 // window (o.End is ignored: the data ends at the current hour when written). By default it
 // is a fresh database dropped after the benchmark. With UNITCOST_BENCH_DATABASE=name it is

@@ -41,20 +41,8 @@ import (
 // UNITCOST_BENCH_DATABASE=name keeps the data in that database (written once, reused by the
 // next run with the same line-item count, never dropped: drop it by hand afterwards).
 func BenchmarkDashboardPages(b *testing.B) {
-	n := 200_000
-	if s := os.Getenv("UNITCOST_BENCH_LINE_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	runs := 20
-	if s := os.Getenv("UNITCOST_BENCH_RUNS"); s != "" {
-		var err error
-		if runs, err = strconv.Atoi(s); err != nil || runs < 1 {
-			b.Fatalf("UNITCOST_BENCH_RUNS=%q: want a positive integer", s)
-		}
-	}
+	n := benchdata.EnvCount(b, "UNITCOST_BENCH_LINE_ITEMS", 200_000)
+	runs := benchdata.EnvCount(b, "UNITCOST_BENCH_RUNS", 20)
 	ctx := context.Background()
 	st, end := benchdata.Store(b, benchdata.Options{LineItems: n, Labels: true}, true)
 	bk, err := pricing.Builtin()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,13 +33,7 @@ import (
 // UNITCOST_BENCH_DATABASE=name keeps the data (see benchdata.Store); UNITCOST_BENCH_CALLS=0
 // skips the call-by-call runs (minutes at 10M) and the comparison.
 func BenchmarkWhatif(b *testing.B) {
-	n := 200_000
-	if s := os.Getenv("UNITCOST_BENCH_LINE_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := benchdata.EnvCount(b, "UNITCOST_BENCH_LINE_ITEMS", 200_000)
 	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, true)
 	ctx := context.Background()
 	start := end.Add(-benchdata.Window)
@@ -114,20 +107,8 @@ func cpuTime() time.Duration {
 //
 //	UNITCOST_BENCH_DATABASE=ucbench_q18_10m UNITCOST_BENCH_LINE_ITEMS=10000000 go test -run '^$' -bench RollupRebuildCost -benchtime 1x ./pipeline/whatif/clickhouse
 func BenchmarkRollupRebuildCost(b *testing.B) {
-	n := 200_000
-	if s := os.Getenv("UNITCOST_BENCH_LINE_ITEMS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	rounds := 3
-	if s := os.Getenv("UNITCOST_BENCH_RUNS"); s != "" {
-		var err error
-		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
-			b.Fatalf("UNITCOST_BENCH_RUNS=%q: want a positive integer", s)
-		}
-	}
+	n := benchdata.EnvCount(b, "UNITCOST_BENCH_LINE_ITEMS", 200_000)
+	rounds := benchdata.EnvCount(b, "UNITCOST_BENCH_RUNS", 3)
 	st, end := benchdata.Store(b, benchdata.Options{LineItems: n}, true)
 	ctx := context.Background()
 	var last time.Time
