@@ -18,9 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/unitcost/unitcost/internal/testenv"
 	"github.com/unitcost/unitcost/pipeline"
-	"github.com/unitcost/unitcost/pipeline/kafka"
 	"github.com/unitcost/unitcost/pipeline/otlp"
 )
 
@@ -42,22 +40,8 @@ func TestConcurrentOrdinaryExportsAreAllAdmitted(t *testing.T) {
 	)
 	for _, transport := range []string{"grpc", "http"} {
 		t.Run(transport, func(t *testing.T) {
-			brokers := testenv.Kfake(t, 2)
-			cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			topic := testenv.Unique("spans")
-			prod := kafka.NewProducer(cl, kafka.ProducerConfig{Topic: topic, DeadLetterTopic: topic + ".dlq", Timeout: 30 * time.Second}, nil, nil)
-			defer prod.Close()
-			g := &gate{release: make(chan struct{}), next: prod}
-			released := false
-			defer func() {
-				if !released {
-					close(g.release)
-				}
-			}()
+			g, brokers, topic := gatedKafka(t)
+			defer g.open()
 			rec := &recordedStats{}
 			// The wait is long so that a slow machine cannot turn a turn into a refusal:
 			// what is asserted is admission, not speed.
@@ -138,8 +122,7 @@ func TestConcurrentOrdinaryExportsAreAllAdmitted(t *testing.T) {
 			if g.entered.Load() != clients || failed.Load() != 0 {
 				t.Errorf("%d of %d exports held by the sink at once, %d failed", g.entered.Load(), clients, failed.Load())
 			}
-			close(g.release)
-			released = true
+			g.open()
 			wg.Wait()
 			for i, err := range results {
 				if err != nil {

@@ -33,6 +33,7 @@ import (
 type gate struct {
 	entered atomic.Int64
 	release chan struct{}
+	once    sync.Once
 	next    otlp.Sink
 }
 
@@ -40,6 +41,26 @@ func (g *gate) Accept(ctx context.Context, tenant string, td ptrace.Traces) (otl
 	g.entered.Add(1)
 	<-g.release
 	return g.next.Accept(ctx, tenant, td)
+}
+
+// open releases every request held and every later one (once; later calls do nothing).
+func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
+
+// gatedKafka is a gate in front of a producer to a fresh topic (and its dead-letter topic)
+// on an embedded Kafka, closed at the test's end. The caller defers g.open(), so that
+// requests still held are let go when the test stops early.
+func gatedKafka(t *testing.T) (g *gate, brokers []string, topic string) {
+	t.Helper()
+	brokers = testenv.Kfake(t, 2)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	topic = testenv.Unique("spans")
+	prod := kafka.NewProducer(cl, kafka.ProducerConfig{Topic: topic, DeadLetterTopic: topic + ".dlq", Timeout: 30 * time.Second}, nil, nil)
+	t.Cleanup(prod.Close)
+	return &gate{release: make(chan struct{}), next: prod}, brokers, topic
 }
 
 // Many concurrent exports of the largest size a listener accepts must not grow the heap
@@ -67,22 +88,8 @@ func TestConcurrentLargeExportsStayWithinTheInflightBudget(t *testing.T) {
 	slack := uint64(budget + 8<<20)
 	for _, transport := range []string{"grpc", "http"} {
 		t.Run(transport, func(t *testing.T) {
-			brokers := testenv.Kfake(t, 2)
-			cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.AllowAutoTopicCreation())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cl.Close()
-			topic := testenv.Unique("spans")
-			prod := kafka.NewProducer(cl, kafka.ProducerConfig{Topic: topic, DeadLetterTopic: topic + ".dlq", Timeout: 30 * time.Second}, nil, nil)
-			defer prod.Close()
-			g := &gate{release: make(chan struct{}), next: prod}
-			released := false
-			defer func() {
-				if !released {
-					close(g.release)
-				}
-			}()
+			g, brokers, topic := gatedKafka(t)
+			defer g.open()
 			r := startReceiver(t, otlp.ReceiverConfig{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
 				MaxRequestBytes: maxRequest, MaxInflightBytes: budget, Limits: otlp.Limits{MaxValues: 1 << 20}}, g)
 
@@ -98,6 +105,7 @@ func TestConcurrentLargeExportsStayWithinTheInflightBudget(t *testing.T) {
 					sp.SetName("step")
 					sp.Attributes().PutStr("payload", strings.Repeat(fmt.Sprintf("%02d", i), 8<<10))
 				}
+				var err error
 				if bodies[i], err = otlp.Encode(td); err != nil {
 					t.Fatal(err)
 				}
@@ -195,8 +203,7 @@ func TestConcurrentLargeExportsStayWithinTheInflightBudget(t *testing.T) {
 			if held == 0 || held*maxRequest > budget || refused.Load() == 0 {
 				t.Errorf("%d held, %d refused", held, refused.Load())
 			}
-			close(g.release)
-			released = true
+			g.open()
 			wg.Wait()
 
 			accepted := map[string]bool{}
